@@ -1,0 +1,57 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "Glossa",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "glossa", targets: ["GlossaCLI"]),
+        .library(name: "Glossa", targets: ["Glossa"]),
+        .library(name: "GlossaNN", targets: ["GlossaNN"]),
+        .library(name: "GlossaTensor", targets: ["GlossaTensor"]),
+        .library(name: "GlossaSentencePiece", targets: ["GlossaSentencePiece"]),
+        .library(name: "GlossaTestSupport", targets: ["GlossaTestSupport"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // System libraries from Debian (scripts/bootstrap installs them).
+        .systemLibrary(
+            name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "CUTF8Proc", path: "Sources/CUTF8Proc", pkgConfig: "libutf8proc",
+            providers: [.apt(["libutf8proc-dev"])]),
+        // A pure C face over libsentencepiece's C++ API, so no user of the SDK needs C++ interop.
+        .target(
+            name: "CSentencePiece", path: "Sources/CSentencePiece",
+            linkerSettings: [.linkedLibrary("sentencepiece"), .linkedLibrary("sentencepiece_train")]),
+        // Vector kernels Swift cannot vectorise well at its baseline target (exp, row softmax, norms).
+        .target(name: "CGlossaKernels", path: "Sources/CGlossaKernels"),
+
+        .target(name: "GlossaTensor", dependencies: ["COpenBLAS", "CGlossaKernels"]),
+        .target(name: "GlossaNN", dependencies: ["GlossaTensor"]),
+        .target(name: "Glossa", dependencies: ["GlossaNN", "GlossaTensor"]),
+        .target(name: "GlossaSentencePiece", dependencies: ["Glossa", "CSentencePiece", "CUTF8Proc"]),
+        .target(name: "GlossaBuiltins", dependencies: ["Glossa", "GlossaSentencePiece"]),
+        .executableTarget(
+            name: "GlossaCLI",
+            dependencies: [
+                "Glossa", "GlossaNN", "GlossaTensor", "GlossaSentencePiece", "GlossaBuiltins",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        .target(
+            name: "GlossaTestSupport", dependencies: ["Glossa", "GlossaNN", "GlossaTensor"],
+            path: "Tests/GlossaTestSupport"),
+        .testTarget(name: "GlossaTensorTests", dependencies: ["GlossaTensor", "GlossaTestSupport"]),
+        .testTarget(name: "GlossaNNTests", dependencies: ["GlossaNN", "GlossaTestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "GlossaTests", dependencies: ["Glossa", "GlossaBuiltins", "GlossaTestSupport"]),
+        .testTarget(
+            name: "GlossaSentencePieceTests", dependencies: ["GlossaSentencePiece", "GlossaTestSupport"],
+            resources: [.copy("Fixtures")]),
+        .testTarget(name: "GlossaCLITests", dependencies: ["GlossaCLI", "GlossaTestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

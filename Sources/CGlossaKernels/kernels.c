@@ -1,0 +1,1 @@
+#include "glossa_kernels.h"

@@ -1,0 +1,2 @@
+#include "csentencepiece.h"
+extern "C" int csp_version(void) { return 1; }

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+/// The `glossa` command: translate, embed, train and benchmark sequence models on the CPU.
+@main
+struct GlossaCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "glossa",
+        abstract: "Sequence models on the CPU: translate, embed, generate, train.",
+        subcommands: [TokenizerCommand.self, BenchCommand.self])
+}
