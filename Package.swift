@@ -21,7 +21,7 @@ let package = Package(
             name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(
-            name: "CUTF8Proc", path: "Sources/CUTF8Proc", pkgConfig: "libutf8proc",
+            name: "CUTF8Proc", path: "Sources/CUTF8Proc",
             providers: [.apt(["libutf8proc-dev"])]),
         // A pure C face over libsentencepiece's C++ API, so no user of the SDK needs C++ interop.
         .target(
