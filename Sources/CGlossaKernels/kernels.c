@@ -1,1 +1,225 @@
 #include "glossa_kernels.h"
+#include <math.h>
+#include <immintrin.h>
+
+// ---- portable reference paths -------------------------------------------------------------------
+
+static void exp_scalar(const float *x, float *y, size_t n) {
+    for (size_t i = 0; i < n; i++) y[i] = expf(x[i]);
+}
+
+static float act_scalar(int kind, float v) {
+    switch (kind) {
+    case 0: return 1.0f / (1.0f + expf(-v));
+    case 1: return tanhf(v);
+    case 2: return v / (1.0f + expf(-v));
+    case 3: return 0.5f * v * (1.0f + tanhf(0.7978845608028654f * (v + 0.044715f * v * v * v)));
+    default: return 0.5f * v * (1.0f + erff(v * 0.7071067811865476f));
+    }
+}
+
+// ---- AVX2 + FMA paths ---------------------------------------------------------------------------
+
+#define AVX2 __attribute__((target("avx2,fma")))
+
+// exp(x) = 2^n * e^r with n = round(x / ln 2), r in [-ln2/2, ln2/2]; degree-6 polynomial for e^r
+// (relative error about 2e-7 over the range, the same order as expf).
+AVX2 static inline __m256 exp8(__m256 x) {
+    const __m256 hi = _mm256_set1_ps(88.3762626647949f), lo = _mm256_set1_ps(-87.3365478515625f);
+    x = _mm256_min_ps(_mm256_max_ps(x, lo), hi);
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+AVX2 static inline float hsum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+    return _mm_cvtss_f32(s);
+}
+
+AVX2 static inline float hmax8(__m256 v) {
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_shuffle_ps(s, s, 1));
+    return _mm_cvtss_f32(s);
+}
+
+AVX2 static void exp_avx2(const float *x, float *y, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, exp8(_mm256_loadu_ps(x + i)));
+    for (; i < n; i++) y[i] = expf(x[i]);
+}
+
+AVX2 static void softmax_avx2(const float *x, float *y, size_t rows, size_t cols, float scale, int log) {
+    const __m256 vs = _mm256_set1_ps(scale);
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * cols;
+        float *yr = y + r * cols;
+        __m256 vm = _mm256_set1_ps(-INFINITY);
+        size_t i = 0;
+        for (; i + 8 <= cols; i += 8) vm = _mm256_max_ps(vm, _mm256_loadu_ps(xr + i));
+        float m = hmax8(vm);
+        for (; i < cols; i++) m = xr[i] > m ? xr[i] : m;
+        if (m == -INFINITY) m = 0; // a fully masked row: keep it finite and uniform
+        const __m256 vmax = _mm256_set1_ps(m);
+        __m256 vsum = _mm256_setzero_ps();
+        float sum = 0;
+        for (i = 0; i + 8 <= cols; i += 8) {
+            __m256 e = exp8(_mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(xr + i), vmax), vs));
+            vsum = _mm256_add_ps(vsum, e);
+            if (!log) _mm256_storeu_ps(yr + i, e);
+        }
+        for (; i < cols; i++) {
+            float e = expf((xr[i] - m) * scale);
+            sum += e;
+            if (!log) yr[i] = e;
+        }
+        sum += hsum8(vsum);
+        if (log) {
+            const __m256 off = _mm256_set1_ps(logf(sum));
+            for (i = 0; i + 8 <= cols; i += 8)
+                _mm256_storeu_ps(yr + i, _mm256_sub_ps(_mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(xr + i), vmax), vs), off));
+            for (; i < cols; i++) yr[i] = (xr[i] - m) * scale - logf(sum);
+        } else {
+            const __m256 inv = _mm256_set1_ps(1.0f / sum);
+            for (i = 0; i + 8 <= cols; i += 8) _mm256_storeu_ps(yr + i, _mm256_mul_ps(_mm256_loadu_ps(yr + i), inv));
+            for (; i < cols; i++) yr[i] *= 1.0f / sum;
+        }
+    }
+}
+
+AVX2 static void layernorm_avx2(const float *x, const float *w, const float *b, float *y, float *mean, float *rstd,
+                                size_t rows, size_t cols, float eps, int rms) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * cols;
+        float *yr = y + r * cols;
+        float mu = 0;
+        size_t i = 0;
+        if (!rms) {
+            __m256 acc = _mm256_setzero_ps();
+            for (; i + 8 <= cols; i += 8) acc = _mm256_add_ps(acc, _mm256_loadu_ps(xr + i));
+            mu = hsum8(acc);
+            for (; i < cols; i++) mu += xr[i];
+            mu /= (float)cols;
+        }
+        const __m256 vmu = _mm256_set1_ps(mu);
+        __m256 acc = _mm256_setzero_ps();
+        float var = 0;
+        for (i = 0; i + 8 <= cols; i += 8) {
+            __m256 d = _mm256_sub_ps(_mm256_loadu_ps(xr + i), vmu);
+            acc = _mm256_fmadd_ps(d, d, acc);
+        }
+        var = hsum8(acc);
+        for (; i < cols; i++) var += (xr[i] - mu) * (xr[i] - mu);
+        float rs = 1.0f / sqrtf(var / (float)cols + eps);
+        if (mean) mean[r] = mu;
+        rstd[r] = rs;
+        const __m256 vrs = _mm256_set1_ps(rs);
+        for (i = 0; i + 8 <= cols; i += 8) {
+            __m256 v = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(xr + i), vmu), vrs);
+            if (w) v = _mm256_mul_ps(v, _mm256_loadu_ps(w + i));
+            if (b) v = _mm256_add_ps(v, _mm256_loadu_ps(b + i));
+            _mm256_storeu_ps(yr + i, v);
+        }
+        for (; i < cols; i++) {
+            float v = (xr[i] - mu) * rs;
+            if (w) v *= w[i];
+            if (b) v += b[i];
+            yr[i] = v;
+        }
+    }
+}
+
+AVX2 static void activation_avx2(int kind, const float *x, float *y, size_t n) {
+    const __m256 one = _mm256_set1_ps(1.0f), half = _mm256_set1_ps(0.5f), two = _mm256_set1_ps(2.0f);
+    size_t i = 0;
+    if (kind <= 3) {
+        for (; i + 8 <= n; i += 8) {
+            __m256 v = _mm256_loadu_ps(x + i), out;
+            if (kind == 0 || kind == 2) {
+                __m256 s = _mm256_div_ps(one, _mm256_add_ps(one, exp8(_mm256_sub_ps(_mm256_setzero_ps(), v))));
+                out = kind == 0 ? s : _mm256_mul_ps(v, s);
+            } else {
+                __m256 u = v;
+                if (kind == 3) {
+                    __m256 v3 = _mm256_mul_ps(_mm256_mul_ps(v, v), v);
+                    u = _mm256_mul_ps(_mm256_set1_ps(0.7978845608028654f), _mm256_fmadd_ps(_mm256_set1_ps(0.044715f), v3, v));
+                }
+                // tanh(u) = 2 / (1 + exp(-2u)) - 1
+                __m256 t = _mm256_sub_ps(_mm256_div_ps(two, _mm256_add_ps(one, exp8(_mm256_mul_ps(_mm256_set1_ps(-2.0f), u)))), one);
+                out = kind == 1 ? t : _mm256_mul_ps(_mm256_mul_ps(half, v), _mm256_add_ps(one, t));
+            }
+            _mm256_storeu_ps(y + i, out);
+        }
+    }
+    for (; i < n; i++) y[i] = act_scalar(kind, x[i]);
+}
+
+// ---- dispatch -----------------------------------------------------------------------------------
+
+int gk_has_avx2(void) {
+    static int cached = -1;
+    if (cached < 0) cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return cached;
+}
+
+void gk_exp(const float *x, float *y, size_t n) {
+    if (gk_has_avx2()) exp_avx2(x, y, n); else exp_scalar(x, y, n);
+}
+
+void gk_softmax_rows(const float *x, float *y, size_t rows, size_t cols, float scale, int log) {
+    if (gk_has_avx2()) { softmax_avx2(x, y, rows, cols, scale, log); return; }
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * cols;
+        float *yr = y + r * cols;
+        float m = -INFINITY, sum = 0;
+        for (size_t i = 0; i < cols; i++) m = xr[i] > m ? xr[i] : m;
+        if (m == -INFINITY) m = 0;
+        for (size_t i = 0; i < cols; i++) sum += expf((xr[i] - m) * scale);
+        for (size_t i = 0; i < cols; i++)
+            yr[i] = log ? (xr[i] - m) * scale - logf(sum) : expf((xr[i] - m) * scale) / sum;
+    }
+}
+
+static void layernorm_scalar(const float *x, const float *w, const float *b, float *y, float *mean, float *rstd,
+                             size_t rows, size_t cols, float eps, int rms) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * cols;
+        float mu = 0, var = 0;
+        if (!rms) { for (size_t i = 0; i < cols; i++) mu += xr[i]; mu /= (float)cols; }
+        for (size_t i = 0; i < cols; i++) var += (xr[i] - mu) * (xr[i] - mu);
+        float rs = 1.0f / sqrtf(var / (float)cols + eps);
+        if (mean) mean[r] = mu;
+        rstd[r] = rs;
+        for (size_t i = 0; i < cols; i++)
+            y[r * cols + i] = (xr[i] - mu) * rs * (w ? w[i] : 1.0f) + (b ? b[i] : 0.0f);
+    }
+}
+
+void gk_layernorm_rows(const float *x, const float *w, const float *b, float *y, float *mean, float *rstd,
+                       size_t rows, size_t cols, float eps) {
+    if (gk_has_avx2()) layernorm_avx2(x, w, b, y, mean, rstd, rows, cols, eps, 0);
+    else layernorm_scalar(x, w, b, y, mean, rstd, rows, cols, eps, 0);
+}
+
+void gk_rmsnorm_rows(const float *x, const float *w, float *y, float *rstd, size_t rows, size_t cols, float eps) {
+    if (gk_has_avx2()) layernorm_avx2(x, w, NULL, y, NULL, rstd, rows, cols, eps, 1);
+    else layernorm_scalar(x, w, NULL, y, NULL, rstd, rows, cols, eps, 1);
+}
+
+void gk_activation(int kind, const float *x, float *y, size_t n) {
+    if (gk_has_avx2()) { activation_avx2(kind, x, y, n); return; }
+    for (size_t i = 0; i < n; i++) y[i] = act_scalar(kind, x[i]);
+}

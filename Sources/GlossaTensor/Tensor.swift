@@ -1,5 +1,9 @@
+import Foundation
 /// A Float32 tensor: a shape, contiguous row-major scalars, and, when it takes part in autograd,
 /// the record of the primitive that made it.
+///
+/// Tensors are reference types so that the autograd tape can point at them; their scalars are
+/// immutable once made, except through `withMutableScalars` (optimizers update parameters in place).
 public final class Tensor {
     /// The extent of each dimension, outermost first.
     public let shape: [Int]
@@ -23,15 +27,134 @@ public final class Tensor {
         self.origin = nil
     }
 
-    init(shape: [Int], scalars: [Float], origin: Origin?) {
+    /// Makes the result of a primitive; records it on the tape when grad mode is on and an input needs grad.
+    init(shape: [Int], scalars: [Float], primitive: @autoclosure () -> Primitive, inputs: [Tensor]) {
         self.shape = shape
         self.scalars = scalars
-        self.requiresGrad = origin != nil
-        self.origin = origin
+        if GradMode.isEnabled && inputs.contains(where: { $0.requiresGrad }) {
+            self.origin = Origin(primitive: primitive(), inputs: inputs)
+            self.requiresGrad = true
+        } else {
+            self.origin = nil
+            self.requiresGrad = false
+        }
     }
 
     /// The number of elements.
     public var count: Int { scalars.count }
     /// The number of dimensions.
     public var rank: Int { shape.count }
+    /// Whether the tape recorded how this tensor was made (it is not a leaf).
+    public var isRecorded: Bool { origin != nil }
+
+    /// The single element of a one-element tensor.
+    public var item: Float {
+        precondition(count == 1, "item needs a one-element tensor, got shape \(shape)")
+        return scalars[0]
+    }
+
+    /// Lets the caller change the scalars in place (optimizer steps, loading weights); the shape stays.
+    public func withMutableScalars<R>(_ body: (inout [Float]) throws -> R) rethrows -> R {
+        let n = scalars.count
+        defer { precondition(scalars.count == n, "withMutableScalars must not change the element count") }
+        return try body(&scalars)
+    }
+
+    /// Forgets the accumulated gradient.
+    public func zeroGrad() { grad = nil }
+
+    /// Adds `g` to the accumulated gradient (gradients accumulate across backward calls until zeroed).
+    public func accumulateGrad(_ g: Tensor) {
+        precondition(g.shape == shape, "gradient shape \(g.shape) does not match \(shape)")
+        if let old = grad {
+            var sum = old.scalars
+            g.scalars.withUnsafeBufferPointer { src in
+                sum.withUnsafeMutableBufferPointer { dst in
+                    for i in 0..<dst.count { dst[i] += src[i] }
+                }
+            }
+            grad = Tensor(shape: shape, scalars: sum)
+        } else {
+            grad = Tensor(shape: shape, scalars: g.scalars)
+        }
+    }
+
+    /// A tensor with the same scalars that is cut off from the tape.
+    public func detached() -> Tensor { Tensor(shape: shape, scalars: scalars) }
+}
+
+extension Tensor: CustomStringConvertible {
+    /// Shape and the first few scalars.
+    public var description: String {
+        let head = scalars.prefix(8).map { String(format: "%.4g", $0) }.joined(separator: ", ")
+        return "Tensor\(shape)[\(head)\(count > 8 ? ", …" : "")]"
+    }
+}
+
+// MARK: - Creation
+
+extension Tensor {
+    /// A tensor of zeros.
+    public static func zeros(_ shape: [Int], requiresGrad: Bool = false) -> Tensor {
+        full(shape, 0, requiresGrad: requiresGrad)
+    }
+
+    /// A tensor of ones.
+    public static func ones(_ shape: [Int], requiresGrad: Bool = false) -> Tensor {
+        full(shape, 1, requiresGrad: requiresGrad)
+    }
+
+    /// A tensor filled with one value.
+    public static func full(_ shape: [Int], _ value: Float, requiresGrad: Bool = false) -> Tensor {
+        Tensor(shape: shape, scalars: [Float](repeating: value, count: shape.reduce(1, *)), requiresGrad: requiresGrad)
+    }
+
+    /// A scalar (rank-0) tensor.
+    public convenience init(_ value: Float) { self.init(shape: [], scalars: [value]) }
+
+    /// A rank-1 tensor of the given values.
+    public convenience init(_ values: [Float], requiresGrad: Bool = false) {
+        self.init(shape: [values.count], scalars: values, requiresGrad: requiresGrad)
+    }
+
+    /// A rank-2 tensor from rows of equal length.
+    public convenience init(rows: [[Float]]) {
+        let width = rows.first?.count ?? 0
+        precondition(rows.allSatisfy { $0.count == width }, "rows of unequal length")
+        self.init(shape: [rows.count, width], scalars: rows.flatMap { $0 })
+    }
+
+    /// `start, start + step, …` below `end`.
+    public static func arange(_ start: Float = 0, _ end: Float, step: Float = 1) -> Tensor {
+        precondition(step != 0, "arange step must not be zero")
+        let n = Swift.max(0, Int(((end - start) / step).rounded(.up)))
+        return Tensor(shape: [n], scalars: (0..<n).map { start + Float($0) * step })
+    }
+
+    /// Normal samples drawn from `generator` (mean, standard deviation).
+    public static func normal<G: RandomNumberGenerator>(
+        _ shape: [Int], mean: Float = 0, std: Float = 1, using generator: inout G, requiresGrad: Bool = false
+    ) -> Tensor {
+        let n = shape.reduce(1, *)
+        var values = [Float]()
+        values.reserveCapacity(n)
+        while values.count < n {
+            // Box–Muller: two uniforms give two independent normals.
+            let u1 = Double.random(in: Double.ulpOfOne..<1, using: &generator)
+            let u2 = Double.random(in: 0..<1, using: &generator)
+            let r = (-2 * Foundation.log(u1)).squareRoot()
+            values.append(mean + std * Float(r * Foundation.cos(2 * .pi * u2)))
+            if values.count < n { values.append(mean + std * Float(r * Foundation.sin(2 * .pi * u2))) }
+        }
+        return Tensor(shape: shape, scalars: values, requiresGrad: requiresGrad)
+    }
+
+    /// Uniform samples in `low..<high` drawn from `generator`.
+    public static func uniform<G: RandomNumberGenerator>(
+        _ shape: [Int], low: Float = 0, high: Float = 1, using generator: inout G, requiresGrad: Bool = false
+    ) -> Tensor {
+        let n = shape.reduce(1, *)
+        let values = (0..<n).map { _ in Float.random(in: low..<high, using: &generator) }
+        return Tensor(shape: shape, scalars: values, requiresGrad: requiresGrad)
+    }
 }

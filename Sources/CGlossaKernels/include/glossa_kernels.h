@@ -1,4 +1,34 @@
 #ifndef GLOSSA_KERNELS_H
 #define GLOSSA_KERNELS_H
+// Row kernels that Swift cannot vectorise at its baseline x86-64 target: each has an AVX2+FMA path
+// chosen at run time and a portable fallback. Callers split rows across threads; these never allocate.
 #include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// 1 when the AVX2+FMA paths are in use on this CPU.
+int gk_has_avx2(void);
+
+/// y[i] = exp(x[i]).
+void gk_exp(const float *x, float *y, size_t n);
+
+/// Row-wise softmax (or log-softmax when `log` is non-zero) of x * scale, rows of length `cols`.
+void gk_softmax_rows(const float *x, float *y, size_t rows, size_t cols, float scale, int log);
+
+/// Row-wise layer norm: y = (x - mean) * rstd * w + b; writes mean and rstd per row for backward.
+/// `w` and `b` may be NULL (identity affine).
+void gk_layernorm_rows(const float *x, const float *w, const float *b, float *y, float *mean, float *rstd,
+                       size_t rows, size_t cols, float eps);
+
+/// Row-wise RMS norm: y = x * rstd * w; writes rstd per row. `w` may be NULL.
+void gk_rmsnorm_rows(const float *x, const float *w, float *y, float *rstd, size_t rows, size_t cols, float eps);
+
+/// Elementwise activations (kind: 0 sigmoid, 1 tanh, 2 silu, 3 gelu-tanh, 4 gelu-erf).
+void gk_activation(int kind, const float *x, float *y, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -1,0 +1,201 @@
+import Foundation
+
+/// The backward rule of every primitive, in one place. Each rule maps the gradient of the output to
+/// the gradients of the inputs; `nil` only for inputs that are not differentiable. Rules run without
+/// grad, so they never extend the tape.
+enum Gradients {
+    static func backward(_ primitive: Primitive, inputs x: [Tensor], output y: Tensor, grad g: Tensor) -> [Tensor?] {
+        switch primitive {
+        case .add:
+            return [g.sumToShape(x[0].shape), g.sumToShape(x[1].shape)]
+        case .sub:
+            return [g.sumToShape(x[0].shape), (-g).sumToShape(x[1].shape)]
+        case .mul:
+            return [(g * x[1]).sumToShape(x[0].shape), (g * x[0]).sumToShape(x[1].shape)]
+        case .div:
+            return [(g / x[1]).sumToShape(x[0].shape), (-(g * y) / x[1]).sumToShape(x[1].shape)]
+        case .neg:
+            return [-g]
+        case .exp:
+            return [pointwise(g, y) { g, y in g * y }]
+        case .log:
+            return [pointwise(g, x[0]) { g, x in g / x }]
+        case .sqrt:
+            return [pointwise(g, y) { g, y in 0.5 * g / y }]
+        case .rsqrt:
+            return [pointwise(g, y) { g, y in -0.5 * g * y * y * y }]
+        case .tanh:
+            return [pointwise(g, y) { g, y in g * (1 - y * y) }]
+        case .sigmoid:
+            return [pointwise(g, y) { g, y in g * y * (1 - y) }]
+        case .relu:
+            return [pointwise(g, x[0]) { g, x in x > 0 ? g : 0 }]
+        case .silu:
+            return [pointwise(g, x[0]) { g, x in
+                let s = 1 / (1 + Foundation.exp(-x))
+                return g * s * (1 + x * (1 - s))
+            }]
+        case .geluTanh:
+            return [pointwise(g, x[0]) { g, x in
+                let c: Float = 0.7978845608028654
+                let t = Foundation.tanh(c * (x + 0.044715 * x * x * x))
+                return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * c * (1 + 3 * 0.044715 * x * x))
+            }]
+        case .geluErf:
+            return [pointwise(g, x[0]) { g, x in
+                let cdf = 0.5 * (1 + Foundation.erf(x * 0.7071067811865476))
+                let pdf = Foundation.exp(-0.5 * x * x) * 0.3989422804014327
+                return g * (cdf + x * pdf)
+            }]
+        case .pow(let p):
+            return [pointwise(g, x[0]) { g, x in g * p * Foundation.pow(x, p - 1) }]
+        case .clamp(let low, let high):
+            return [pointwise(g, x[0]) { g, x in x >= low && x <= high ? g : 0 }]
+        case .select(let mask):
+            let m = Tensor(shape: y.shape, scalars: mask)
+            return [pointwise(g, m) { g, m in m != 0 ? g : 0 }.sumToShape(x[0].shape),
+                    pointwise(g, m) { g, m in m != 0 ? 0 : g }.sumToShape(x[1].shape)]
+        case .sum(let axis, let keepDims):
+            let kept = keepDims ? g : g.reshaped(x[0].reducedShape(axis, true))
+            return [kept.expanded(to: x[0].shape)]
+        case .max(let axis, let keepDims, let argmax):
+            let (outer, n, inner) = ShapeMath.split(x[0].shape, axis: axis)
+            var dx = [Float](repeating: 0, count: x[0].count)
+            for o in 0..<outer {
+                for j in 0..<inner { dx[(o * n + argmax[o * inner + j]) * inner + j] = g.scalars[o * inner + j] }
+            }
+            _ = keepDims
+            return [Tensor(shape: x[0].shape, scalars: dx)]
+        case .logSumExp(let axis, let keepDims):
+            let keptShape = x[0].reducedShape(axis, true)
+            let gy = keepDims ? g : g.reshaped(keptShape), yy = keepDims ? y : y.reshaped(keptShape)
+            return [gy * (x[0] - yy).exp()]
+        case .matmul(let ta, let tb):
+            return matmulGradients(x[0], x[1], g, transposeA: ta, transposeB: tb)
+        case .reshape:
+            return [g.reshaped(x[0].shape)]
+        case .permute(let order):
+            var inverse = order
+            for (i, o) in order.enumerated() { inverse[o] = i }
+            return [g.permuted(inverse)]
+        case .slice(let axis, let start):
+            let n = x[0].shape[axis]
+            return [g.padded(axis: axis, before: start, after: n - start - g.shape[axis])]
+        case .concat(let axis, let sizes):
+            return g.split(axis: axis, sizes: sizes)
+        case .indexSelect(let axis, let indices):
+            return [g.indexAdd(axis: axis, indices, size: x[0].shape[axis])]
+        case .indexAdd(let axis, let indices):
+            return [g.indexSelect(axis: axis, indices)]
+        case .pad(let axis, let before):
+            return [g.slice(axis: axis, before..<(before + x[0].shape[axis]))]
+        case .softmax(let scale):
+            return [rowwise(g, y) { g, y, dx, cols in
+                var dot: Float = 0
+                for i in 0..<cols { dot += g[i] * y[i] }
+                for i in 0..<cols { dx[i] = scale * y[i] * (g[i] - dot) }
+            }]
+        case .logSoftmax(let scale):
+            return [rowwise(g, y) { g, y, dx, cols in
+                var total: Float = 0
+                for i in 0..<cols { total += g[i] }
+                for i in 0..<cols { dx[i] = scale * (g[i] - Foundation.exp(y[i]) * total) }
+            }]
+        case .layerNorm(let mean, let rstd):
+            return normGradients(x[0], weight: x[1], g, mean: mean, rstd: rstd, withBias: true)
+        case .rmsNorm(let rstd):
+            return normGradients(x[0], weight: x[1], g, mean: nil, rstd: rstd, withBias: false)
+        case .dropout(let mask):
+            return [pointwise(g, Tensor(shape: g.shape, scalars: mask)) { g, m in g * m }]
+        }
+    }
+
+    /// dA and dB of C = op(A)·op(B); a shared (rank-2) B under a batched A folds the batch into rows,
+    /// so the weight gradient is one large product rather than a sum of small ones.
+    private static func matmulGradients(_ a: Tensor, _ b: Tensor, _ g: Tensor, transposeA ta: Bool, transposeB tb: Bool) -> [Tensor?] {
+        let da: Tensor, db: Tensor
+        switch (ta, tb) {
+        case (false, false):
+            da = g.matmul(b, transposeOther: true)
+            db = a.matmul(g, transposeSelf: true, folding: b.rank == 2)
+        case (true, false):
+            da = b.matmul(g, transposeOther: true)
+            db = a.matmul(g)
+        case (false, true):
+            da = g.matmul(b)
+            db = g.matmul(a, transposeSelf: true, folding: b.rank == 2)
+        case (true, true):
+            da = b.matmul(g, transposeSelf: true, transposeOther: true)
+            db = g.matmul(a, transposeSelf: true, transposeOther: true)
+        }
+        return [da.sumToShape(a.shape), db.sumToShape(b.shape)]
+    }
+
+    private static func normGradients(_ x: Tensor, weight: Tensor, _ g: Tensor, mean: [Float]?, rstd: [Float], withBias: Bool) -> [Tensor?] {
+        let cols = x.shape.last ?? 1
+        let rows = cols == 0 ? 0 : x.count / cols
+        var dx = [Float](repeating: 0, count: x.count)
+        var dw = [Float](repeating: 0, count: cols), db = [Float](repeating: 0, count: cols)
+        var xhat = [Float](repeating: 0, count: cols), dxhat = [Float](repeating: 0, count: cols)
+        x.scalars.withUnsafeBufferPointer { xs in g.scalars.withUnsafeBufferPointer { gs in
+            weight.scalars.withUnsafeBufferPointer { w in
+                for r in 0..<rows {
+                    let o = r * cols, mu = mean?[r] ?? 0, rs = rstd[r]
+                    var meanD: Float = 0, meanDX: Float = 0
+                    for i in 0..<cols {
+                        xhat[i] = (xs[o + i] - mu) * rs
+                        dxhat[i] = gs[o + i] * w[i]
+                        dw[i] += gs[o + i] * xhat[i]
+                        db[i] += gs[o + i]
+                        meanD += dxhat[i]
+                        meanDX += dxhat[i] * xhat[i]
+                    }
+                    meanD = mean == nil ? 0 : meanD / Float(cols)
+                    meanDX /= Float(cols)
+                    for i in 0..<cols { dx[o + i] = rs * (dxhat[i] - meanD - xhat[i] * meanDX) }
+                }
+            }
+        } }
+        let grads: [Tensor?] = [Tensor(shape: x.shape, scalars: dx), Tensor(shape: [cols], scalars: dw)]
+        return withBias ? grads + [Tensor(shape: [cols], scalars: db)] : grads
+    }
+
+    /// f(g, v) elementwise for two tensors of one shape.
+    private static func pointwise(_ g: Tensor, _ v: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
+        precondition(g.shape == v.shape)
+        let values = g.scalars.withUnsafeBufferPointer { gs in v.scalars.withUnsafeBufferPointer { vs in
+            makeScalars(g.count) { out in
+                parallelChunks(g.count, cost: 4) { r in for i in r { out[i] = f(gs[i], vs[i]) } }
+            }
+        } }
+        return Tensor(shape: g.shape, scalars: values)
+    }
+
+    /// A row kernel over the last axis of two tensors of one shape.
+    private static func rowwise(
+        _ g: Tensor, _ y: Tensor,
+        _ body: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
+    ) -> Tensor {
+        let cols = g.shape.last ?? 1
+        let rows = cols == 0 ? 0 : g.count / cols
+        let values = g.scalars.withUnsafeBufferPointer { gs in y.scalars.withUnsafeBufferPointer { ys in
+            makeScalars(g.count) { out in
+                guard let pg = gs.baseAddress, let py = ys.baseAddress, let po = out.baseAddress else { return }
+                parallelChunks(rows, cost: cols * 3) { r in
+                    for row in r { body(pg + row * cols, py + row * cols, po + row * cols, cols) }
+                }
+            }
+        } }
+        return Tensor(shape: g.shape, scalars: values)
+    }
+}
+
+extension Tensor {
+    /// `selfᵀ·other` with leading batch dimensions folded into the contracted dimension when `folding`
+    /// (the gradient of a weight shared across a batch).
+    func matmul(_ other: Tensor, transposeSelf: Bool, transposeOther: Bool = false, folding: Bool) -> Tensor {
+        guard folding, rank > 2 else { return matmul(other, transposeSelf: transposeSelf, transposeOther: transposeOther) }
+        let a = reshaped([-1, shape[rank - 1]]), b = other.reshaped([-1, other.shape[other.rank - 1]])
+        return a.matmul(b, transposeSelf: transposeSelf, transposeOther: transposeOther)
+    }
+}

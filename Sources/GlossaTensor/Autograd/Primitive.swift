@@ -1,0 +1,28 @@
+/// Every differentiable primitive of GlossaTensor, with what its backward rule needs saved.
+/// `Gradients.backward` switches over this enum exhaustively, so a primitive without a rule does not compile.
+enum Primitive {
+    case add, sub, mul, div, neg
+    case exp, log, sqrt, rsqrt, tanh, sigmoid, relu, silu, geluTanh, geluErf
+    case pow(Float)
+    case clamp(Float, Float)
+    /// `inputs[0]` where the broadcast mask is non-zero, `inputs[1]` elsewhere.
+    case select(mask: [Float])
+    case sum(axis: Int, keepDims: Bool)
+    case max(axis: Int, keepDims: Bool, argmax: [Int])
+    case logSumExp(axis: Int, keepDims: Bool)
+    case matmul(transposeSelf: Bool, transposeOther: Bool)
+    case reshape
+    case permute([Int])
+    case slice(axis: Int, start: Int)
+    case concat(axis: Int, sizes: [Int])
+    case indexSelect(axis: Int, indices: [Int])
+    case indexAdd(axis: Int, indices: [Int])
+    case pad(axis: Int, before: Int)
+    case softmax(scale: Float)
+    case logSoftmax(scale: Float)
+    /// Inputs: x, weight, bias.
+    case layerNorm(mean: [Float], rstd: [Float])
+    /// Inputs: x, weight.
+    case rmsNorm(rstd: [Float])
+    case dropout(mask: [Float])
+}

@@ -1,0 +1,62 @@
+/// The primitive that produced a tensor and the tensors it read.
+struct Origin {
+    let primitive: Primitive
+    let inputs: [Tensor]
+}
+
+/// Whether operations record themselves for backward. On by default; `withoutGrad` turns it off
+/// for inference, where no tape is kept at all.
+public enum GradMode {
+    @TaskLocal static var enabled = true
+
+    /// Whether the current task records operations.
+    public static var isEnabled: Bool { enabled }
+}
+
+/// Runs `body` without recording anything on the tape (inference, optimizer steps, gradient rules).
+public func withoutGrad<R>(_ body: () throws -> R) rethrows -> R {
+    try GradMode.$enabled.withValue(false, operation: body)
+}
+
+extension Tensor {
+    /// Back-propagates from this tensor, accumulating into the `grad` of every leaf that requires it.
+    /// A non-scalar output needs an explicit `seed` of its own shape.
+    public func backward(seed: Tensor? = nil) {
+        let seed = seed ?? {
+            precondition(count == 1, "backward() without a seed needs a one-element tensor, got \(shape)")
+            return Tensor.ones(shape)
+        }()
+        precondition(seed.shape == shape, "seed shape \(seed.shape) does not match \(shape)")
+        guard requiresGrad else { return }
+
+        // Reverse topological order over the recorded graph (iterative DFS: graphs can be deep).
+        var order: [Tensor] = []
+        var visited = Set<ObjectIdentifier>()
+        var stack: [(Tensor, Bool)] = [(self, false)]
+        while let (node, expanded) = stack.popLast() {
+            if expanded { order.append(node); continue }
+            guard visited.insert(ObjectIdentifier(node)).inserted else { continue }
+            stack.append((node, true))
+            for input in node.origin?.inputs ?? [] where input.requiresGrad && !visited.contains(ObjectIdentifier(input)) {
+                stack.append((input, false))
+            }
+        }
+
+        withoutGrad {
+            var pending: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): seed]
+            for node in order.reversed() {
+                guard let g = pending.removeValue(forKey: ObjectIdentifier(node)) else { continue }
+                guard let origin = node.origin else {
+                    if node.requiresGrad { node.accumulateGrad(g) }
+                    continue
+                }
+                let inputGrads = Gradients.backward(origin.primitive, inputs: origin.inputs, output: node, grad: g)
+                for (input, ig) in zip(origin.inputs, inputGrads) where input.requiresGrad {
+                    guard let ig else { continue }
+                    let key = ObjectIdentifier(input)
+                    pending[key] = pending[key].map { $0 + ig } ?? ig
+                }
+            }
+        }
+    }
+}

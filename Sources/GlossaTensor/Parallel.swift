@@ -1,0 +1,45 @@
+import Dispatch
+
+/// How many threads the Swift-side kernels split work across (BLAS threads are set separately).
+public enum Threads {
+    nonisolated(unsafe) private static var storedCount = max(1, ProcessInfoCores.count)
+
+    /// The number of worker threads for row kernels; set once at start-up (the CLI's `--threads`).
+    public static var count: Int {
+        get { storedCount }
+        set { storedCount = max(1, newValue) }
+    }
+}
+
+enum ProcessInfoCores {
+    static var count: Int {
+        #if canImport(Glibc)
+        return Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        #else
+        return 1
+        #endif
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs `body` over `0..<n` split into contiguous chunks, on several threads when the work is large
+/// enough to pay for it (`cost` is the rough number of scalar operations per index).
+@inline(__always)
+func parallelChunks(_ n: Int, cost: Int = 1, _ body: (Range<Int>) -> Void) {
+    let threads = Threads.count
+    if threads <= 1 || n < 2 || n * cost < 32_768 {
+        body(0..<n)
+        return
+    }
+    let chunks = min(threads, n)
+    withoutActuallyEscaping(body) { body in
+        nonisolated(unsafe) let body = body
+        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            let lo = n * c / chunks, hi = n * (c + 1) / chunks
+            if lo < hi { body(lo..<hi) }
+        }
+    }
+}
