@@ -16,7 +16,7 @@ struct SafetensorsHeader {
             object = try JSONSerialization.jsonObject(with: json, options: [])
         } catch {
             let text = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String
-            throw SafetensorsError.invalidHeaderJSON(reason: text ?? "the parser rejected it")
+            throw SafetensorsError.invalidHeaderJSON(reason: SafetensorsError.sentenceFragment(text ?? "the parser rejected it"))
         }
         guard let root = object as? [String: Any] else { throw SafetensorsError.headerNotObject }
 

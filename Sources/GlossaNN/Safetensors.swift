@@ -14,38 +14,41 @@ public enum Safetensors {
         do {
             data = try Data(contentsOf: url, options: .alwaysMapped)
         } catch {
-            throw SafetensorsError.cannotOpen(path: url.path, reason: Self.reason(for: error))
+            throw SafetensorsError.cannotOpen(path: url.path, reason: Self.reason(for: error, at: url))
         }
         return try read(data: data)
     }
 
     /// Parses safetensors bytes already in memory and validates their header and layout.
+    /// The tensor data is not copied: a memory-mapped `data` stays mapped, paged in as tensors are read.
     public static func read(data: Data) throws -> SafetensorsFile {
         let bytes = data.count
         guard bytes >= 8 else { throw SafetensorsError.fileTooShort(byteCount: bytes) }
-        let headerLength = data.withUnsafeBytes { raw in
-            UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
+        let (headerLength, headerBytes) = try data.withUnsafeBytes { raw -> (Int, Data) in
+            let length = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
+            guard length <= UInt64(maximumHeaderLength) else {
+                throw SafetensorsError.headerTooLarge(length: length, limit: maximumHeaderLength)
+            }
+            guard length <= UInt64(bytes - 8) else {
+                throw SafetensorsError.headerExceedsFile(length: length, fileSize: bytes)
+            }
+            return (Int(length), Data(raw[8..<(8 + Int(length))]))
         }
-        guard headerLength <= UInt64(maximumHeaderLength) else {
-            throw SafetensorsError.headerTooLarge(length: headerLength, limit: maximumHeaderLength)
-        }
-        guard headerLength <= UInt64(bytes - 8) else {
-            throw SafetensorsError.headerExceedsFile(length: headerLength, fileSize: bytes)
-        }
-        let dataStart = 8 + Int(headerLength)
-        let header = try SafetensorsHeader.parse(data.subdata(in: 8..<dataStart))
-        let buffer = data.subdata(in: dataStart..<bytes)
-        try SafetensorsHeader.validateLayout(header.entries, dataLength: buffer.count)
-        return SafetensorsFile(entries: header.entries, metadata: header.metadata, buffer: buffer)
+        let dataOffset = 8 + headerLength
+        let header = try SafetensorsHeader.parse(headerBytes)
+        try SafetensorsHeader.validateLayout(header.entries, dataLength: bytes - dataOffset)
+        return SafetensorsFile(entries: header.entries, metadata: header.metadata, storage: data, dataOffset: dataOffset)
     }
 
-    private static func reason(for error: Error) -> String {
-        let nsError = error as NSError
-        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError,
-           underlying.domain == NSPOSIXErrorDomain {
-            return String(cString: strerror(Int32(underlying.code)))
+    /// Why `url` could not be opened, phrased for a person rather than as a Cocoa error code.
+    private static func reason(for error: Error, at url: URL) -> String {
+        var isDirectory: ObjCBool = false
+        if !FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) {
+            return "no file exists at that path"
         }
-        return nsError.localizedDescription
+        if isDirectory.boolValue { return "it is a directory, not a file" }
+        if !FileManager.default.isReadableFile(atPath: url.path) { return "the file is not readable" }
+        return SafetensorsError.sentenceFragment(error.localizedDescription)
     }
 }
 

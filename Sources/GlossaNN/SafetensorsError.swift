@@ -102,4 +102,11 @@ public enum SafetensorsError: Error, Equatable, Sendable, CustomStringConvertibl
             return "A tensor cannot be named '\(name)': that key holds the file's metadata."
         }
     }
+
+    /// `text` without trailing periods or spaces, so it can sit inside a sentence.
+    static func sentenceFragment(_ text: String) -> String {
+        var fragment = Substring(text)
+        while let last = fragment.last, last == "." || last == " " { fragment = fragment.dropLast() }
+        return String(fragment)
+    }
 }

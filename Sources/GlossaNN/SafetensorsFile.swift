@@ -7,14 +7,16 @@ public struct SafetensorsFile: Sendable {
     public let entries: [SafetensorsTensorInfo]
     /// The free-form `__metadata__` strings; empty when the file has none.
     public let metadata: [String: String]
-    /// The data buffer (memory-mapped when read from a file).
-    private let buffer: Data
+    /// The whole file (memory-mapped when read from disk); tensor bytes start at `dataOffset`.
+    private let storage: Data
+    private let dataOffset: Int
     private let index: [String: Int]
 
-    init(entries: [SafetensorsTensorInfo], metadata: [String: String], buffer: Data) {
+    init(entries: [SafetensorsTensorInfo], metadata: [String: String], storage: Data, dataOffset: Int) {
         self.entries = entries
         self.metadata = metadata
-        self.buffer = buffer
+        self.storage = storage
+        self.dataOffset = dataOffset
         var index: [String: Int] = [:]
         for (position, entry) in entries.enumerated() { index[entry.name] = position }
         self.index = index
@@ -52,8 +54,9 @@ public struct SafetensorsFile: Sendable {
             throw SafetensorsError.unsupportedDType(tensor: info.name, dtype: info.dtype)
         }
         let count = info.count
-        return try buffer.withUnsafeBytes { (all: UnsafeRawBufferPointer) throws -> [Float] in
-            let raw = UnsafeRawBufferPointer(rebasing: all[info.byteRange])
+        let bytes = (dataOffset + info.byteRange.lowerBound)..<(dataOffset + info.byteRange.upperBound)
+        return try storage.withUnsafeBytes { (all: UnsafeRawBufferPointer) throws -> [Float] in
+            let raw = UnsafeRawBufferPointer(rebasing: all[bytes])
             switch info.dtype {
             case .f32:
                 #if _endian(little)

@@ -75,16 +75,6 @@ func makeScratchDirectory() throws -> URL {
         #expect(throws: SafetensorsError.tensorNotFound(name: "a", available: ["b"])) { try file.tensor(named: "a") }
     }
 
-    @Test func missingFileSaysSo() throws {
-        let url = URL(fileURLWithPath: "/nonexistent-glossa/model.safetensors")
-        let error = #expect(throws: SafetensorsError.self) { try Safetensors.read(contentsOf: url) }
-        guard case .cannotOpen(let path, _)? = error else {
-            Issue.record("expected cannotOpen, got \(String(describing: error))")
-            return
-        }
-        #expect(path == url.path)
-    }
-
     static let brokenFiles: [(String, SafetensorsError)] = [
         ("too-short.safetensors", .fileTooShort(byteCount: 5)),
         ("header-too-large.safetensors", .headerTooLarge(length: 200_000_000, limit: 100_000_000)),
@@ -198,5 +188,29 @@ func makeScratchDirectory() throws -> URL {
         }
         #expect(try Data(contentsOf: url) == before)
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["model.safetensors"])
+    }
+}
+
+@Suite struct SafetensorsInMemoryTests {
+    @Test func readsFromADataSliceThatDoesNotStartAtZero() throws {
+        let bytes = try Safetensors.encode(["w": Tensor(shape: [2], scalars: [3, -4])], metadata: ["k": "v"])
+        let padded = Data([0xAA, 0xBB, 0xCC]) + bytes
+        let slice = padded[3...]
+        #expect(slice.startIndex == 3)
+        let file = try Safetensors.read(data: slice)
+        #expect(file.metadata == ["k": "v"])
+        #expect(try file.tensor(named: "w").scalars == [3, -4])
+    }
+
+    @Test func openingADirectoryOrMissingFileExplainsWhy() throws {
+        let directory = try makeScratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        #expect(throws: SafetensorsError.cannotOpen(path: directory.path, reason: "it is a directory, not a file")) {
+            try Safetensors.read(contentsOf: directory)
+        }
+        let missing = directory.appendingPathComponent("none.safetensors")
+        #expect(throws: SafetensorsError.cannotOpen(path: missing.path, reason: "no file exists at that path")) {
+            try Safetensors.read(contentsOf: missing)
+        }
     }
 }
