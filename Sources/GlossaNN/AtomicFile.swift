@@ -24,6 +24,7 @@ public struct AtomicFileError: Error, Equatable, Sendable, CustomStringConvertib
 
 /// Replaces a file all at once: write a temporary file beside it, flush it to disk, then rename
 /// it over the target, so a crash mid-save leaves the previous file intact.
+/// A symbolic link at the target is replaced by the new file, not followed.
 public enum AtomicFile {
     /// Writes `data` to `url` atomically, keeping the old file's permissions when there is one.
     public static func write(_ data: Data, to url: URL) throws {

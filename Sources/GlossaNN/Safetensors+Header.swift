@@ -7,6 +7,7 @@ struct SafetensorsHeader {
     /// The free-form `__metadata__` strings, empty when absent.
     var metadata: [String: String]
 
+    /// The reserved header key holding free-form string metadata.
     static let metadataKey = "__metadata__"
 
     /// Decodes the header JSON and checks each entry on its own (fields, dtype, shape, size).

@@ -25,7 +25,8 @@ extension Safetensors {
     }
 
     /// The safetensors bytes for named tensors, in F32 or F16; names must be unique.
-    /// Tensors are laid out sorted by name so the same tensors always give the same bytes.
+    /// Tensors are laid out sorted by name so the same tensors always give the same bytes;
+    /// F16 rounds to nearest even, and magnitudes past 65504 become infinity.
     public static func encode(
         _ tensors: [(name: String, tensor: Tensor)], metadata: [String: String]? = nil,
         dtype: SafetensorsDType = .f32
