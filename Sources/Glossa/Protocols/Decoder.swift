@@ -1,0 +1,28 @@
+import GlossaNN
+import GlossaTensor
+
+/// Per-batch decoding state, such as key/value caches, owned by the decoder that made it.
+/// Search loops only reorder it; what it holds is the decoder's business.
+public protocol DecoderState: AnyObject {
+    /// The number of positions already consumed.
+    var length: Int { get }
+    /// Keeps batch rows `rows` in that order (beam search reorders and prunes hypotheses).
+    func select(rows: [Int])
+}
+
+/// Turns previous tokens (plus, for a translator, the encoder's memory) into next-token logits.
+///
+/// Training calls it once on the whole target prefix with `state == nil` (causal masking inside);
+/// decoding makes a state with `makeState` and feeds one new position per call, so the prefix is
+/// never recomputed. Both paths must give the same logits.
+public protocol Decoder: Module {
+    /// The number of logits per position.
+    var vocabularySize: Int { get }
+    /// The longest sequence the decoder accepts; `nil` when unbounded.
+    var maxLength: Int? { get }
+    /// A fresh state (empty caches) for incremental decoding.
+    func makeState() -> any DecoderState
+    /// `[B, T]` new tokens → `[B, T, V]` logits. With a state, the tokens continue what it holds
+    /// (and are appended to it); without, they start at position 0.
+    func decode(_ tokens: TokenBatch, memory: EncoderMemory?, state: (any DecoderState)?, context: ForwardContext) throws -> Tensor
+}

@@ -1,0 +1,41 @@
+import GlossaNN
+import GlossaTensor
+
+/// Reads a batch of token ids and gives one hidden vector per position.
+///
+/// To write one: keep parameters in a `Module` tree named as in your checkpoint, make the output
+/// of each real position independent of padding (mask padded keys in attention), and use
+/// `context` for anything random (dropout) so that runs repeat under a seed.
+public protocol Encoder: Module {
+    /// The width C of the hidden states.
+    var hiddenSize: Int { get }
+    /// The longest sequence the encoder accepts (position table size); `nil` when unbounded.
+    var maxLength: Int? { get }
+    /// `[B, T]` ids (with padding mask) → `[B, T, C]` hidden states.
+    func encode(_ batch: TokenBatch, context: ForwardContext) throws -> Tensor
+}
+
+/// What a decoder attends to: the encoder's states and which of them are padding.
+public struct EncoderMemory {
+    /// `[B, S, C]`.
+    public var states: Tensor
+    /// Additive mask `[B, 1, 1, S]` over the encoder positions.
+    public var mask: Tensor
+
+    /// Memory from an encoder output and its source batch.
+    public init(states: Tensor, source: TokenBatch) {
+        self.states = states
+        self.mask = source.attentionMask
+    }
+
+    /// Memory from states and an additive mask.
+    public init(states: Tensor, mask: Tensor) {
+        self.states = states
+        self.mask = mask
+    }
+
+    /// Keeps batch rows `rows` (repeats them for beams, drops finished sentences).
+    public func selecting(rows: [Int]) -> EncoderMemory {
+        EncoderMemory(states: states.indexSelect(axis: 0, rows), mask: mask.indexSelect(axis: 0, rows))
+    }
+}
