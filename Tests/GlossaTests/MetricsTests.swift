@@ -94,7 +94,7 @@ struct MetricsFixtureTests {
     @Test func tokenizer13aMatchesSacreBLEU() throws {
         let fixture = try Fixture.load()
         let tokenizer = Tokenizer13a()
-        for case let item in fixture.expected.tokenize_13a {
+        for item in fixture.expected.tokenize_13a {
             let stripped = String(String.UnicodeScalarView(PythonText.rstrip(Array(item.text.unicodeScalars))))
             #expect(tokenizer(stripped).unicodeScalars.elementsEqual(item.tokens.unicodeScalars), "13a of \(item.text.debugDescription)")
         }
