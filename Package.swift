@@ -47,7 +47,7 @@ let package = Package(
             path: "Tests/GlossaTestSupport"),
         .testTarget(name: "GlossaTensorTests", dependencies: ["GlossaTensor", "GlossaTestSupport"]),
         .testTarget(name: "GlossaNNTests", dependencies: ["GlossaNN", "GlossaTestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "GlossaTests", dependencies: ["Glossa", "GlossaBuiltins", "GlossaTestSupport"]),
+        .testTarget(name: "GlossaTests", dependencies: ["Glossa", "GlossaBuiltins", "GlossaTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "GlossaSentencePieceTests", dependencies: ["GlossaSentencePiece", "GlossaTestSupport"],
             resources: [.copy("Fixtures")]),
