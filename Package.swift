@@ -34,7 +34,9 @@ let package = Package(
         .target(name: "GlossaNN", dependencies: ["GlossaTensor"]),
         .target(name: "Glossa", dependencies: ["GlossaNN", "GlossaTensor"]),
         .target(name: "GlossaSentencePiece", dependencies: ["Glossa", "CSentencePiece", "CUTF8Proc"]),
-        .target(name: "GlossaBuiltins", dependencies: ["Glossa", "GlossaSentencePiece"]),
+        // Model plugins: one architecture each, built only on the public SDK.
+        .target(name: "GlossaMarian", dependencies: ["Glossa", "GlossaNN", "GlossaTensor"], path: "Plugins/Marian"),
+        .target(name: "GlossaBuiltins", dependencies: ["Glossa", "GlossaSentencePiece", "GlossaMarian"]),
         .executableTarget(
             name: "GlossaCLI",
             dependencies: [
@@ -51,6 +53,9 @@ let package = Package(
         .testTarget(
             name: "GlossaSentencePieceTests", dependencies: ["GlossaSentencePiece", "GlossaTestSupport"],
             resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "GlossaMarianTests", dependencies: ["GlossaMarian", "GlossaSentencePiece", "GlossaTestSupport"],
+            path: "Tests/GlossaMarianTests"),
         .testTarget(name: "GlossaCLITests", dependencies: ["GlossaCLI", "GlossaTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,229 @@
+import Foundation
+import Glossa
+import GlossaNN
+import GlossaTensor
+
+// Layout of Hugging Face MarianMTModel (transformers 4.x/5.x): post-norm blocks, embeddings scaled
+// by √d_model, fixed sinusoidal positions, one embedding shared by encoder, decoder and output
+// projection, and a `final_logits_bias`.
+
+/// The Marian encoder-decoder: `model.shared`, `model.encoder`, `model.decoder`, `final_logits_bias`.
+public final class MarianModel: EncoderDecoderModel {
+    /// The configuration it was built from.
+    public let configuration: MarianConfiguration
+    /// The shared token embedding `[V, C]`; also the output projection.
+    public let shared: Tensor
+    /// `[1, V]`, added to the logits.
+    public let finalLogitsBias: Tensor
+    let encoderStack: MarianEncoder
+    let decoderStack: MarianDecoder
+
+    /// A freshly initialised model (normal(0, init_std) weights, zero pad row), seeded.
+    public init(_ configuration: MarianConfiguration, seed: UInt64 = 0) throws {
+        try configuration.validate()
+        self.configuration = configuration
+        var rng = SeededGenerator(seed: seed)
+        let c = configuration
+        var table = Tensor.normal([c.vocabSize, c.dModel], std: c.initStd, using: &rng).scalars
+        for j in 0..<c.dModel { table[c.padTokenId * c.dModel + j] = 0 }
+        shared = Tensor(shape: [c.vocabSize, c.dModel], scalars: table, requiresGrad: true)
+        finalLogitsBias = Tensor.zeros([1, c.vocabSize])  // a buffer in transformers: never trained
+        let positions = SinusoidalPositions.table(count: c.maxPositionEmbeddings, dimension: c.dModel)
+        let embedder = MarianEmbedder(shared: shared, positions: positions, scale: c.scaleEmbedding ? Float(c.dModel).squareRoot() : 1,
+                                      padId: c.padTokenId, dropout: c.dropout)
+        encoderStack = MarianEncoder(configuration: c, embedder: embedder, generator: &rng)
+        decoderStack = MarianDecoder(configuration: c, embedder: embedder, finalLogitsBias: finalLogitsBias, generator: &rng)
+        for p in parameters where p !== shared && p.rank == 2 {
+            // transformers' _init_weights: Linear weights N(0, init_std), biases zero.
+            p.withMutableScalars { values in
+                let fresh = Tensor.normal([values.count], std: c.initStd, using: &rng).scalars
+                values = fresh
+            }
+        }
+        for (name, p) in namedParameters() where name.hasSuffix("_proj.bias") || name.hasSuffix("fc1.bias") || name.hasSuffix("fc2.bias") {
+            p.withMutableScalars { $0 = [Float](repeating: 0, count: $0.count) }
+        }
+    }
+
+    /// The encoder.
+    public var encoder: any Encoder { encoderStack }
+    /// The decoder.
+    public var decoder: any Decoder { decoderStack }
+    /// EOS, pad, decoder start.
+    public var specialIds: SequenceSpecialIds {
+        SequenceSpecialIds(eos: configuration.eosTokenId, pad: configuration.padTokenId, decoderStart: configuration.decoderStartTokenId)
+    }
+    /// "marian".
+    public var pluginName: String { "marian" }
+
+    public var localParameters: [(name: String, tensor: Tensor)] {
+        [("final_logits_bias", finalLogitsBias)]
+    }
+
+    public var children: [(name: String, module: any Module)] {
+        [("model", MarianTree(shared: shared, encoder: encoderStack, decoder: decoderStack))]
+    }
+
+    public func configurationJSON() throws -> Data { try configuration.huggingFaceJSON() }
+
+    public func extraFiles() throws -> [String: Data] {
+        let generation: [String: Any] = [
+            "bad_words_ids": [[configuration.padTokenId]], "decoder_start_token_id": configuration.decoderStartTokenId,
+            "eos_token_id": configuration.eosTokenId, "forced_eos_token_id": configuration.eosTokenId,
+            "pad_token_id": configuration.padTokenId, "max_new_tokens": 128, "num_beams": 4,
+        ]
+        return ["generation_config.json": try JSONSerialization.data(withJSONObject: generation, options: [.prettyPrinted, .sortedKeys])]
+    }
+
+    /// The tensors as `transformers` saves them: the shared table under its tied names too, and the
+    /// fixed positions, so every reader (transformers, CTranslate2) finds what it looks for.
+    public func checkpointTensors() -> [String: Tensor] {
+        var tensors = stateDictionary()
+        tensors["model.encoder.embed_tokens.weight"] = shared
+        tensors["model.decoder.embed_tokens.weight"] = shared
+        tensors["lm_head.weight"] = shared
+        tensors["model.encoder.embed_positions.weight"] = encoderStack.embedder.positions
+        tensors["model.decoder.embed_positions.weight"] = decoderStack.embedder.positions
+        return tensors
+    }
+
+    /// Holds the pad row of the shared table at zero: the tied output projection would otherwise
+    /// move it, and CTranslate2 starts its decoder from a zero vector in its place.
+    public func didUpdateParameters() {
+        let (pad, width) = (configuration.padTokenId, configuration.dModel)
+        shared.withMutableScalars { table in for j in 0..<width { table[pad * width + j] = 0 } }
+    }
+
+    /// Loads `transformers`-layout weights; the tied names and fixed positions are optional.
+    public func loadCheckpoint(_ tensors: [String: Tensor]) throws {
+        var state = tensors
+        if state["model.shared.weight"] == nil {
+            state["model.shared.weight"] = state["model.encoder.embed_tokens.weight"] ?? state["lm_head.weight"]
+        }
+        for name in ["model.encoder.embed_tokens.weight", "model.decoder.embed_tokens.weight", "lm_head.weight",
+                     "model.encoder.embed_positions.weight", "model.decoder.embed_positions.weight"] {
+            state[name] = nil
+        }
+        try load(state, strict: true)
+    }
+}
+
+/// The `model.` level of the tree.
+final class MarianTree: Module {
+    let shared: Tensor
+    let encoder: MarianEncoder
+    let decoder: MarianDecoder
+
+    init(shared: Tensor, encoder: MarianEncoder, decoder: MarianDecoder) {
+        self.shared = shared
+        self.encoder = encoder
+        self.decoder = decoder
+    }
+
+    var localParameters: [(name: String, tensor: Tensor)] { [("shared.weight", shared)] }
+    var children: [(name: String, module: any Module)] { [("encoder", encoder), ("decoder", decoder)] }
+}
+
+/// Token embedding × scale + fixed position, with the pad row held at zero (as `padding_idx` does).
+struct MarianEmbedder {
+    let shared: Tensor
+    let positions: Tensor
+    let scale: Float
+    let padId: Int
+    let dropout: Float
+
+    /// `[B, T]` ids starting at absolute position `offset` → `[B, T, C]`.
+    func callAsFunction(_ batch: TokenBatch, offset: Int, context: ForwardContext) throws -> Tensor {
+        let limit = positions.shape[0]
+        guard offset + batch.length <= limit else {
+            throw GlossaError.invalidInput("a sequence of \(offset + batch.length) tokens is longer than this model's limit of \(limit) positions")
+        }
+        let notPad = Tensor(shape: [batch.batchSize, batch.length, 1], scalars: batch.ids.map { $0 == padId ? 0 : 1 })
+        let tokens = shared.gather(rows: batch.ids, shape: batch.shape) * notPad * scale  // [B, T, C]
+        let position = positions.slice(axis: 0, offset..<(offset + batch.length))  // [T, C]
+        return context.dropout(tokens + position, dropout)
+    }
+}
+
+/// The Marian encoder stack.
+final class MarianEncoder: Encoder {
+    let embedder: MarianEmbedder
+    let layers: [TransformerEncoderLayer]
+    let hiddenSize: Int
+
+    init(configuration c: MarianConfiguration, embedder: MarianEmbedder, generator: inout SeededGenerator) {
+        self.embedder = embedder
+        hiddenSize = c.dModel
+        layers = (0..<c.encoderLayers).map { _ in
+            TransformerEncoderLayer(dimension: c.dModel, heads: c.encoderAttentionHeads, feedForward: c.encoderFfnDim,
+                                    activation: c.activationFunction, placement: .post, dropout: c.dropout,
+                                    attentionDropout: c.attentionDropout, activationDropout: c.activationDropout, generator: &generator)
+        }
+    }
+
+    var maxLength: Int? { embedder.positions.shape[0] }
+    var children: [(name: String, module: any Module)] { layers.enumerated().map { ("layers.\($0.offset)", $0.element) } }
+
+    func encode(_ batch: TokenBatch, context: ForwardContext) throws -> Tensor {
+        var h = try embedder(batch, offset: 0, context: context)
+        let mask = batch.attentionMask
+        for layer in layers { h = layer(h, mask: mask, context: context) }
+        return h
+    }
+}
+
+/// Key/value caches of every decoder layer.
+final class MarianDecoderState: DecoderState {
+    let selfCaches: [KeyValueCache]
+    let crossCaches: [KeyValueCache]
+
+    init(layers: Int) {
+        selfCaches = (0..<layers).map { _ in KeyValueCache() }
+        crossCaches = (0..<layers).map { _ in KeyValueCache() }
+    }
+
+    var length: Int { selfCaches.first?.length ?? 0 }
+
+    func select(rows: [Int]) {
+        for cache in selfCaches + crossCaches { cache.select(rows: rows) }
+    }
+}
+
+/// The Marian decoder stack with the tied output projection.
+final class MarianDecoder: Decoder {
+    let embedder: MarianEmbedder
+    let layers: [TransformerDecoderLayer]
+    let finalLogitsBias: Tensor
+
+    init(configuration c: MarianConfiguration, embedder: MarianEmbedder, finalLogitsBias: Tensor, generator: inout SeededGenerator) {
+        self.embedder = embedder
+        self.finalLogitsBias = finalLogitsBias
+        layers = (0..<c.decoderLayers).map { _ in
+            TransformerDecoderLayer(dimension: c.dModel, heads: c.decoderAttentionHeads, feedForward: c.decoderFfnDim,
+                                    activation: c.activationFunction, placement: .post, dropout: c.dropout,
+                                    attentionDropout: c.attentionDropout, activationDropout: c.activationDropout, generator: &generator)
+        }
+    }
+
+    var vocabularySize: Int { embedder.shared.shape[0] }
+    var maxLength: Int? { embedder.positions.shape[0] }
+    var children: [(name: String, module: any Module)] { layers.enumerated().map { ("layers.\($0.offset)", $0.element) } }
+
+    func makeState() -> any DecoderState { MarianDecoderState(layers: layers.count) }
+
+    func decode(_ tokens: TokenBatch, memory: EncoderMemory?, state: (any DecoderState)?, context: ForwardContext) throws -> Tensor {
+        guard let memory else { throw GlossaError.invalidInput("the Marian decoder needs the encoder's memory") }
+        let caches = state as? MarianDecoderState
+        if state != nil && caches == nil { throw GlossaError.invalidInput("a decoder state from another model was passed to Marian") }
+        let offset = caches?.length ?? 0
+        var h = try embedder(tokens, offset: offset, context: context)
+        // Causal over the new positions, which follow `offset` cached ones; padding in the target
+        // is only ever at the end, so causality alone keeps real positions from seeing it.
+        let selfMask: Tensor? = tokens.length > 1 ? AttentionMask.causal(queries: tokens.length, keys: offset + tokens.length, offset: offset) : nil
+        for (i, layer) in layers.enumerated() {
+            h = layer(h, memory: memory.states, selfMask: selfMask, memoryMask: memory.mask,
+                      selfCache: caches?.selfCaches[i], crossCache: caches?.crossCaches[i], context: context)
+        }
+        return h.matmul(embedder.shared, transposeOther: true) + finalLogitsBias  // [B, T, V]
+    }
+}

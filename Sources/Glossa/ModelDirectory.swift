@@ -1,0 +1,70 @@
+import Foundation
+import GlossaNN
+import GlossaTensor
+
+/// A model on disk: `config.json` naming its plugin (`glossa_plugin`, or a Hugging Face
+/// `model_type` such as `marian` or `bert`), `model.safetensors`, and tokenizer files.
+public struct ModelDirectory: Sendable {
+    /// The directory.
+    public let url: URL
+
+    /// A directory; nothing is read until asked.
+    public init(_ url: URL) { self.url = url }
+
+    /// `config.json`'s bytes.
+    public func configuration() throws -> Data {
+        let file = url.appendingPathComponent("config.json")
+        guard FileManager.default.fileExists(atPath: file.path) else {
+            throw GlossaError.missingFile(file, purpose: "every model directory needs config.json naming its plugin")
+        }
+        return try Data(contentsOf: file)
+    }
+
+    /// The plugin name the configuration asks for.
+    public func pluginName() throws -> String {
+        struct Header: Decodable {
+            var glossa_plugin: String?
+            var model_type: String?
+        }
+        let header: Header
+        do {
+            header = try JSONDecoder().decode(Header.self, from: try configuration())
+        } catch let error as DecodingError {
+            throw GlossaError.invalidConfiguration("config.json: \(describe(error))")
+        }
+        guard let name = header.glossa_plugin ?? header.model_type else {
+            throw GlossaError.invalidConfiguration("config.json names no plugin (add \"glossa_plugin\" or \"model_type\")")
+        }
+        return name
+    }
+
+    /// The plugin that reads this directory.
+    public func plugin(in registry: PluginRegistry) throws -> Plugin {
+        try registry.plugin(named: try pluginName())
+    }
+
+    /// The plugin's configuration with this directory attached.
+    public func pluginConfiguration() throws -> PluginConfiguration {
+        PluginConfiguration(json: try configuration(), directory: url)
+    }
+
+    /// The weights in `model.safetensors`.
+    public func weights() throws -> [String: Tensor] {
+        let file = url.appendingPathComponent("model.safetensors")
+        guard FileManager.default.fileExists(atPath: file.path) else {
+            throw GlossaError.missingFile(file, purpose: "the model's weights")
+        }
+        return try Safetensors.read(contentsOf: file).tensors()
+    }
+
+    /// Writes a model: `config.json`, its extra files, and `model.safetensors` (atomically, each file).
+    public static func save(_ model: any SavableModel, to url: URL, dtype: SafetensorsDType = .f32, metadata: [String: String] = [:]) throws {
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        try AtomicFile.write(try model.configurationJSON(), to: url.appendingPathComponent("config.json"))
+        for (name, data) in try model.extraFiles() {
+            try AtomicFile.write(data, to: url.appendingPathComponent(name))
+        }
+        try Safetensors.write(model.checkpointTensors(), metadata: ["format": "pt"].merging(metadata) { $1 },
+                              to: url.appendingPathComponent("model.safetensors"), dtype: dtype)
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import GlossaNN
+import GlossaTensor
+
+/// A translator: a tokenizer, an encoder-decoder network, and the search that turns source
+/// sentences into target sentences. Loaded from a model directory or built by training.
+public final class Translator {
+    /// The network.
+    public let model: any EncoderDecoderModel
+    /// Cuts source text into ids.
+    public let sourceTokenizer: any Tokenizer
+    /// Turns target ids back into text.
+    public let targetTokenizer: any Tokenizer
+
+    /// A translator from its parts.
+    public init(model: any EncoderDecoderModel, sourceTokenizer: any Tokenizer, targetTokenizer: any Tokenizer) {
+        self.model = model
+        self.sourceTokenizer = sourceTokenizer
+        self.targetTokenizer = targetTokenizer
+    }
+
+    /// Loads a model directory: its plugin from `config.json`, its weights, and its tokenizer
+    /// (`source.spm`/`target.spm` with `vocab.json` in the Marian layout, or `tokenizer.model`).
+    public static func load(_ directory: URL, registry: PluginRegistry) throws -> Translator {
+        let dir = ModelDirectory(directory)
+        let plugin = try dir.plugin(in: registry)
+        guard case .encoderDecoder(let make) = plugin.factory else {
+            throw GlossaError.wrongPluginKind(plugin.name, expected: "translator", found: plugin.factory.kind)
+        }
+        let model = try make(try dir.pluginConfiguration())
+        try model.loadCheckpoint(try dir.weights())
+        let (source, target) = try loadTokenizers(directory, registry: registry)
+        return Translator(model: model, sourceTokenizer: source, targetTokenizer: target)
+    }
+
+    static func loadTokenizers(_ directory: URL, registry: PluginRegistry) throws -> (any Tokenizer, any Tokenizer) {
+        let files = FileManager.default
+        let plugin = try registry.plugin(named: "sentencepiece")
+        guard case .tokenizer(let make) = plugin.factory else {
+            throw GlossaError.wrongPluginKind(plugin.name, expected: "tokenizer", found: plugin.factory.kind)
+        }
+        func open(_ name: String) throws -> (any Tokenizer)? {
+            let url = directory.appendingPathComponent(name)
+            guard files.fileExists(atPath: url.path) else { return nil }
+            let spm = try make(PluginConfiguration(json: Data("{\"model_file\": \"\(name)\"}".utf8), directory: directory))
+            let vocab = directory.appendingPathComponent("vocab.json")
+            if files.fileExists(atPath: vocab.path) { return try VocabularyTokenizer(base: spm, vocabJSON: Data(contentsOf: vocab)) }
+            return spm
+        }
+        if let source = try open("source.spm") {
+            return (source, try open("target.spm") ?? source)
+        }
+        if let joint = try open("tokenizer.model") { return (joint, joint) }
+        throw GlossaError.missingFile(directory.appendingPathComponent("source.spm"),
+                                      purpose: "a translator directory needs source.spm/target.spm (Marian) or tokenizer.model")
+    }
+
+    /// Translates `texts`, keeping their order. Sentences are sorted by length into batches of
+    /// `batchSize` and restored to input order; empty lines give empty translations; a sentence
+    /// longer than the model's limit is translated in consecutive parts.
+    public func translate<S: Sampler>(
+        _ texts: [String], sampler: S, batchSize: Int = 32, maxNewTokens: Int = 128, lengthPenalty: Float = 1, nBest: Int = 1
+    ) throws -> [[GeneratedText]] {
+        let ids = model.specialIds
+        let limit = (model.encoder.maxLength ?? Int.max) - 1
+        // Each input becomes one or more parts; parts are what the network sees.
+        var parts: [(input: Int, ids: [Int])] = []
+        for (i, text) in texts.enumerated() {
+            let tokens = try sourceTokenizer.encode(text)
+            if tokens.isEmpty { continue }
+            var start = 0
+            while start < tokens.count {
+                let end = Swift.min(tokens.count, start + limit)
+                parts.append((i, Array(tokens[start..<end]) + [ids.eos]))
+                start = end
+            }
+        }
+        let order = parts.indices.sorted { parts[$0].ids.count < parts[$1].ids.count }
+        var outputs = [[GeneratedSequence]](repeating: [], count: parts.count)
+        let options = GenerationOptions(maxNewTokens: maxNewTokens, eosId: ids.eos, startId: ids.decoderStart,
+                                        forbidden: [ids.pad], lengthPenalty: lengthPenalty, nBest: nBest)
+        var chunkStart = 0
+        while chunkStart < order.count {
+            let chunk = Array(order[chunkStart..<Swift.min(order.count, chunkStart + Swift.max(1, batchSize))])
+            chunkStart += chunk.count
+            let batch = TokenBatch(chunk.map { parts[$0].ids }, padId: ids.pad)
+            let states = try withoutGrad { try model.encoder.encode(batch, context: ForwardContext()) }
+            var search = sampler
+            let results = try Generator.generate(decoder: model.decoder, memory: EncoderMemory(states: states, source: batch),
+                                                 batchSize: chunk.count, sampler: &search, options: options)
+            for (k, p) in chunk.enumerated() { outputs[p] = results[k] }
+        }
+        // Join the parts of each input (n-best lists join rank by rank).
+        var joined = [[GeneratedText]](repeating: [], count: texts.count)
+        for i in texts.indices { joined[i] = [GeneratedText(text: "", score: 0)] }
+        var byInput: [Int: [[GeneratedSequence]]] = [:]
+        for (p, part) in parts.enumerated() { byInput[part.input, default: []].append(outputs[p]) }
+        for (input, pieces) in byInput {
+            let ranks = pieces.map(\.count).min() ?? 0
+            joined[input] = try (0..<Swift.max(ranks, 1)).map { rank in
+                let chosen = pieces.map { $0.isEmpty ? GeneratedSequence(tokens: [], score: 0) : $0[Swift.min(rank, $0.count - 1)] }
+                let text = try chosen.map { try targetTokenizer.decode($0.tokens) }.joined(separator: " ")
+                return GeneratedText(text: text, score: chosen.map(\.score).reduce(0, +))
+            }
+        }
+        return joined
+    }
+}
+
+/// A generated sentence and its length-normalised log-probability.
+public struct GeneratedText: Sendable, Equatable {
+    /// The text.
+    public var text: String
+    /// Σ log p / length^α (summed over parts for long inputs).
+    public var score: Float
+}

@@ -1,0 +1,52 @@
+import Foundation
+
+/// A tokenizer whose pieces come from another tokenizer but whose ids come from a `vocab.json`
+/// (piece → id), as in Marian directories, where the model's ids need not be SentencePiece's.
+public struct VocabularyTokenizer: Tokenizer {
+    /// The tokenizer that cuts text into pieces.
+    public let base: any Tokenizer
+    private let ids: [String: Int]
+    private let pieceList: [String]
+    public let specialTokens: SpecialTokens
+
+    /// Wraps `base` with the vocabulary in `vocabJSON`; `unk`, `eos` and `pad` are looked up by
+    /// their Marian spellings.
+    public init(base: any Tokenizer, vocabJSON: Data) throws {
+        guard let object = try? JSONSerialization.jsonObject(with: vocabJSON) as? [String: Any] else {
+            throw GlossaError.invalidConfiguration("vocab.json is not a JSON object of piece → id")
+        }
+        var ids: [String: Int] = [:]
+        for (piece, value) in object {
+            guard let id = value as? Int, id >= 0 else {
+                throw GlossaError.invalidConfiguration("vocab.json maps \"\(piece)\" to something that is not a non-negative integer")
+            }
+            ids[piece] = id
+        }
+        let size = (ids.values.max() ?? -1) + 1
+        var list = [String](repeating: "", count: size)
+        for (piece, id) in ids { list[id] = piece }
+        self.base = base
+        self.ids = ids
+        self.pieceList = list
+        self.specialTokens = SpecialTokens(pad: ids["<pad>"], unk: ids["<unk>"], bos: ids["<s>"], eos: ids["</s>"])
+    }
+
+    public var vocabularySize: Int { pieceList.count }
+
+    public func pieces(_ text: String) throws -> [String] { try base.pieces(text) }
+
+    public func encode(_ text: String) throws -> [Int] {
+        let unknown = specialTokens.unk ?? 0
+        return try base.pieces(text).map { ids[$0] ?? unknown }
+    }
+
+    public func decode(_ ids: [Int]) throws -> String {
+        let special = Set([specialTokens.pad, specialTokens.eos, specialTokens.bos].compactMap { $0 })
+        let text = ids.filter { !special.contains($0) && $0 >= 0 && $0 < pieceList.count }.map { pieceList[$0] }.joined()
+        return text.replacingOccurrences(of: "\u{2581}", with: " ").trimmingCharacters(in: .whitespaces)
+    }
+
+    public func piece(for id: Int) -> String { id >= 0 && id < pieceList.count ? pieceList[id] : "" }
+
+    public func id(for piece: String) -> Int? { ids[piece] }
+}
