@@ -1,1 +1,33 @@
+import Foundation
 import Glossa
+import GlossaMarian
+import GlossaSentencePiece
+
+/// The plugins that ship with Glossa, in one literal. Third-party plugins are added to this
+/// registry with `PluginRegistry.adding(_:)`.
+public let builtinPlugins = PluginRegistry([
+    Plugin(name: "marian", modelTypes: ["marian"],
+           summary: "Transformer encoder-decoder translator in the Hugging Face MarianMT layout (OPUS-MT compatible)",
+           factory: .encoderDecoder { try MarianModel(try $0.decode(MarianConfiguration.self)) }),
+    Plugin(name: "sentencepiece",
+           summary: "SentencePiece tokenizer (unigram or BPE) over Debian's libsentencepiece",
+           factory: .tokenizer { configuration in
+               struct Files: Decodable { var model_file: String? }
+               let name = (try? JSONDecoder().decode(Files.self, from: configuration.json))?.model_file ?? "tokenizer.model"
+               let url = configuration.directory.map { $0.appendingPathComponent(name) } ?? URL(fileURLWithPath: name)
+               return try SentencePieceTokenizer(modelPath: url.path)
+           }),
+    Plugin(name: "greedy", summary: "Greedy search: the most likely token at each step",
+           factory: .sampler { _ in GreedySampler() }),
+    Plugin(name: "beam", summary: "Beam search with length penalty and early stopping (beam_size in the config)",
+           factory: .sampler { configuration in
+               struct Settings: Decodable { var beam_size: Int? }
+               return BeamSampler(beamSize: try configuration.decode(Settings.self).beam_size ?? 4)
+           }),
+    Plugin(name: "sampling", summary: "Stochastic sampling with temperature, top-k and top-p, seeded",
+           factory: .sampler { configuration in
+               struct Settings: Decodable { var temperature: Float?; var top_k: Int?; var top_p: Float?; var seed: UInt64? }
+               let s = try configuration.decode(Settings.self)
+               return StochasticSampler(temperature: s.temperature ?? 1, topK: s.top_k ?? 0, topP: s.top_p ?? 1, seed: s.seed ?? 0)
+           }),
+])
