@@ -26,6 +26,11 @@ import Testing
         let ids = try tokenizer.encode("<2de> " + line)
         #expect(ids.contains(4))
         #expect(try tokenizer.decode(ids) == "<2de> " + line)
+        // Unigram samples the lattice, BPE drops merges; both must repeat under one seed and keep the text.
+        let sampling = SubwordSampling(nbest: -1, alpha: 0.3)
+        let sampled = try tokenizer.encode(line, sampling: sampling, seed: 11)
+        #expect(try tokenizer.encode(line, sampling: sampling, seed: 11) == sampled)
+        #expect(try tokenizer.decode(sampled) == line)
     }
 
     @Test func writesModelAndVocabularyFilesForSeveralInputs() throws {
