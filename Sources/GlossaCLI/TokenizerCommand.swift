@@ -117,7 +117,7 @@ struct TokenizerTrain: ParsableCommand {
 struct TokenizerEncode: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "encode", abstract: "Encode standard input, one line at a time, like spm_encode.",
-        discussion: "Each output line is flushed before more input is awaited, so the command works in a pipe.")
+        discussion: "Each output line is flushed as soon as it is made (with --jobs above 1, each batch of already buffered lines), so the command answers line by line in an interactive pipe.")
 
     @Option(help: "The SentencePiece .model file.")
     var model: String
