@@ -24,7 +24,8 @@ public enum SentencePieceTrainer {
         public var userDefinedSymbols: [String] = []
         /// Ids of the special pieces; unk is required, a `nil` id leaves that piece out.
         public var specialTokens = SpecialTokens(pad: 3, unk: 0, bos: 1, eos: 2)
-        /// Train on a random sample of this many sentences (shuffled), or on all when `nil`.
+        /// Train on a random sample of this many sentences, or on all when `nil`; libsentencepiece 0.1.97 offers no
+        /// reliable seed for this sample, so such runs need not repeat.
         public var inputSentenceSize: Int?
         /// Worker threads for training.
         public var threads: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
