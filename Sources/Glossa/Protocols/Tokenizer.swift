@@ -17,6 +17,9 @@ public protocol Tokenizer: Sendable {
     func piece(for id: Int) -> String
     /// The id of a piece, or `nil` if the vocabulary lacks it.
     func id(for piece: String) -> Int?
+    /// Encodes many lines, keeping their order; a requirement so calls through `any Tokenizer` reach a parallel
+    /// implementation. The default encodes one line after another.
+    func encodeBatch(_ texts: [String]) throws -> [[Int]]
 }
 
 /// The ids a tokenizer reserves for padding, unknown text, and sequence boundaries.
