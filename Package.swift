@@ -54,7 +54,7 @@ let package = Package(
             name: "GlossaSentencePieceTests", dependencies: ["GlossaSentencePiece", "GlossaTestSupport"],
             resources: [.copy("Fixtures")]),
         .testTarget(
-            name: "GlossaMarianTests", dependencies: ["GlossaMarian", "GlossaSentencePiece", "GlossaTestSupport"],
+            name: "GlossaMarianTests", dependencies: ["GlossaMarian", "GlossaBuiltins", "GlossaTestSupport"],
             path: "Tests/GlossaMarianTests"),
         .testTarget(name: "GlossaCLITests", dependencies: ["GlossaCLI", "GlossaTestSupport"]),
     ],

@@ -56,6 +56,18 @@ public enum Generator {
         let limit = decoder.maxLength.map { Swift.min(options.maxNewTokens, $0 - longestPrompt) } ?? options.maxNewTokens
 
         for step in 0..<Swift.max(limit, 0) where !inputs.isEmpty {
+            if step == limit - 1 {
+                // The last allowed step forces EOS, adding nothing to the score (transformers'
+                // `forced_eos_token_id`), so every output ends properly.
+                for sentence in 0..<batchSize where !live[sentence].isEmpty {
+                    for h in live[sentence] where finished[sentence].count < width {
+                        let normalised = h.score / Foundation.pow(Float(h.tokens.count + 1), options.lengthPenalty)
+                        finished[sentence].append(GeneratedSequence(tokens: h.tokens, score: normalised))
+                    }
+                }
+                break
+            }
+
             // The first step may feed prompts of several tokens (left-aligned; each row reads the
             // logits at its own last position); later steps feed one token per row.
             let batch = TokenBatch(inputs, padId: options.startId)
@@ -74,12 +86,11 @@ public enum Generator {
                 var kept: [(row: Int, hypothesis: Hypothesis)] = []
                 for (rank, c) in proposals.enumerated() {
                     let tokens = live[sentence][c.parent].tokens + [c.token]
-                    if c.token == options.eosId || step == limit - 1 {
+                    if c.token == options.eosId {
                         // Only EOS among the best `width` proposals ends a hypothesis (as in transformers).
                         guard rank < width else { continue }
-                        let body = c.token == options.eosId ? Array(tokens.dropLast()) : tokens
                         let normalised = c.score / Foundation.pow(Float(tokens.count), options.lengthPenalty)
-                        finished[sentence].append(GeneratedSequence(tokens: body, score: normalised))
+                        finished[sentence].append(GeneratedSequence(tokens: Array(tokens.dropLast()), score: normalised))
                     } else if kept.count < width {
                         kept.append((rows[c.parent], Hypothesis(tokens: tokens, score: c.score)))
                     }

@@ -55,6 +55,30 @@ public final class Translator {
                                       purpose: "a translator directory needs source.spm/target.spm (Marian) or tokenizer.model")
     }
 
+    /// Translates token sequences (each ending in EOS), keeping their order: sorted by length into
+    /// batches of `batchSize`, decoded, and restored to input order.
+    public func translateIds<S: Sampler>(
+        _ sources: [[Int]], sampler: S, batchSize: Int = 32, maxNewTokens: Int = 128, lengthPenalty: Float = 1, nBest: Int = 1
+    ) throws -> [[GeneratedSequence]] {
+        let ids = model.specialIds
+        let order = sources.indices.sorted { sources[$0].count < sources[$1].count }
+        var outputs = [[GeneratedSequence]](repeating: [], count: sources.count)
+        let options = GenerationOptions(maxNewTokens: maxNewTokens, eosId: ids.eos, startId: ids.decoderStart,
+                                        forbidden: [ids.pad], lengthPenalty: lengthPenalty, nBest: nBest)
+        var chunkStart = 0
+        while chunkStart < order.count {
+            let chunk = Array(order[chunkStart..<Swift.min(order.count, chunkStart + Swift.max(1, batchSize))])
+            chunkStart += chunk.count
+            let batch = TokenBatch(chunk.map { sources[$0] }, padId: ids.pad)
+            let states = try withoutGrad { try model.encoder.encode(batch, context: ForwardContext()) }
+            var search = sampler
+            let results = try Generator.generate(decoder: model.decoder, memory: EncoderMemory(states: states, source: batch),
+                                                 batchSize: chunk.count, sampler: &search, options: options)
+            for (k, p) in chunk.enumerated() { outputs[p] = results[k] }
+        }
+        return outputs
+    }
+
     /// Translates `texts`, keeping their order. Sentences are sorted by length into batches of
     /// `batchSize` and restored to input order; empty lines give empty translations; a sentence
     /// longer than the model's limit is translated in consecutive parts.
@@ -75,21 +99,8 @@ public final class Translator {
                 start = end
             }
         }
-        let order = parts.indices.sorted { parts[$0].ids.count < parts[$1].ids.count }
-        var outputs = [[GeneratedSequence]](repeating: [], count: parts.count)
-        let options = GenerationOptions(maxNewTokens: maxNewTokens, eosId: ids.eos, startId: ids.decoderStart,
-                                        forbidden: [ids.pad], lengthPenalty: lengthPenalty, nBest: nBest)
-        var chunkStart = 0
-        while chunkStart < order.count {
-            let chunk = Array(order[chunkStart..<Swift.min(order.count, chunkStart + Swift.max(1, batchSize))])
-            chunkStart += chunk.count
-            let batch = TokenBatch(chunk.map { parts[$0].ids }, padId: ids.pad)
-            let states = try withoutGrad { try model.encoder.encode(batch, context: ForwardContext()) }
-            var search = sampler
-            let results = try Generator.generate(decoder: model.decoder, memory: EncoderMemory(states: states, source: batch),
-                                                 batchSize: chunk.count, sampler: &search, options: options)
-            for (k, p) in chunk.enumerated() { outputs[p] = results[k] }
-        }
+        let outputs = try translateIds(parts.map(\.ids), sampler: sampler, batchSize: batchSize, maxNewTokens: maxNewTokens,
+                                       lengthPenalty: lengthPenalty, nBest: nBest)
         // Join the parts of each input (n-best lists join rank by rank).
         var joined = [[GeneratedText]](repeating: [], count: texts.count)
         for i in texts.indices { joined[i] = [GeneratedText(text: "", score: 0)] }
