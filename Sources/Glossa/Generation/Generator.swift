@@ -74,7 +74,7 @@ public enum Generator {
             let logits3 = try withoutGrad { try decoder.decode(batch, memory: rowMemory, state: state, context: context) }
             let v = logits3.shape[2]
             let lastPositions = batch.lengths.enumerated().map { $0.offset * batch.length + $0.element - 1 }
-            let logits = forbid(options.forbidden, in: logits3.reshaped([-1, v]).indexSelect(axis: 0, lastPositions))
+            let logProbabilities = forbid(options.forbidden, in: logits3.reshaped([-1, v]).indexSelect(axis: 0, lastPositions).logSoftmax())
 
             var nextRows: [Int] = [], nextInputs: [[Int]] = []
             var nextLive: [[Hypothesis]] = Array(repeating: [], count: batchSize)
@@ -82,7 +82,7 @@ public enum Generator {
             for sentence in 0..<batchSize where !live[sentence].isEmpty {
                 let rows = Array(row..<(row + live[sentence].count))
                 row += rows.count
-                let proposals = sampler.step(logits: logits.indexSelect(axis: 0, rows), live: live[sentence])
+                let proposals = sampler.step(logProbabilities: logProbabilities.indexSelect(axis: 0, rows), live: live[sentence])
                 var kept: [(row: Int, hypothesis: Hypothesis)] = []
                 for (rank, c) in proposals.enumerated() {
                     let tokens = live[sentence][c.parent].tokens + [c.token]
@@ -112,7 +112,7 @@ public enum Generator {
         }
     }
 
-    /// Sets the logits of `tokens` to −∞ on every row.
+    /// Sets the entries of `tokens` to −∞ on every row.
     static func forbid(_ tokens: [Int], in logits: Tensor) -> Tensor {
         guard !tokens.isEmpty else { return logits }
         let v = logits.shape[1]

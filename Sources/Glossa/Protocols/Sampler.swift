@@ -32,7 +32,7 @@ public struct Continuation: Sendable, Equatable {
     }
 }
 
-/// Chooses how one sentence's live hypotheses continue, from their next-token logits.
+/// Chooses how one sentence's live hypotheses continue, from their next-token log-probabilities.
 ///
 /// The search loop (`Generator`) owns the bookkeeping; a sampler only proposes continuations,
 /// best first. The loop walks them in order: a continuation ending in EOS among the first `width`
@@ -42,8 +42,9 @@ public struct Continuation: Sendable, Equatable {
 public protocol Sampler {
     /// Hypotheses kept alive per sentence: 1 for greedy and sampling, the beam size for beam search.
     var width: Int { get }
-    /// Proposes continuations of `live` from `logits` `[live.count, V]` (forbidden tokens already at −∞).
-    mutating func step(logits: Tensor, live: [Hypothesis]) -> [Continuation]
+    /// Proposes continuations of `live` from `logProbabilities` `[live.count, V]`: the log-softmax
+    /// of the decoder's logits, with forbidden tokens then set to −∞ (not renormalised, as in transformers).
+    mutating func step(logProbabilities: Tensor, live: [Hypothesis]) -> [Continuation]
 }
 
 /// Picks the most likely token of each hypothesis.
@@ -52,9 +53,8 @@ public struct GreedySampler: Sampler {
     public init() {}
     public var width: Int { 1 }
 
-    public mutating func step(logits: Tensor, live: [Hypothesis]) -> [Continuation] {
-        let logProbabilities = logits.logSoftmax()
-        let v = logits.shape[1]
+    public mutating func step(logProbabilities: Tensor, live: [Hypothesis]) -> [Continuation] {
+        let v = logProbabilities.shape[1]
         return live.indices.map { row in
             let slice = logProbabilities.scalars[(row * v)..<((row + 1) * v)]
             let best = slice.indices.max { slice[$0] < slice[$1] || (slice[$0] == slice[$1] && $0 > $1) } ?? 0
@@ -72,9 +72,9 @@ public struct BeamSampler: Sampler {
     public init(beamSize: Int) { self.beamSize = Swift.max(1, beamSize) }
     public var width: Int { beamSize }
 
-    public mutating func step(logits: Tensor, live: [Hypothesis]) -> [Continuation] {
-        let logProbabilities = logits.logSoftmax().scalars
-        let v = logits.shape[1]
+    public mutating func step(logProbabilities: Tensor, live: [Hypothesis]) -> [Continuation] {
+        let v = logProbabilities.shape[1]
+        let logProbabilities = logProbabilities.scalars
         let wanted = 2 * beamSize
         // A small sorted list beats sorting rows × V candidates.
         var best: [Continuation] = []
@@ -115,14 +115,15 @@ public struct StochasticSampler: Sampler {
     }
     public var width: Int { 1 }
 
-    public mutating func step(logits: Tensor, live: [Hypothesis]) -> [Continuation] {
+    public mutating func step(logProbabilities: Tensor, live: [Hypothesis]) -> [Continuation] {
         if temperature <= 0 {
             var greedy = GreedySampler()
-            return greedy.step(logits: logits, live: live)
+            return greedy.step(logProbabilities: logProbabilities, live: live)
         }
-        let v = logits.shape[1]
-        let logProbabilities = logits.logSoftmax().scalars
-        let tempered = logits.softmax(temperature: temperature).scalars
+        let v = logProbabilities.shape[1]
+        // softmax(log p / T) = softmax(logits / T): the normaliser cancels.
+        let tempered = logProbabilities.softmax(temperature: temperature).scalars
+        let logProbabilities = logProbabilities.scalars
         return live.indices.map { row in
             let probabilities = Array(tempered[(row * v)..<((row + 1) * v)])
             let token = Self.draw(from: probabilities, topK: topK, topP: topP, using: &generator)
