@@ -33,7 +33,7 @@ public final class MarianModel: EncoderDecoderModel {
                                       padId: c.padTokenId, dropout: c.dropout)
         encoderStack = MarianEncoder(configuration: c, embedder: embedder, generator: &rng)
         decoderStack = MarianDecoder(configuration: c, embedder: embedder, finalLogitsBias: finalLogitsBias, generator: &rng)
-        for p in parameters where p !== shared && p.rank == 2 {
+        for p in parameters where p !== shared && p !== finalLogitsBias && p.rank == 2 {
             // transformers' _init_weights: Linear weights N(0, init_std), biases zero.
             p.withMutableScalars { values in
                 let fresh = Tensor.normal([values.count], std: c.initStd, using: &rng).scalars
@@ -224,6 +224,8 @@ final class MarianDecoder: Decoder {
             h = layer(h, memory: memory.states, selfMask: selfMask, memoryMask: memory.mask,
                       selfCache: caches?.selfCaches[i], crossCache: caches?.crossCaches[i], context: context)
         }
-        return h.matmul(embedder.shared, transposeOther: true) + finalLogitsBias  // [B, T, V]
+        let logits = h.matmul(embedder.shared, transposeOther: true)  // [B, T, V]
+        // The bias is a fixed buffer, zero in models trained here: skip a pass over [B, T, V] then.
+        return finalLogitsBias.scalars.contains { $0 != 0 } ? logits + finalLogitsBias : logits
     }
 }

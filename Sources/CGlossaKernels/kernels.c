@@ -1,6 +1,9 @@
 #include "glossa_kernels.h"
 #include <math.h>
 #include <immintrin.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 // ---- portable reference paths -------------------------------------------------------------------
 
@@ -222,4 +225,11 @@ void gk_rmsnorm_rows(const float *x, const float *w, float *y, float *rstd, size
 void gk_activation(int kind, const float *x, float *y, size_t n) {
     if (gk_has_avx2()) { activation_avx2(kind, x, y, n); return; }
     for (size_t i = 0; i < n; i++) y[i] = act_scalar(kind, x[i]);
+}
+
+void gk_keep_freed_memory(void) {
+#if defined(__GLIBC__)
+    mallopt(M_MMAP_THRESHOLD, 1 << 30);
+    mallopt(M_TRIM_THRESHOLD, 0x7fffffff);
+#endif
 }

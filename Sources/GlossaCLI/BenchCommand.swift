@@ -10,7 +10,7 @@ struct BenchCommand: ParsableCommand {
 
     /// The workloads.
     enum Workload: String, ExpressibleByArgument, CaseIterable {
-        case gemm, softmax, layernorm, attention
+        case gemm, softmax, layernorm, attention, train
     }
 
     @Argument(help: "Workloads to run (\(Workload.allCases.map(\.rawValue).joined(separator: ", "))); all when none.")
@@ -27,12 +27,13 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         threads.apply()
         var rows: [BenchRow] = []
-        for workload in workloads.isEmpty ? Workload.allCases : workloads {
+        for workload in workloads.isEmpty ? [.gemm, .softmax, .layernorm, .attention] : workloads {
             switch workload {
             case .gemm: rows += KernelBench.gemm(seconds: seconds)
             case .softmax: rows += KernelBench.softmax(seconds: seconds)
             case .layernorm: rows += KernelBench.layerNorm(seconds: seconds)
             case .attention: rows += KernelBench.attention(seconds: seconds)
+            case .train: rows += try ModelBench.train(seconds: seconds)
             }
         }
         if json {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import GlossaTensor
 
 /// The `glossa` command: translate, embed, train and benchmark sequence models on the CPU.
 @main
@@ -6,5 +7,10 @@ struct GlossaCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "glossa",
         abstract: "Sequence models on the CPU: translate, embed, generate, train.",
-        subcommands: [TokenizerCommand.self, BenchCommand.self, ScoreCommand.self])
+        subcommands: [TrainCommand.self, TokenizerCommand.self, BenchCommand.self, ScoreCommand.self])
+
+    static func main() {
+        Allocator.keepFreedMemory()
+        main(nil)
+    }
 }

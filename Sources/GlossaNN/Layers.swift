@@ -21,8 +21,7 @@ public final class Linear: Module {
 
     /// `[..., in]` → `[..., out]`.
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        let y = x.matmul(weight, transposeOther: true)
-        return bias.map { y + $0 } ?? y
+        x.matmul(weight, transposeOther: true, bias: bias)
     }
 }
 

@@ -11,18 +11,8 @@ public enum Losses {
         logits: Tensor, targets: [Int], labelSmoothing: Float = 0, ignoreIndex: Int? = nil
     ) -> (loss: Tensor, tokens: Int) {
         precondition(logits.rank == 2 && logits.shape[0] == targets.count, "crossEntropy needs logits [N, V] and N targets")
-        let vocabulary = logits.shape[1]
-        let keep = targets.map { $0 != ignoreIndex }
-        let counted = keep.filter { $0 }.count
-        let logProbabilities = logits.logSoftmax()  // [N, V]
-        let flatIndices = targets.enumerated().map { i, t in i * vocabulary + (keep[i] ? t : 0) }
-        let picked = logProbabilities.reshaped([-1]).indexSelect(axis: 0, flatIndices)  // [N]
-        let weights = Tensor(keep.map { $0 ? Float(1) : 0 })
-        var perToken = -picked
-        if labelSmoothing > 0 {
-            let smooth = -logProbabilities.mean(axis: 1)  // [N]
-            perToken = perToken * (1 - labelSmoothing) + smooth * labelSmoothing
-        }
-        return ((perToken * weights).sum() * (1 / Float(Swift.max(counted, 1))), counted)
+        let counted = targets.filter { $0 != ignoreIndex }.count
+        let perToken = logits.crossEntropyRows(targets: targets, labelSmoothing: labelSmoothing, ignoreIndex: ignoreIndex)
+        return (perToken.sum() * (1 / Float(Swift.max(counted, 1))), counted)
     }
 }

@@ -133,8 +133,9 @@ public enum SentencePieceTrainer {
         let ids = [unk] + [special.bos, special.eos, special.pad].compactMap { $0 }
         guard Set(ids).count == ids.count else { throw invalid("special ids", "unk, bos, eos and pad ids must differ, got \(ids)") }
         let reserved = ids.count + options.userDefinedSymbols.count
-        for id in ids where id < 0 || id >= reserved {
-            throw invalid("special ids", "id \(id) must be in 0..<\(reserved) (the special pieces come first in the vocabulary)")
+        // Any id inside the vocabulary works (Marian puts <pad> last), as libsentencepiece allows.
+        for id in ids where id < 0 || id >= options.vocabularySize {
+            throw invalid("special ids", "id \(id) must be in 0..<\(options.vocabularySize), the vocabulary")
         }
         guard options.vocabularySize > reserved else {
             throw invalid("vocabulary size", "\(options.vocabularySize) leaves no room beside \(reserved) special and user-defined pieces")

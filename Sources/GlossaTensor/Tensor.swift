@@ -31,6 +31,7 @@ public final class Tensor {
     init(shape: [Int], scalars: [Float], primitive: @autoclosure () -> Primitive, inputs: [Tensor]) {
         self.shape = shape
         self.scalars = scalars
+        if Profiler.isEnabled { Profiler.mark(primitive().name) }
         if GradMode.isEnabled && inputs.contains(where: { $0.requiresGrad }) {
             self.origin = Origin(primitive: primitive(), inputs: inputs)
             self.requiresGrad = true

@@ -28,6 +28,9 @@ void gk_rmsnorm_rows(const float *x, const float *w, float *y, float *rstd, size
 /// Elementwise activations (kind: 0 sigmoid, 1 tanh, 2 silu, 3 gelu-tanh, 4 gelu-erf).
 void gk_activation(int kind, const float *x, float *y, size_t n);
 
+/// Tells glibc's malloc to keep freed large buffers for reuse (no mmap/munmap per tensor).
+void gk_keep_freed_memory(void);
+
 #ifdef __cplusplus
 }
 #endif

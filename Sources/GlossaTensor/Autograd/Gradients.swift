@@ -1,19 +1,21 @@
+import CGlossaKernels
 import Foundation
 
 /// The backward rule of every primitive, in one place. Each rule maps the gradient of the output to
-/// the gradients of the inputs; `nil` only for inputs that are not differentiable. Rules run without
-/// grad, so they never extend the tape.
+/// the gradients of the inputs; `nil` for inputs that are not differentiable or, where `needs` says
+/// so, not wanted (a constant operand costs nothing). Rules run without grad, so they never extend the tape.
 enum Gradients {
-    static func backward(_ primitive: Primitive, inputs x: [Tensor], output y: Tensor, grad g: Tensor) -> [Tensor?] {
+    static func backward(_ primitive: Primitive, inputs x: [Tensor], output y: Tensor, grad g: Tensor, needs: [Bool]) -> [Tensor?] {
+        func when(_ i: Int, _ rule: () -> Tensor) -> Tensor? { needs[i] ? rule() : nil }
         switch primitive {
         case .add:
-            return [g.sumToShape(x[0].shape), g.sumToShape(x[1].shape)]
+            return [when(0) { g.sumToShape(x[0].shape) }, when(1) { g.sumToShape(x[1].shape) }]
         case .sub:
-            return [g.sumToShape(x[0].shape), (-g).sumToShape(x[1].shape)]
+            return [when(0) { g.sumToShape(x[0].shape) }, when(1) { (-g).sumToShape(x[1].shape) }]
         case .mul:
-            return [(g * x[1]).sumToShape(x[0].shape), (g * x[0]).sumToShape(x[1].shape)]
+            return [when(0) { (g * x[1]).sumToShape(x[0].shape) }, when(1) { (g * x[0]).sumToShape(x[1].shape) }]
         case .div:
-            return [(g / x[1]).sumToShape(x[0].shape), (-(g * y) / x[1]).sumToShape(x[1].shape)]
+            return [when(0) { (g / x[1]).sumToShape(x[0].shape) }, when(1) { (-(g * y) / x[1]).sumToShape(x[1].shape) }]
         case .neg:
             return [-g]
         case .exp:
@@ -31,10 +33,8 @@ enum Gradients {
         case .relu:
             return [pointwise(g, x[0]) { g, x in x > 0 ? g : 0 }]
         case .silu:
-            return [pointwise(g, x[0]) { g, x in
-                let s = 1 / (1 + Foundation.exp(-x))
-                return g * s * (1 + x * (1 - s))
-            }]
+            let s = Tensor(shape: y.shape, scalars: kernelMap(x[0]) { gk_activation(0, $0, $1, $2) })  // sigmoid(x)
+            return [pointwise(g, pointwise(s, x[0]) { s, x in s * (1 + x * (1 - s)) }) { g, d in g * d }]
         case .geluTanh:
             return [pointwise(g, x[0]) { g, x in
                 let c: Float = 0.7978845608028654
@@ -53,8 +53,8 @@ enum Gradients {
             return [pointwise(g, x[0]) { g, x in x >= low && x <= high ? g : 0 }]
         case .select(let mask):
             let m = Tensor(shape: y.shape, scalars: mask)
-            return [pointwise(g, m) { g, m in m != 0 ? g : 0 }.sumToShape(x[0].shape),
-                    pointwise(g, m) { g, m in m != 0 ? 0 : g }.sumToShape(x[1].shape)]
+            return [when(0) { pointwise(g, m) { g, m in m != 0 ? g : 0 }.sumToShape(x[0].shape) },
+                    when(1) { pointwise(g, m) { g, m in m != 0 ? 0 : g }.sumToShape(x[1].shape) }]
         case .sum(let axis, let keepDims):
             let kept = keepDims ? g : g.reshaped(x[0].reducedShape(axis, true))
             return [kept.expanded(to: x[0].shape)]
@@ -71,7 +71,7 @@ enum Gradients {
             let gy = keepDims ? g : g.reshaped(keptShape), yy = keepDims ? y : y.reshaped(keptShape)
             return [gy * (x[0] - yy).exp()]
         case .matmul(let ta, let tb):
-            return matmulGradients(x[0], x[1], g, transposeA: ta, transposeB: tb)
+            return matmulGradients(x[0], x[1], g, transposeA: ta, transposeB: tb, needs: needs)  // [a, b, bias?]
         case .reshape:
             return [g.reshaped(x[0].shape)]
         case .permute(let order):
@@ -107,28 +107,63 @@ enum Gradients {
             return normGradients(x[0], weight: x[1], g, mean: nil, rstd: rstd, withBias: false)
         case .dropout(let mask):
             return [pointwise(g, Tensor(shape: g.shape, scalars: mask)) { g, m in g * m }]
+        case .crossEntropy(let targets, let smoothing, let ignoreIndex, let logProbabilities):
+            return [crossEntropyGradient(g, targets: targets, smoothing: smoothing, ignoreIndex: ignoreIndex,
+                                         logProbabilities: logProbabilities, shape: x[0].shape)]
         }
     }
 
     /// dA and dB of C = op(A)·op(B); a shared (rank-2) B under a batched A folds the batch into rows,
     /// so the weight gradient is one large product rather than a sum of small ones.
-    private static func matmulGradients(_ a: Tensor, _ b: Tensor, _ g: Tensor, transposeA ta: Bool, transposeB tb: Bool) -> [Tensor?] {
-        let da: Tensor, db: Tensor
+    private static func matmulGradients(
+        _ a: Tensor, _ b: Tensor, _ g: Tensor, transposeA ta: Bool, transposeB tb: Bool, needs: [Bool]
+    ) -> [Tensor?] {
+        let da: () -> Tensor, db: () -> Tensor
         switch (ta, tb) {
         case (false, false):
-            da = g.matmul(b, transposeOther: true)
-            db = a.matmul(g, transposeSelf: true, folding: b.rank == 2)
+            da = { g.matmul(b, transposeOther: true) }
+            db = { a.matmul(g, transposeSelf: true, folding: b.rank == 2) }
         case (true, false):
-            da = b.matmul(g, transposeOther: true)
-            db = a.matmul(g)
+            da = { b.matmul(g, transposeOther: true) }
+            db = { a.matmul(g) }
         case (false, true):
-            da = g.matmul(b)
-            db = g.matmul(a, transposeSelf: true, folding: b.rank == 2)
+            da = { g.matmul(b) }
+            db = { g.matmul(a, transposeSelf: true, folding: b.rank == 2) }
         case (true, true):
-            da = b.matmul(g, transposeSelf: true, transposeOther: true)
-            db = g.matmul(a, transposeSelf: true, transposeOther: true)
+            da = { b.matmul(g, transposeSelf: true, transposeOther: true) }
+            db = { g.matmul(a, transposeSelf: true, transposeOther: true) }
         }
-        return [da.sumToShape(a.shape), db.sumToShape(b.shape)]
+        let grads = [needs[0] ? da().sumToShape(a.shape) : nil, needs[1] ? db().sumToShape(b.shape) : nil]
+        return needs.count > 2 ? grads + [needs[2] ? g.sumToShape([g.shape.last ?? 1]) : nil] : grads
+    }
+
+    /// d loss_i / d logits = g_i · (softmax − target distribution); zero on ignored rows.
+    private static func crossEntropyGradient(
+        _ g: Tensor, targets: [Int], smoothing: Float, ignoreIndex: Int?, logProbabilities: [Float], shape: [Int]
+    ) -> Tensor {
+        let (rows, v) = (shape[0], shape[1])
+        let uniform = smoothing / Float(v)
+        let values = logProbabilities.withUnsafeBufferPointer { lp in
+            g.scalars.withUnsafeBufferPointer { gs in
+                makeScalars(rows * v) { out in
+                    guard let plp = lp.baseAddress, let po = out.baseAddress else { return }
+                    parallelChunks(rows, cost: v * 4) { range in
+                        for r in range {
+                            let row = po + r * v
+                            if targets[r] == ignoreIndex {
+                                row.update(repeating: 0, count: v)
+                                continue
+                            }
+                            gk_exp(plp + r * v, row, v)
+                            let scale = gs[r]
+                            for j in 0..<v { row[j] = scale * (row[j] - uniform) }
+                            row[targets[r]] -= scale * (1 - smoothing)
+                        }
+                    }
+                }
+            }
+        }
+        return Tensor(shape: shape, scalars: values)
     }
 
     private static func normGradients(_ x: Tensor, weight: Tensor, _ g: Tensor, mean: [Float]?, rstd: [Float], withBias: Bool) -> [Tensor?] {

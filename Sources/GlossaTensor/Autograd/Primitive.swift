@@ -25,4 +25,6 @@ enum Primitive {
     /// Inputs: x, weight.
     case rmsNorm(rstd: [Float])
     case dropout(mask: [Float])
+    /// Per-row label-smoothed cross-entropy of logits; saves the log-probabilities.
+    case crossEntropy(targets: [Int], smoothing: Float, ignoreIndex: Int?, logProbabilities: [Float])
 }

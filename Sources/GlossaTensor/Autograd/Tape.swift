@@ -50,12 +50,16 @@ extension Tensor {
                     if node.requiresGrad { node.accumulateGrad(g) }
                     continue
                 }
-                let inputGrads = Gradients.backward(origin.primitive, inputs: origin.inputs, output: node, grad: g)
+                Profiler.reset()
+                let inputGrads = Gradients.backward(origin.primitive, inputs: origin.inputs, output: node, grad: g,
+                                                    needs: origin.inputs.map(\.requiresGrad))
+                Profiler.mark("∂" + origin.primitive.name)
                 for (input, ig) in zip(origin.inputs, inputGrads) where input.requiresGrad {
                     guard let ig else { continue }
                     let key = ObjectIdentifier(input)
                     pending[key] = pending[key].map { $0 + ig } ?? ig
                 }
+                Profiler.reset()
             }
         }
     }

@@ -83,16 +83,52 @@ extension Tensor {
         if p == 0 { return self }
         let keep = 1 / (1 - p)
         let threshold = UInt32(Double(p) * Double(UInt32.max))
-        var mask = [Float](repeating: 0, count: count)
-        var i = 0
-        while i < count {
-            // Two 32-bit draws per 64-bit word keeps mask generation cheap.
-            let bits = generator.next()
-            mask[i] = UInt32(truncatingIfNeeded: bits) >= threshold ? keep : 0
-            if i + 1 < count { mask[i + 1] = UInt32(truncatingIfNeeded: bits >> 32) >= threshold ? keep : 0 }
-            i += 2
+        let n = count
+        var mask = [Float](repeating: 0, count: n)
+        mask.withUnsafeMutableBufferPointer { m in
+            var i = 0
+            while i + 1 < n {
+                // Two 32-bit draws per 64-bit word keeps mask generation cheap.
+                let bits = generator.next()
+                m[i] = UInt32(truncatingIfNeeded: bits) >= threshold ? keep : 0
+                m[i + 1] = UInt32(truncatingIfNeeded: bits >> 32) >= threshold ? keep : 0
+                i += 2
+            }
+            if i < n { m[i] = UInt32(truncatingIfNeeded: generator.next()) >= threshold ? keep : 0 }
         }
-        let values = zip(scalars, mask).map { $0 * $1 }
+        let values = scalars.withUnsafeBufferPointer { x in
+            mask.withUnsafeBufferPointer { m in makeScalars(n) { out in for j in 0..<n { out[j] = x[j] * m[j] } } }
+        }
         return Tensor(shape: shape, scalars: values, primitive: .dropout(mask: mask), inputs: [self])
+    }
+}
+
+extension Tensor {
+    /// Per-row cross-entropy of logits `[N, V]` against `targets` `[N]`, fused with the log-softmax:
+    /// (1−ε)·(−log p_target) + ε·mean_v(−log p_v). Rows whose target is `ignoreIndex` give 0.
+    public func crossEntropyRows(targets: [Int], labelSmoothing: Float = 0, ignoreIndex: Int? = nil) -> Tensor {
+        precondition(rank == 2 && shape[0] == targets.count, "crossEntropyRows needs logits [N, V] and N targets")
+        let (rows, v) = (shape[0], shape[1])
+        precondition(targets.allSatisfy { $0 == ignoreIndex || ($0 >= 0 && $0 < v) }, "a target is outside 0..<\(v)")
+        let logProbabilities = rowSoftmax(scale: 1, log: true)
+        var losses = [Float](repeating: 0, count: rows)
+        logProbabilities.withUnsafeBufferPointer { lp in
+            for r in 0..<rows where targets[r] != ignoreIndex {
+                // Eight running sums let the compiler vectorise the row total.
+                var lanes = SIMD8<Float>()
+                var j = 0
+                while j + 8 <= v {
+                    lanes += SIMD8<Float>(lp[(r * v + j)..<(r * v + j + 8)])
+                    j += 8
+                }
+                var total = lanes.sum()
+                while j < v { total += lp[r * v + j]; j += 1 }
+                losses[r] = -(1 - labelSmoothing) * lp[r * v + targets[r]] - labelSmoothing * total / Float(v)
+            }
+        }
+        return Tensor(shape: [rows], scalars: losses,
+                      primitive: .crossEntropy(targets: targets, smoothing: labelSmoothing, ignoreIndex: ignoreIndex,
+                                               logProbabilities: logProbabilities),
+                      inputs: [self])
     }
 }

@@ -23,20 +23,27 @@ extension Tensor {
         let strides = order.map { inStrides[$0] }
         let n = count, r = rank
         let last = newShape[r - 1], lastStride = strides[r - 1]
+        let perOuter = n / Swift.max(newShape[0], 1)
         let values = scalars.withUnsafeBufferPointer { x in
             makeScalars(n) { out in
                 guard n > 0 else { return }
-                var index = [Int](repeating: 0, count: r)
-                var src = 0, o = 0
-                while o < n {
-                    for j in 0..<last { out[o + j] = x[src + j * lastStride] }
-                    o += last
-                    var d = r - 2
-                    while d >= 0 {
-                        index[d] += 1; src += strides[d]
-                        if index[d] < newShape[d] { break }
-                        src -= strides[d] * newShape[d]; index[d] = 0
-                        d -= 1
+                // Split over the outermost result dimension; inside, an odometer walks the rest.
+                parallelChunks(newShape[0], cost: perOuter) { outerRange in
+                    for o0 in outerRange {
+                        var index = [Int](repeating: 0, count: r)
+                        var src = o0 * strides[0], o = o0 * perOuter
+                        let end = o + perOuter
+                        while o < end {
+                            for j in 0..<last { out[o + j] = x[src + j * lastStride] }
+                            o += last
+                            var d = r - 2
+                            while d >= 1 {
+                                index[d] += 1; src += strides[d]
+                                if index[d] < newShape[d] { break }
+                                src -= strides[d] * newShape[d]; index[d] = 0
+                                d -= 1
+                            }
+                        }
                     }
                 }
             }

@@ -103,6 +103,11 @@ extension Tensor {
     /// Sums a broadcast gradient back to `target` — the one place where broadcasting is undone.
     func sumToShape(_ target: [Int]) -> Tensor {
         if shape == target { return self }
+        // A bias-like target (the trailing dimensions): one pass over [rows, target].
+        let width = target.reduce(1, *)
+        if width > 0, Array(shape.suffix(target.count)) == target {
+            return reshaped([count / width, width]).sum(axis: 0).reshaped(target)
+        }
         var g = self
         while g.rank > target.count { g = g.sum(axis: 0) }
         for axis in 0..<target.count where target[axis] == 1 && g.shape[axis] != 1 {

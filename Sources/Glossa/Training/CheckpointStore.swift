@@ -1,0 +1,77 @@
+import Foundation
+import GlossaNN
+import GlossaTensor
+
+/// Checkpoints of a training run: `step-NNNNNNN/` folders holding `model.safetensors`,
+/// `optimizer.safetensors` and `trainer.json` (written last, so a folder without it is incomplete),
+/// plus `latest.json` naming the newest complete one and `best/` for keep-best.
+struct CheckpointStore {
+    let directory: URL
+
+    func save(_ state: TrainerState, model: any EncoderDecoderModel, optimizer: Adam, keep: Int) throws {
+        let folder = directory.appendingPathComponent(String(format: "step-%07d", state.step))
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try Safetensors.write(model.stateDictionary(), to: folder.appendingPathComponent("model.safetensors"))
+        try Safetensors.write(optimizer.state(), to: folder.appendingPathComponent("optimizer.safetensors"))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicFile.write(try encoder.encode(state), to: folder.appendingPathComponent("trainer.json"))
+        try AtomicFile.write(Data("{\"latest\": \"\(folder.lastPathComponent)\"}\n".utf8), to: directory.appendingPathComponent("latest.json"))
+        for old in try completed().dropLast(keep) { try? FileManager.default.removeItem(at: old) }
+    }
+
+    /// Complete checkpoint folders, oldest first.
+    func completed() throws -> [URL] {
+        guard FileManager.default.fileExists(atPath: directory.path) else { return [] }
+        return try FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)
+            .filter { $0.lastPathComponent.hasPrefix("step-") && FileManager.default.fileExists(atPath: $0.appendingPathComponent("trainer.json").path) }
+            .sorted { $0.lastPathComponent < $1.lastPathComponent }
+    }
+
+    func latest() throws -> URL? {
+        let pointer = directory.appendingPathComponent("latest.json")
+        if let data = try? Data(contentsOf: pointer),
+           let object = try? JSONSerialization.jsonObject(with: data) as? [String: String], let name = object["latest"] {
+            let folder = directory.appendingPathComponent(name)
+            if FileManager.default.fileExists(atPath: folder.appendingPathComponent("trainer.json").path) { return folder }
+        }
+        return try completed().last
+    }
+
+    func restore(_ folder: URL, model: any EncoderDecoderModel, optimizer: inout Adam) throws -> TrainerState {
+        try model.load(try Safetensors.read(contentsOf: folder.appendingPathComponent("model.safetensors")).tensors())
+        try optimizer.restore(try Safetensors.read(contentsOf: folder.appendingPathComponent("optimizer.safetensors")).tensors())
+        do {
+            return try JSONDecoder().decode(TrainerState.self, from: Data(contentsOf: folder.appendingPathComponent("trainer.json")))
+        } catch {
+            throw GlossaError.invalidConfiguration("\(folder.lastPathComponent)/trainer.json cannot be read: \(error)")
+        }
+    }
+
+    func saveBest(_ model: any EncoderDecoderModel) throws {
+        let folder = directory.appendingPathComponent("best")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try Safetensors.write(model.stateDictionary(), to: folder.appendingPathComponent("model.safetensors"))
+    }
+
+    /// The element-wise mean of the models in `folders`.
+    func average(_ folders: [URL]) throws -> [String: Tensor] {
+        var sums: [String: [Float]] = [:]
+        var shapes: [String: [Int]] = [:]
+        for folder in folders {
+            for (name, t) in try Safetensors.read(contentsOf: folder.appendingPathComponent("model.safetensors")).tensors() {
+                shapes[name] = t.shape
+                if var s = sums[name] {
+                    for i in s.indices { s[i] += t.scalars[i] }
+                    sums[name] = s
+                } else {
+                    sums[name] = t.scalars
+                }
+            }
+        }
+        let n = Float(folders.count)
+        return sums.reduce(into: [:]) { result, entry in
+            result[entry.key] = Tensor(shape: shapes[entry.key] ?? [entry.value.count], scalars: entry.value.map { $0 / n })
+        }
+    }
+}

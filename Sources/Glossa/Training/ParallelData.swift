@@ -1,0 +1,90 @@
+import Foundation
+import GlossaTensor
+
+/// Tokenised sentence pairs, aligned by index.
+public struct ParallelData: Sendable {
+    /// Source ids (no EOS).
+    public var source: [[Int]]
+    /// Target ids (no EOS).
+    public var target: [[Int]]
+    /// The raw target lines (references for chrF).
+    public var targetText: [String]
+    /// The raw source lines.
+    public var sourceText: [String]
+    /// Each line's origin, when known.
+    public var origins: [String]?
+
+    /// The number of pairs.
+    public var count: Int { source.count }
+
+    /// Reads and tokenises a pair of aligned files. Lines must correspond one to one.
+    public static func load(_ files: ParallelFiles, source: any Tokenizer, target: any Tokenizer) throws -> ParallelData {
+        let sourceLines = try readLines(files.source), targetLines = try readLines(files.target)
+        guard sourceLines.count == targetLines.count else {
+            throw GlossaError.invalidInput("\(files.source) has \(sourceLines.count) lines but \(files.target) has \(targetLines.count)")
+        }
+        let origins = try files.origin.map(readLines)
+        if let origins, origins.count != sourceLines.count {
+            throw GlossaError.invalidInput("\(files.origin ?? "") has \(origins.count) lines, not \(sourceLines.count)")
+        }
+        return ParallelData(source: try source.encodeBatch(sourceLines), target: try target.encodeBatch(targetLines),
+                            targetText: targetLines, sourceText: sourceLines, origins: origins)
+    }
+
+    /// Lines of a UTF-8 text file (invalid UTF-8 is an error naming the line).
+    public static func readLines(_ path: String) throws -> [String] {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw GlossaError.missingFile(URL(fileURLWithPath: path), purpose: "a corpus file")
+        }
+        var lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map { Data($0) }
+        if lines.last?.isEmpty == true { lines.removeLast() }
+        return try lines.enumerated().map { number, bytes in
+            guard let line = String(data: bytes, encoding: .utf8) else {
+                throw GlossaError.invalidInput("\(path): line \(number + 1) is not valid UTF-8")
+            }
+            return line.hasSuffix("\r") ? String(line.dropLast()) : line
+        }
+    }
+
+    /// The first `n` pairs.
+    public func prefix(_ n: Int) -> ParallelData {
+        ParallelData(source: Array(source.prefix(n)), target: Array(target.prefix(n)), targetText: Array(targetText.prefix(n)),
+                     sourceText: Array(sourceText.prefix(n)), origins: origins.map { Array($0.prefix(n)) })
+    }
+}
+
+/// Batches of pair indices with at most `maxTokens` padded target tokens each, cut from
+/// length-sorted data and shuffled; the plan of epoch e depends only on (seed, e).
+public enum BatchPlan {
+    /// The batches of one epoch.
+    public static func epoch(_ data: ParallelData, maxTokens: Int, maxLength: Int, seed: UInt64, epoch: Int) -> [[Int]] {
+        var rng = SeededGenerator(seed: seed &+ UInt64(epoch) &* 0x9E37_79B9)
+        var indices = data.source.indices.filter {
+            !data.source[$0].isEmpty && !data.target[$0].isEmpty && data.source[$0].count < maxLength && data.target[$0].count < maxLength
+        }
+        indices.shuffle(using: &rng)
+        // Stable sort after a shuffle: equal lengths come in a fresh random order each epoch.
+        let key = { (i: Int) in (data.target[i].count, data.source[i].count) }
+        indices = indices.enumerated().sorted { a, b in
+            let ka = key(a.element), kb = key(b.element)
+            return ka != kb ? ka < kb : a.offset < b.offset
+        }.map(\.element)
+        var batches: [[Int]] = []
+        var current: [Int] = []
+        var longest = 0
+        for i in indices {
+            let length = Swift.max(data.target[i].count, data.source[i].count) + 1
+            if !current.isEmpty && (current.count + 1) * Swift.max(longest, length) > maxTokens {
+                batches.append(current)
+                current = []
+                longest = 0
+            }
+            current.append(i)
+            longest = Swift.max(longest, length)
+        }
+        if !current.isEmpty { batches.append(current) }
+        batches.shuffle(using: &rng)
+        return batches
+    }
+}

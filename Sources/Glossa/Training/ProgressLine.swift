@@ -1,0 +1,39 @@
+import Foundation
+
+/// The progress line of long work on stderr: rewritten in place on a terminal, printed every
+/// `interval` seconds otherwise, so logs stay readable.
+public final class ProgressLine {
+    private let isTerminal = isatty(2) != 0
+    private var lastPrint = 0.0
+    private var dirty = false
+    private let interval: Double
+
+    /// A progress line; `interval` is the seconds between lines when stderr is not a terminal.
+    public init(interval: Double = 30) { self.interval = interval }
+
+    /// Shows step, loss, tokens/s, elapsed time and ETA.
+    public func update(step: Int, loss: Double, tokensPerSecond: Double, elapsed: Double, eta: Double?, learningRate: Float) {
+        let now = Date().timeIntervalSince1970
+        guard isTerminal ? now - lastPrint >= 0.2 : now - lastPrint >= interval else { return }
+        lastPrint = now
+        let line = String(format: "step %d  loss %.3f  %.0f tok/s  lr %.2e  %@ elapsed", step, loss, tokensPerSecond, learningRate, clock(elapsed))
+            + (eta.map { "  ETA \(clock($0))" } ?? "")
+        if isTerminal {
+            FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
+            dirty = true
+        } else {
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+        }
+    }
+
+    /// Ends a line rewritten in place, before other output.
+    public func finish() {
+        if dirty { FileHandle.standardError.write(Data("\n".utf8)) }
+        dirty = false
+    }
+
+    private func clock(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        return s >= 3600 ? String(format: "%dh%02dm", s / 3600, (s % 3600) / 60) : String(format: "%dm%02ds", s / 60, s % 60)
+    }
+}

@@ -1,0 +1,155 @@
+import Foundation
+
+/// A training recipe (`recipes/*.json`): which plugin and configuration, which corpus and tokenizer,
+/// how to train, and where to write the model. Paths are relative to the working directory.
+public struct Recipe: Codable, Sendable {
+    /// The plugin to train (`marian`).
+    public var plugin: String
+    /// The plugin's configuration; vocabulary size and special ids are filled in from the tokenizer.
+    public var model: JSONValue
+    /// The corpus files.
+    public var data: DataFiles
+    /// The tokenizer, trained on the training text when its file does not exist yet.
+    public var tokenizer: TokenizerRecipe
+    /// The optimisation settings.
+    public var training: TrainingSettings
+    /// The model directory to write.
+    public var output: String
+
+    /// Reads and checks a recipe file.
+    public static func load(_ url: URL) throws -> Recipe {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw GlossaError.missingFile(url, purpose: "the recipe")
+        }
+        do {
+            let recipe = try JSONDecoder().decode(Recipe.self, from: data)
+            try recipe.training.validate()
+            return recipe
+        } catch let error as DecodingError {
+            throw GlossaError.invalidConfiguration("\(url.lastPathComponent): \(describe(error))")
+        }
+    }
+}
+
+/// Parallel text files: one sentence per line, lines aligned; `origin` names each line's source.
+public struct ParallelFiles: Codable, Sendable {
+    /// Source-language file.
+    public var source: String
+    /// Target-language file.
+    public var target: String
+    /// Optional file naming each line's origin (for scores by origin).
+    public var origin: String?
+}
+
+/// The training, development and test splits.
+public struct DataFiles: Codable, Sendable {
+    /// Training pairs.
+    public var train: ParallelFiles
+    /// Pairs for validation during training.
+    public var dev: ParallelFiles?
+    /// Pairs for the final evaluation.
+    public var test: ParallelFiles?
+}
+
+/// The shared SentencePiece model of a recipe.
+public struct TokenizerRecipe: Codable, Sendable {
+    /// The `.model` file (trained on both sides of the training text if missing).
+    public var model: String
+    /// Vocabulary size when training.
+    public var vocabSize: Int
+    /// `unigram` or `bpe`.
+    public var modelType: String
+    /// Character coverage when training.
+    public var characterCoverage: Double
+
+    enum CodingKeys: String, CodingKey {
+        case model, vocabSize = "vocab_size", modelType = "model_type", characterCoverage = "character_coverage"
+    }
+}
+
+/// How to train: batching, optimiser, schedule, regularisation, budget, validation and checkpoints.
+public struct TrainingSettings: Codable, Sendable {
+    /// Target tokens per batch (padding included), batches cut from length-sorted data.
+    public var maxTokens: Int = 3000
+    /// Pairs with a side longer than this many tokens are left out of training.
+    public var maxLength: Int = 128
+    /// Peak learning rate.
+    public var learningRate: Float = 7e-4
+    /// Warmup steps before inverse-square-root decay.
+    public var warmupSteps: Int = 1000
+    /// Adam β₁, β₂, ε, and decoupled weight decay.
+    public var beta1: Float = 0.9, beta2: Float = 0.98, epsilon: Float = 1e-9, weightDecay: Float = 0
+    /// Label smoothing ε.
+    public var labelSmoothing: Float = 0.1
+    /// Global gradient-norm clip (0 disables).
+    public var clipNorm: Float = 1
+    /// Batches whose gradients are summed before each update.
+    public var accumulate: Int = 1
+    /// Stop after this many updates, if set.
+    public var steps: Int?
+    /// Stop after this many minutes of training (resumed runs count their earlier minutes), if set.
+    public var minutes: Double?
+    /// Validate every this many updates (and at the end).
+    public var validateEvery: Int = 500
+    /// Dev lines decoded greedily for chrF at each validation (0 disables chrF).
+    public var validationLines: Int = 400
+    /// Write a checkpoint every this many updates.
+    public var checkpointEvery: Int = 250
+    /// Average the weights of this many last checkpoints into the final model (1 = no averaging).
+    public var averageLast: Int = 1
+    /// Keep the checkpoint with the best dev chrF and ship it if it beats the final one.
+    public var keepBest: Bool = true
+    /// Seed of data order, initialisation and dropout.
+    public var seed: UInt64 = 1
+    /// Threads for BLAS and kernels.
+    public var threads: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case maxTokens = "max_tokens", maxLength = "max_length", learningRate = "learning_rate", warmupSteps = "warmup_steps"
+        case beta1, beta2, epsilon, weightDecay = "weight_decay", labelSmoothing = "label_smoothing", clipNorm = "clip_norm"
+        case accumulate, steps, minutes, validateEvery = "validate_every", validationLines = "validation_lines"
+        case checkpointEvery = "checkpoint_every", averageLast = "average_last", keepBest = "keep_best", seed, threads
+    }
+
+    /// Defaults of the reference recipe.
+    public init() {}
+
+    public init(from decoder: any Swift.Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = TrainingSettings()
+        maxTokens = try c.decodeIfPresent(Int.self, forKey: .maxTokens) ?? d.maxTokens
+        maxLength = try c.decodeIfPresent(Int.self, forKey: .maxLength) ?? d.maxLength
+        learningRate = try c.decodeIfPresent(Float.self, forKey: .learningRate) ?? d.learningRate
+        warmupSteps = try c.decodeIfPresent(Int.self, forKey: .warmupSteps) ?? d.warmupSteps
+        beta1 = try c.decodeIfPresent(Float.self, forKey: .beta1) ?? d.beta1
+        beta2 = try c.decodeIfPresent(Float.self, forKey: .beta2) ?? d.beta2
+        epsilon = try c.decodeIfPresent(Float.self, forKey: .epsilon) ?? d.epsilon
+        weightDecay = try c.decodeIfPresent(Float.self, forKey: .weightDecay) ?? d.weightDecay
+        labelSmoothing = try c.decodeIfPresent(Float.self, forKey: .labelSmoothing) ?? d.labelSmoothing
+        clipNorm = try c.decodeIfPresent(Float.self, forKey: .clipNorm) ?? d.clipNorm
+        accumulate = try c.decodeIfPresent(Int.self, forKey: .accumulate) ?? d.accumulate
+        steps = try c.decodeIfPresent(Int.self, forKey: .steps)
+        minutes = try c.decodeIfPresent(Double.self, forKey: .minutes)
+        validateEvery = try c.decodeIfPresent(Int.self, forKey: .validateEvery) ?? d.validateEvery
+        validationLines = try c.decodeIfPresent(Int.self, forKey: .validationLines) ?? d.validationLines
+        checkpointEvery = try c.decodeIfPresent(Int.self, forKey: .checkpointEvery) ?? d.checkpointEvery
+        averageLast = try c.decodeIfPresent(Int.self, forKey: .averageLast) ?? d.averageLast
+        keepBest = try c.decodeIfPresent(Bool.self, forKey: .keepBest) ?? d.keepBest
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
+        threads = try c.decodeIfPresent(Int.self, forKey: .threads)
+    }
+
+    /// Rejects settings that cannot train.
+    public func validate() throws {
+        func require(_ ok: Bool, _ message: String) throws { if !ok { throw GlossaError.invalidConfiguration(message) } }
+        try require(maxTokens > 0, "max_tokens must be positive")
+        try require(maxLength > 0, "max_length must be positive")
+        try require(learningRate > 0, "learning_rate must be positive")
+        try require(accumulate >= 1, "accumulate must be at least 1")
+        try require(steps != nil || minutes != nil, "give a budget: \"steps\" or \"minutes\"")
+        try require(labelSmoothing >= 0 && labelSmoothing < 1, "label_smoothing must be in [0, 1)")
+        try require(validateEvery > 0 && checkpointEvery > 0, "validate_every and checkpoint_every must be positive")
+        try require(averageLast >= 1, "average_last must be at least 1")
+    }
+}
