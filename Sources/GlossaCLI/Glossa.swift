@@ -6,5 +6,5 @@ struct GlossaCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "glossa",
         abstract: "Sequence models on the CPU: translate, embed, generate, train.",
-        subcommands: [TokenizerCommand.self, BenchCommand.self, ScoreCommand.self])
+        subcommands: [TokenizerCommand.self, BenchCommand.self, ScoreCommand.self, PluginsCommand.self])
 }
