@@ -7,7 +7,9 @@ struct GlossaCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "glossa",
         abstract: "Sequence models on the CPU: translate, embed, generate, train.",
-        subcommands: [TrainCommand.self, TokenizerCommand.self, BenchCommand.self, ScoreCommand.self])
+        subcommands: [
+            TrainCommand.self, TokenizerCommand.self, ScoreCommand.self, PluginsCommand.self, BenchCommand.self,
+        ])
 
     static func main() {
         Allocator.keepFreedMemory()
