@@ -8,7 +8,8 @@ struct GlossaCommand: ParsableCommand {
         commandName: "glossa",
         abstract: "Sequence models on the CPU: translate, embed, generate, train.",
         subcommands: [
-            TrainCommand.self, TokenizerCommand.self, ScoreCommand.self, PluginsCommand.self, BenchCommand.self,
+            TranslateCommand.self, EvalCommand.self, TrainCommand.self, TokenizerCommand.self, ScoreCommand.self,
+            PluginsCommand.self, BenchCommand.self,
         ])
 
     static func main() {
