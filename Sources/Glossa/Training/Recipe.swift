@@ -40,6 +40,13 @@ public struct ParallelFiles: Codable, Sendable {
     public var target: String
     /// Optional file naming each line's origin (for scores by origin).
     public var origin: String?
+
+    /// Aligned files.
+    public init(source: String, target: String, origin: String? = nil) {
+        self.source = source
+        self.target = target
+        self.origin = origin
+    }
 }
 
 /// The training, development and test splits.

@@ -56,6 +56,12 @@ public final class TranslationTrainer {
 
     var model: any EncoderDecoderModel { translator.model }
 
+    /// The longest side (EOS or start token included) the model's position tables allow.
+    var positionLimit: Int { Swift.min(model.encoder.maxLength ?? Int.max, model.decoder.maxLength ?? Int.max) }
+
+    /// Pairs longer than this are left out of training.
+    var trainingLength: Int { Swift.min(settings.maxLength, positionLimit) }
+
     /// Trains until the budget is spent or `shouldStop` turns true (then it saves a checkpoint and
     /// returns early). With `resume`, it continues from the last checkpoint: same data order, same
     /// dropout draws, same optimizer state.
@@ -71,8 +77,8 @@ public final class TranslationTrainer {
         context.generator = state.dropoutGenerator
         let ids = model.specialIds
         let parameters = model.namedParameters()
-        var plan = BatchPlan.epoch(train, maxTokens: settings.maxTokens, maxLength: settings.maxLength, seed: settings.seed, epoch: state.epoch)
-        guard !plan.isEmpty else { throw GlossaError.invalidInput("no training pair fits max_length \(settings.maxLength)") }
+        var plan = BatchPlan.epoch(train, maxTokens: settings.maxTokens, maxLength: trainingLength, seed: settings.seed, epoch: state.epoch)
+        guard !plan.isEmpty else { throw GlossaError.invalidInput("no training pair fits max_length \(trainingLength)") }
         var lossSum = 0.0, lossTokens = 0
         var started = Date().timeIntervalSince1970 - state.seconds
         var rateWindow: [(time: Double, tokens: Int)] = [(Date().timeIntervalSince1970, state.tokens)]
@@ -96,7 +102,7 @@ public final class TranslationTrainer {
                 if state.batchInEpoch >= plan.count {
                     state.epoch += 1
                     state.batchInEpoch = 0
-                    plan = BatchPlan.epoch(train, maxTokens: settings.maxTokens, maxLength: settings.maxLength, seed: settings.seed, epoch: state.epoch)
+                    plan = BatchPlan.epoch(train, maxTokens: settings.maxTokens, maxLength: trainingLength, seed: settings.seed, epoch: state.epoch)
                 }
                 let batch = plan[state.batchInEpoch]
                 state.batchInEpoch += 1
@@ -205,7 +211,7 @@ public final class TranslationTrainer {
         let ids = model.specialIds
         let context = ForwardContext()
         var total = 0.0, tokens = 0
-        let plan = BatchPlan.epoch(dev, maxTokens: settings.maxTokens, maxLength: Swift.max(settings.maxLength, 512), seed: 0, epoch: 0)
+        let plan = BatchPlan.epoch(dev, maxTokens: settings.maxTokens, maxLength: positionLimit, seed: 0, epoch: 0)
         try withoutGrad {
             for batch in plan {
                 let (loss, n) = try batchLoss(batch, data: dev, ids: ids, smoothing: 0, context: context)
