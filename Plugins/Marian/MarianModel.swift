@@ -75,18 +75,6 @@ public final class MarianModel: EncoderDecoderModel {
         return ["generation_config.json": try JSONSerialization.data(withJSONObject: generation, options: [.prettyPrinted, .sortedKeys])]
     }
 
-    /// The tensors as `transformers` saves them: the shared table under its tied names too, and the
-    /// fixed positions, so every reader (transformers, CTranslate2) finds what it looks for.
-    public func checkpointTensors() -> [String: Tensor] {
-        var tensors = stateDictionary()
-        tensors["model.encoder.embed_tokens.weight"] = shared
-        tensors["model.decoder.embed_tokens.weight"] = shared
-        tensors["lm_head.weight"] = shared
-        tensors["model.encoder.embed_positions.weight"] = encoderStack.embedder.positions
-        tensors["model.decoder.embed_positions.weight"] = decoderStack.embedder.positions
-        return tensors
-    }
-
     /// Holds the pad row of the shared table at zero: the tied output projection would otherwise
     /// move it, and CTranslate2 starts its decoder from a zero vector in its place.
     public func didUpdateParameters() {

@@ -111,10 +111,10 @@ struct TrainCommand: ParsableCommand {
     func finish(_ recipe: Recipe, translator: Translator, trainer: TranslationTrainer, history: [TrainingRecord], output: URL) throws {
         let note = try trainer.chooseFinalWeights()
         try ModelDirectory.save(translator.model, to: output)
+        // The tokenizer may already live in the output directory (it does in the shipped recipe).
+        let tokenizerBytes = try Data(contentsOf: URL(fileURLWithPath: recipe.tokenizer.model))
         for name in ["source.spm", "target.spm"] {
-            let destination = output.appendingPathComponent(name)
-            try? FileManager.default.removeItem(at: destination)
-            try FileManager.default.copyItem(at: URL(fileURLWithPath: recipe.tokenizer.model), to: destination)
+            try AtomicFile.write(tokenizerBytes, to: output.appendingPathComponent(name))
         }
         var vocab: [String: Int] = [:]
         for id in 0..<translator.sourceTokenizer.vocabularySize { vocab[translator.sourceTokenizer.piece(for: id)] = id }

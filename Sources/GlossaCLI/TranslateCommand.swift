@@ -22,7 +22,22 @@ struct DecodingOptions: ParsableArguments {
     @Option(help: "Most tokens generated per sentence.")
     var maxLength: Int = 128
 
+    @Option(help: "Sample instead of searching, at this softmax temperature (0 = greedy).")
+    var temperature: Float?
+
+    @Option(help: "When sampling, draw only from the k most likely tokens.")
+    var topK: Int = 0
+
+    @Option(help: "When sampling, draw only from the smallest set of tokens whose probability reaches p.")
+    var topP: Float = 1
+
+    @Option(help: "Seed of the sampler, so that a sampled run repeats.")
+    var seed: UInt64 = 0
+
     func validate() throws {
+        if let temperature, temperature < 0 { throw ValidationError("--temperature must not be negative") }
+        if topK < 0 { throw ValidationError("--top-k must not be negative") }
+        if !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must be in (0, 1]") }
         if beamSize < 1 { throw ValidationError("--beam-size must be at least 1") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         if maxLength < 1 { throw ValidationError("--max-length must be at least 1") }
@@ -33,6 +48,10 @@ struct DecodingOptions: ParsableArguments {
     }
 
     func translate(_ translator: Translator, _ lines: [String], nBest: Int = 1) throws -> [[GeneratedText]] {
+        if let temperature {
+            return try translator.translate(lines, sampler: StochasticSampler(temperature: temperature, topK: topK, topP: topP, seed: seed),
+                                            batchSize: batchSize, maxNewTokens: maxLength, lengthPenalty: lengthPenalty, nBest: 1)
+        }
         if beamSize == 1 {
             return try translator.translate(lines, sampler: GreedySampler(), batchSize: batchSize, maxNewTokens: maxLength,
                                             lengthPenalty: lengthPenalty, nBest: 1)

@@ -58,6 +58,17 @@ import GlossaTestSupport
         let bx = randomTensor(transA ? [2, 4, 3] : [2, 3, 4], seed: 9), by = randomTensor(transB ? [2, 5, 4] : [2, 4, 5], seed: 10)
         checkGradients([bx, by]) { $0[0].matmul($0[1], transposeSelf: transA, transposeOther: transB) }
         checkGradients([bx, y]) { $0[0].matmul($0[1], transposeSelf: transA, transposeOther: transB) }
+        let bias = randomTensor([5], seed: 15)
+        checkGradients([bx, y, bias]) { $0[0].matmul($0[1], transposeSelf: transA, transposeOther: transB, bias: $0[2]) }
+    }
+
+    @Test func fusedCrossEntropy() {
+        let logits = randomTensor([4, 7], seed: 16, std: 2)
+        checkGradients([logits]) { $0[0].crossEntropyRows(targets: [3, 0, -1, 6], labelSmoothing: 0.1, ignoreIndex: -1) }
+        checkGradients([logits]) { $0[0].crossEntropyRows(targets: [1, 2, 3, 4]) }
+        let expected = logits.logSoftmax().scalars
+        assertClose(logits.crossEntropyRows(targets: [1, 2, 3, 4]).scalars,
+                    [-expected[1], -expected[9], -expected[17], -expected[25]], rtol: 1e-5)
     }
 
     @Test func layout() {
