@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import GlossaTensor
 
 /// The `glossa` command: translate, embed, train and benchmark sequence models on the CPU.
@@ -14,6 +15,9 @@ struct GlossaCommand: ParsableCommand {
 
     static func main() {
         Allocator.keepFreedMemory()
+        if Profiler.isEnabled {
+            atexit { FileHandle.standardError.write(Data((Profiler.report() + "\n").utf8)) }
+        }
         main(nil)
     }
 }

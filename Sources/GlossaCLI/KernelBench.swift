@@ -6,21 +6,23 @@ import GlossaTensor
 enum KernelBench {
     /// Tensor.matmul (allocation included) against a bare `cblas_sgemm` into a preallocated buffer.
     static func gemm(seconds: Double) -> [BenchRow] {
-        let cases: [(m: Int, n: Int, k: Int, transA: Bool, label: String)] = [
-            (512, 512, 512, false, "[512,512]x[512,512]"),
-            (1536, 1024, 256, false, "[1536,256]x[256,1024]"),
-            (1536, 256, 1024, false, "[1536,1024]x[1024,256]"),
-            (256, 1024, 1536, true, "[256,1536]ᵀx[1536,1024] (weight grad)"),
+        let cases: [(m: Int, n: Int, k: Int, transA: Bool, transB: Bool, label: String)] = [
+            (512, 512, 512, false, false, "[512,512]x[512,512]"),
+            (1536, 1024, 256, false, false, "[1536,256]x[256,1024]"),
+            (1536, 256, 1024, false, false, "[1536,1024]x[1024,256]"),
+            (256, 1024, 1536, true, false, "[256,1536]ᵀx[1536,1024] (weight grad)"),
+            (32, 8000, 256, false, true, "[32,256]x[8000,256]ᵀ (decode, output layer)"),
+            (32, 1024, 256, false, true, "[32,256]x[1024,256]ᵀ (decode, feed-forward)"),
         ]
         return cases.map { c in
-            let a = randomInput(c.transA ? [c.k, c.m] : [c.m, c.k], seed: 1), b = randomInput([c.k, c.n], seed: 2)
+            let a = randomInput(c.transA ? [c.k, c.m] : [c.m, c.k], seed: 1), b = randomInput(c.transB ? [c.n, c.k] : [c.k, c.n], seed: 2)
             let flops = 2.0 * Double(c.m * c.n * c.k)
-            let ours = bestTime(seconds: seconds) { _ = a.matmul(b, transposeSelf: c.transA) }
+            let ours = bestTime(seconds: seconds) { _ = a.matmul(b, transposeSelf: c.transA, transposeOther: c.transB) }
             var out = [Float](repeating: 0, count: c.m * c.n)
             let reference = a.scalars.withUnsafeBufferPointer { pa in b.scalars.withUnsafeBufferPointer { pb in
                 out.withUnsafeMutableBufferPointer { pc in
                     bestTime(seconds: seconds) {
-                        BLAS.gemm(pa.baseAddress!, pb.baseAddress!, pc.baseAddress!, m: c.m, n: c.n, k: c.k, transA: c.transA, transB: false)
+                        BLAS.gemm(pa.baseAddress!, pb.baseAddress!, pc.baseAddress!, m: c.m, n: c.n, k: c.k, transA: c.transA, transB: c.transB)
                     }
                 }
             } }

@@ -60,7 +60,6 @@ enum ModelBench {
         let paddedTarget = Double(batches.reduce(0) { $0 + $1.1.ids.count }), paddedSource = Double(batches.reduce(0) { $0 + $1.0.ids.count })
         let flops = 6 * (encoderWeights * paddedSource + (decoderWeights + 256 * 8000) * paddedTarget)
         let gemmRate = KernelBench.gemm(seconds: 0.3)[1].reference * 1e9
-        if Profiler.isEnabled { FileHandle.standardError.write(Data((Profiler.report() + "\n").utf8)) }
         return [BenchRow(workload: "train", shape: "Marian d256 3+3 FFN1024 V8000, ~3000 tgt tok/batch", unit: "target tokens/s",
                          glossa: Double(tokens) / best, reference: Double(tokens) / (flops / gemmRate),
                          referenceName: "matmul-only bound")]

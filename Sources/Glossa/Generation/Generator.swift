@@ -104,8 +104,11 @@ public enum Generator {
             }
             live = nextLive
             inputs = nextInputs
-            state.select(rows: nextRows)
-            rowMemory = rowMemory?.selecting(rows: nextRows)
+            // Greedy search mostly keeps every row in place: then there is nothing to reorder.
+            if nextRows != Array(0..<row) {
+                state.select(rows: nextRows)
+                rowMemory = rowMemory?.selecting(rows: nextRows)
+            }
         }
         return finished.map { outputs in
             Array(outputs.sorted { $0.score > $1.score }.prefix(Swift.max(1, options.nBest)))
