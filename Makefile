@@ -12,7 +12,7 @@ BENCH_ARGS ?=
 DIST ?= dist
 MODEL_DIR = models/en-de
 SPM_MODEL = $(firstword $(wildcard Tests/GlossaSentencePieceTests/Fixtures/*.model))
-DEMO_TEXT = 'Open the file.\nClick OK to save the changes.\nThe printer is not connected.\n'
+DEMO_TEXT = 'Open the file.\nThis function is not available.\nChoose Format - Paragraph.\nSelect the cells that you want to copy.\n'
 
 .PHONY: bootstrap build demo test bench release
 
@@ -26,7 +26,9 @@ build: bootstrap
 demo: build
 	@set -e; glossa=$(GLOSSA); \
 	if [ -d "$(MODEL_DIR)" ]; then \
-		printf $(DEMO_TEXT) | "$$glossa" translate; \
+		echo "== English -> German with $(MODEL_DIR) (glossa translate)"; \
+		printf $(DEMO_TEXT) > .build/demo.en; \
+		"$$glossa" translate < .build/demo.en | paste -d '\t' .build/demo.en - | sed 's/\t/  ->  /'; \
 	else \
 		echo "== no translation model in $(MODEL_DIR) yet: tokenizer demo with $(SPM_MODEL)"; \
 		echo "-- pieces"; \

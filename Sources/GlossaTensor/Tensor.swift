@@ -132,30 +132,41 @@ extension Tensor {
         return Tensor(shape: [n], scalars: (0..<n).map { start + Float($0) * step })
     }
 
-    /// Normal samples drawn from `generator` (mean, standard deviation).
+    /// Normal samples drawn from `generator` (mean, standard deviation), by Box–Muller on 24-bit uniforms.
     public static func normal<G: RandomNumberGenerator>(
         _ shape: [Int], mean: Float = 0, std: Float = 1, using generator: inout G, requiresGrad: Bool = false
     ) -> Tensor {
         let n = shape.reduce(1, *)
-        var values = [Float]()
-        values.reserveCapacity(n)
-        while values.count < n {
-            // Box–Muller: two uniforms give two independent normals.
-            let u1 = Double.random(in: Double.ulpOfOne..<1, using: &generator)
-            let u2 = Double.random(in: 0..<1, using: &generator)
-            let r = (-2 * Foundation.log(u1)).squareRoot()
-            values.append(mean + std * Float(r * Foundation.cos(2 * .pi * u2)))
-            if values.count < n { values.append(mean + std * Float(r * Foundation.sin(2 * .pi * u2))) }
+        let values = makeScalars(n) { out in
+            var i = 0
+            while i < n {
+                let bits = generator.next()
+                let u1 = (Float(bits >> 40) + 1) * 0x1p-24  // (0, 1]: the logarithm stays finite
+                let u2 = Float((bits >> 8) & 0xFF_FFFF) * 0x1p-24
+                let r = (-2 * Foundation.log(u1)).squareRoot()
+                out[i] = mean + std * r * Foundation.cos(2 * .pi * u2)
+                if i + 1 < n { out[i + 1] = mean + std * r * Foundation.sin(2 * .pi * u2) }
+                i += 2
+            }
         }
         return Tensor(shape: shape, scalars: values, requiresGrad: requiresGrad)
     }
 
-    /// Uniform samples in `low..<high` drawn from `generator`.
+    /// Uniform samples in `low..<high` drawn from `generator` (24 random bits each).
     public static func uniform<G: RandomNumberGenerator>(
         _ shape: [Int], low: Float = 0, high: Float = 1, using generator: inout G, requiresGrad: Bool = false
     ) -> Tensor {
         let n = shape.reduce(1, *)
-        let values = (0..<n).map { _ in Float.random(in: low..<high, using: &generator) }
+        let width = high - low
+        let values = makeScalars(n) { out in
+            var i = 0
+            while i < n {
+                let bits = generator.next()
+                out[i] = low + width * Float(bits >> 40) * 0x1p-24
+                if i + 1 < n { out[i + 1] = low + width * Float((bits >> 8) & 0xFF_FFFF) * 0x1p-24 }
+                i += 2
+            }
+        }
         return Tensor(shape: shape, scalars: values, requiresGrad: requiresGrad)
     }
 }
