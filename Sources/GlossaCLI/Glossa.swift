@@ -9,6 +9,7 @@ struct GlossaCommand: ParsableCommand {
         abstract: "Sequence models on the CPU: translate, embed, generate, train.",
         subcommands: [
             TrainCommand.self, TokenizerCommand.self, ScoreCommand.self, PluginsCommand.self, BenchCommand.self,
+            EmbedCommand.self, SimilarCommand.self,
         ])
 
     static func main() {
