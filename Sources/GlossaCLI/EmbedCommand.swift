@@ -68,12 +68,26 @@ struct EmbedCommand: ParsableCommand {
     @Option(help: "Write to this file instead of standard output (required for npy).")
     var output: String?
 
+    @Flag(help: "Print the load time, the embedding time and texts/s to standard error.")
+    var stats = false
+
     func validate() throws {
         if format == .npy && output == nil { throw ValidationError("--format npy needs --output FILE.") }
     }
 
     func run() throws {
+        let loadStart = Date()
         let embedder = try options.load()
+        let loaded = Date()
+        var count = 0
+        defer {
+            if stats {
+                let seconds = Date().timeIntervalSince(loaded)
+                let line = String(format: "load %.3f s; embedded %d texts in %.3f s (%.1f texts/s)\n",
+                                  loaded.timeIntervalSince(loadStart), count, seconds, Double(count) / max(seconds, 1e-9))
+                FileHandle.standardError.write(Data(line.utf8))
+            }
+        }
         let sink = try OutputSink(path: output)
         if format == .npy {
             var vectors: [[Float]] = []
@@ -82,11 +96,13 @@ struct EmbedCommand: ParsableCommand {
             } else {
                 try readLines(chunk: 1024) { vectors += try embedder.embed($0, batchSize: options.batchSize) }
             }
+            count = vectors.count
             try sink.write(NpyFile.encode(vectors, columns: vectors.first?.count ?? embedder.dimension))
             try sink.close()
             return
         }
         let write: ([[Float]]) throws -> Void = { vectors in
+            count += vectors.count
             for vector in vectors {
                 try sink.write(Data(Self.line(vector, format: format).utf8))
                 try sink.flush()
