@@ -1,10 +1,16 @@
 /// The pooling strategies Glossa offers, by the names sentence-transformers uses for them.
 public enum PoolingMode: String, CaseIterable, Sendable, Codable {
+    /// Mean of the real tokens.
     case mean
+    /// Element-wise maximum over the real tokens.
     case max
+    /// The first token (`[CLS]`).
     case cls
+    /// The last real token.
     case lastToken = "lasttoken"
+    /// Mean weighted by position 1…T.
     case weightedMean = "weightedmean"
+    /// Sum of the real tokens divided by √length.
     case meanSqrtLength = "mean_sqrt_len_tokens"
 
     /// The pooler for this mode.
