@@ -113,3 +113,39 @@ import Testing
         #expect(outputLines(fresh.stdout) == ["1.0000\tthe lazy dog"], "\(fresh.stdout)")
     }
 }
+
+/// `glossa train` with an encoder recipe: a contrastive embedder on a few translation pairs.
+@Suite struct TrainEmbedderCLITests {
+    @Test func tinyEmbedderRecipeTrainsAndLoads() throws {
+        let root = GlossaRunner.repositoryRoot
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("glossa-train-embedder-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        func firstLines(_ name: String, _ count: Int) throws -> URL {
+            let text = try String(contentsOf: root.appendingPathComponent("corpora/\(name)"), encoding: .utf8)
+            let url = folder.appendingPathComponent(name)
+            try Data((text.split(separator: "\n").prefix(count).joined(separator: "\n") + "\n").utf8).write(to: url)
+            return url
+        }
+        let recipe: [String: Any] = [
+            "plugin": "bert",
+            "model": ["hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 32, "max_position_embeddings": 32],
+            "data": ["train": ["source": try firstLines("en-de.train.en", 40).path, "target": try firstLines("en-de.train.de", 40).path],
+                     "dev": ["source": try firstLines("en-de.dev.en", 10).path, "target": try firstLines("en-de.dev.de", 10).path]],
+            "tokenizer": ["model": root.appendingPathComponent("models/en-de/source.spm").path, "vocab_size": 8000, "model_type": "unigram", "character_coverage": 1.0],
+            "training": ["max_length": 32, "learning_rate": 0.001, "warmup_steps": 2, "steps": 6, "seed": 1],
+            "contrastive": ["batch_size": 8],
+            "output": folder.appendingPathComponent("model").path,
+        ]
+        let recipeURL = folder.appendingPathComponent("recipe.json")
+        try JSONSerialization.data(withJSONObject: recipe).write(to: recipeURL)
+        let run = try runGlossa(["train", "--recipe", recipeURL.path, "--threads", "1"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("dev P@1 before training") && run.stderr.contains("dev P@1 after 6 steps"), "\(run.stderr)")
+        let card = try String(contentsOf: folder.appendingPathComponent("model/README.md"), encoding: .utf8)
+        #expect(card.contains("P@1"))
+        let embed = try runGlossa(["embed", "--model", folder.appendingPathComponent("model").path, "--format", "tsv", "Open the file."])
+        #expect(embed.status == 0, "\(embed.stderr)")
+        #expect(outputLines(embed.stdout).first?.split(separator: "\t").count == 16)
+    }
+}
