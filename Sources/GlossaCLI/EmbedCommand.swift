@@ -94,7 +94,7 @@ struct EmbedCommand: ParsableCommand {
             if !texts.isEmpty {
                 vectors = try embedder.embed(texts, batchSize: options.batchSize)
             } else {
-                try readLines(chunk: 1024) { vectors += try embedder.embed($0, batchSize: options.batchSize) }
+                try readLines(chunk: 1 << 20) { vectors += try embedder.embed($0, batchSize: options.batchSize) }
             }
             count = vectors.count
             try sink.write(NpyFile.encode(vectors, columns: vectors.first?.count ?? embedder.dimension))
