@@ -112,3 +112,18 @@ func cosine(_ a: [Float], _ b: [Float]) -> Float {
         #expect(throws: GlossaError.self) { try model.encode(TokenBatch([[1, 2, 3, 4, 5]], padId: 0), context: ForwardContext()) }
     }
 }
+
+@Suite struct BertConformanceTests {
+    @Test func bertIsAConformingEncoder() throws {
+        let model = try BertModel(BertConfiguration(vocabSize: 30, hiddenSize: 12, layers: 2, heads: 3, intermediateSize: 24, maxPositions: 10), seed: 9)
+        try checkEncoderConformance(model, ids: [[2, 5, 3], [2, 6, 7, 8, 9, 10, 3], [2, 3]], padId: 0)
+        let fixture = try Embedder.load(BertFixture.directory, registry: builtinPlugins)
+        try checkEncoderConformance(fixture.model.encoder, ids: try BertFixture.expected().cases.prefix(5).map(\.ids), padId: 0, tolerance: 1e-4)
+    }
+
+    @Test(arguments: PoolingMode.allCases)
+    func everyPoolerConforms(mode: PoolingMode) {
+        checkPoolerConformance(mode.pooler)
+        checkPoolerConformance(NormalizedPooler(mode.pooler))
+    }
+}
