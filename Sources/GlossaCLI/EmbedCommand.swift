@@ -3,6 +3,7 @@ import Foundation
 import Glossa
 import GlossaBuiltins
 import GlossaNN
+import GlossaTensor
 
 extension PoolingMode: ExpressibleByArgument {}
 
@@ -86,6 +87,7 @@ struct EmbedCommand: ParsableCommand {
                 let line = String(format: "load %.3f s; embedded %d texts in %.3f s (%.1f texts/s)\n",
                                   loaded.timeIntervalSince(loadStart), count, seconds, Double(count) / max(seconds, 1e-9))
                 FileHandle.standardError.write(Data(line.utf8))
+                if Profiler.isEnabled { FileHandle.standardError.write(Data((Profiler.report() + "\n").utf8)) }
             }
         }
         let sink = try OutputSink(path: output)
