@@ -17,14 +17,17 @@ public final class BertModel: EncoderModel, Encoder {
     public private(set) var pooler: Linear?
 
     /// A freshly initialised model (normal(0, initializer_range) weights, zero biases, unit norms), seeded.
-    public init(_ configuration: BertConfiguration, seed: UInt64 = 0, withPooler: Bool = true) throws {
+    /// With `initialize` false the embedding tables start at zero and nothing is redrawn: for a model whose
+    /// weights are about to be loaded, where drawing tens of millions of normal numbers would only cost time.
+    public init(_ configuration: BertConfiguration, seed: UInt64 = 0, withPooler: Bool = true, initialize: Bool = true) throws {
         try configuration.validate()
         self.configuration = configuration
         let c = configuration
         var rng = SeededGenerator(seed: seed)
-        embeddings = BertEmbeddings(configuration: c, generator: &rng)
+        embeddings = BertEmbeddings(configuration: c, initialize: initialize, generator: &rng)
         layers = (0..<c.numHiddenLayers).map { _ in BertLayer(configuration: c, generator: &rng) }
         pooler = withPooler ? Linear(c.hiddenSize, c.hiddenSize, generator: &rng) : nil
+        guard initialize else { return }
         // transformers' _init_weights: matrices N(0, initializer_range), biases zero, norms (1, 0).
         for (name, p) in namedParameters() {
             if name.hasSuffix("LayerNorm.weight") || name.hasSuffix("LayerNorm.bias") { continue }
@@ -99,18 +102,33 @@ final class ModuleGroup: Module {
     init(_ children: [(name: String, module: any Module)]) { self.children = children }
 }
 
+/// A lookup table `[count, C]` as a module with one `weight`.
+final class Table: Module {
+    let weight: Tensor
+
+    init(count: Int, dimension: Int, std: Float, initialize: Bool, generator: inout SeededGenerator) {
+        weight = initialize ? Tensor.normal([count, dimension], std: std, using: &generator, requiresGrad: true)
+            : Tensor.zeros([count, dimension], requiresGrad: true)
+    }
+
+    var localParameters: [(name: String, tensor: Tensor)] { [("weight", weight)] }
+
+    /// Rows for `ids` laid out as `shape`: `shape + [C]`.
+    func callAsFunction(_ ids: [Int], shape: [Int]) -> Tensor { weight.gather(rows: ids, shape: shape) }
+}
+
 /// Word + position + token-type embeddings, layer-normed.
 final class BertEmbeddings: Module {
-    let word: Embedding
-    let position: Embedding
-    let tokenType: Embedding
+    let word: Table
+    let position: Table
+    let tokenType: Table
     let norm: LayerNorm
     let dropout: Float
 
-    init(configuration c: BertConfiguration, generator: inout SeededGenerator) {
-        word = Embedding(count: c.vocabSize, dimension: c.hiddenSize, std: c.initializerRange, generator: &generator)
-        position = Embedding(count: c.maxPositionEmbeddings, dimension: c.hiddenSize, std: c.initializerRange, generator: &generator)
-        tokenType = Embedding(count: c.typeVocabSize, dimension: c.hiddenSize, std: c.initializerRange, generator: &generator)
+    init(configuration c: BertConfiguration, initialize: Bool, generator: inout SeededGenerator) {
+        word = Table(count: c.vocabSize, dimension: c.hiddenSize, std: c.initializerRange, initialize: initialize, generator: &generator)
+        position = Table(count: c.maxPositionEmbeddings, dimension: c.hiddenSize, std: c.initializerRange, initialize: initialize, generator: &generator)
+        tokenType = Table(count: c.typeVocabSize, dimension: c.hiddenSize, std: c.initializerRange, initialize: initialize, generator: &generator)
         norm = LayerNorm(c.hiddenSize, eps: c.layerNormEps)
         dropout = c.hiddenDropoutProb
     }

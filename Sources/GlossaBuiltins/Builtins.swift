@@ -21,7 +21,8 @@ public let builtinPlugins = PluginRegistry([
            }),
     Plugin(name: "bert", modelTypes: ["bert"],
            summary: "Bidirectional transformer encoder in the Hugging Face BERT layout (all-MiniLM-L6-v2, bert-base)",
-           factory: .encoder { try BertModel(try $0.decode(BertConfiguration.self)) }),
+           // A configuration with a directory is about to be loaded: skip drawing the random initial weights.
+           factory: .encoder { try BertModel(try $0.decode(BertConfiguration.self), initialize: $0.directory == nil) }),
     Plugin(name: "wordpiece",
            summary: "BERT's WordPiece tokenizer (vocab.txt, basic tokenisation, lower-casing and accent stripping)",
            factory: .tokenizer { configuration in
