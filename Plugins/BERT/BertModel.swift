@@ -25,8 +25,8 @@ public final class BertModel: EncoderModel, Encoder {
         let c = configuration
         var rng = SeededGenerator(seed: seed)
         embeddings = BertEmbeddings(configuration: c, initialize: initialize, generator: &rng)
-        layers = (0..<c.numHiddenLayers).map { _ in BertLayer(configuration: c, generator: &rng) }
-        pooler = withPooler ? Linear(c.hiddenSize, c.hiddenSize, generator: &rng) : nil
+        layers = (0..<c.numHiddenLayers).map { _ in BertLayer(configuration: c, initialize: initialize, generator: &rng) }
+        pooler = withPooler ? (initialize ? Linear(c.hiddenSize, c.hiddenSize, generator: &rng) : Linear(zeros: c.hiddenSize, c.hiddenSize)) : nil
         guard initialize else { return }
         // transformers' _init_weights: matrices N(0, initializer_range), biases zero, norms (1, 0).
         for (name, p) in namedParameters() {
@@ -162,12 +162,16 @@ final class BertLayer: Module {
     let activation: Activation
     let dropout: Float
 
-    init(configuration c: BertConfiguration, generator: inout SeededGenerator) {
-        attention = MultiHeadAttention(dimension: c.hiddenSize, heads: c.numAttentionHeads,
-                                       dropout: c.attentionProbsDropoutProb, generator: &generator)
+    init(configuration c: BertConfiguration, initialize: Bool, generator: inout SeededGenerator) {
+        func dense(_ input: Int, _ output: Int) -> Linear {
+            initialize ? Linear(input, output, generator: &generator) : Linear(zeros: input, output)
+        }
+        let h = c.hiddenSize
+        attention = MultiHeadAttention(query: dense(h, h), key: dense(h, h), value: dense(h, h), output: dense(h, h),
+                                       heads: c.numAttentionHeads, dropout: c.attentionProbsDropoutProb)
         attentionNorm = LayerNorm(c.hiddenSize, eps: c.layerNormEps)
-        intermediate = Linear(c.hiddenSize, c.intermediateSize, generator: &generator)
-        output = Linear(c.intermediateSize, c.hiddenSize, generator: &generator)
+        intermediate = dense(c.hiddenSize, c.intermediateSize)
+        output = dense(c.intermediateSize, c.hiddenSize)
         outputNorm = LayerNorm(c.hiddenSize, eps: c.layerNormEps)
         activation = c.hiddenAct
         dropout = c.hiddenDropoutProb
