@@ -67,7 +67,25 @@ extension TrainCommand {
         log(String(format: "dev P@1 before training: en→de %.4f, de→en %.4f (%d pairs)", before.0, before.1, dev.count))
 
         var generator = SeededGenerator(seed: settings.seed)
-        pairs.shuffle(using: &generator)
+        // Batches of pairs of similar length (less padding, several times faster), in random order: shuffle,
+        // sort within windows of 50 batches by token count, cut into batches, shuffle the batches.
+        func lengthBucketed(_ pairs: [(String, String)]) throws -> [(String, String)] {
+            var shuffled = pairs
+            shuffled.shuffle(using: &generator)
+            let window = extra.batchSize * 50
+            var batches: [[(String, String)]] = []
+            for start in stride(from: 0, to: shuffled.count, by: window) {
+                let chunk = shuffled[start..<min(start + window, shuffled.count)]
+                let keyed = try chunk.map { pair in (pair, max(try tokenizer.encode(pair.0).count, try tokenizer.encode(pair.1).count)) }
+                let sorted = keyed.sorted { $0.1 < $1.1 }.map(\.0)
+                for b in stride(from: 0, to: sorted.count - extra.batchSize + 1, by: extra.batchSize) {
+                    batches.append(Array(sorted[b..<(b + extra.batchSize)]))
+                }
+            }
+            batches.shuffle(using: &generator)
+            return batches.flatMap { $0 }
+        }
+        pairs = try lengthBucketed(pairs)
         let trainer = ContrastiveTrainer(embedder: embedder, schedule: .inverseSquareRoot(peak: settings.learningRate, warmup: settings.warmupSteps),
                                          weightDecay: settings.weightDecay, scale: extra.scale, clipNorm: settings.clipNorm, seed: settings.seed)
         let started = Date()
@@ -76,7 +94,7 @@ extension TrainCommand {
             if let steps = settings.steps, trainer.step >= steps { break }
             if let minutes = settings.minutes, Date().timeIntervalSince(started) >= minutes * 60 { break }
             if cursor + extra.batchSize > pairs.count {
-                pairs.shuffle(using: &generator)
+                pairs = try lengthBucketed(pairs)
                 cursor = 0
             }
             let loss = try trainer.train(on: Array(pairs[cursor..<(cursor + extra.batchSize)]))
