@@ -36,7 +36,10 @@ let package = Package(
         .target(name: "GlossaSentencePiece", dependencies: ["Glossa", "CSentencePiece", "CUTF8Proc"]),
         // Model plugins: one architecture each, built only on the public SDK.
         .target(name: "GlossaMarian", dependencies: ["Glossa", "GlossaNN", "GlossaTensor"], path: "Plugins/Marian"),
-        .target(name: "GlossaBuiltins", dependencies: ["Glossa", "GlossaSentencePiece", "GlossaMarian"]),
+        .target(name: "GlossaBERT", dependencies: ["Glossa", "GlossaNN", "GlossaTensor"], path: "Plugins/BERT"),
+        // The WordPiece tokenizer of BERT-family checkpoints (vocab.txt).
+        .target(name: "GlossaWordPiece", dependencies: ["Glossa", "CUTF8Proc"]),
+        .target(name: "GlossaBuiltins", dependencies: ["Glossa", "GlossaSentencePiece", "GlossaMarian", "GlossaBERT", "GlossaWordPiece"]),
         .executableTarget(
             name: "GlossaCLI",
             dependencies: [
@@ -56,6 +59,9 @@ let package = Package(
         .testTarget(
             name: "GlossaMarianTests", dependencies: ["GlossaMarian", "GlossaBuiltins", "GlossaTestSupport"],
             path: "Tests/GlossaMarianTests"),
+        .testTarget(
+            name: "GlossaBERTTests", dependencies: ["GlossaBERT", "GlossaWordPiece", "GlossaBuiltins", "GlossaTestSupport"],
+            path: "Tests/GlossaBERTTests"),
         .testTarget(name: "GlossaCLITests", dependencies: ["GlossaCLI", "GlossaTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

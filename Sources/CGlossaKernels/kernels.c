@@ -145,6 +145,25 @@ AVX2 static void layernorm_avx2(const float *x, const float *w, const float *b, 
     }
 }
 
+// GELU with erf: 0.5·v·(1 + erf(v/√2)). erfc(|x|) ≈ q = poly(t)·exp(-x²), t = 1/(1 + p|x|) (Abramowitz & Stegun
+// 7.1.26, absolute error ≤ 1.5e-7); 1 + erf(x) is q for x < 0 (no cancellation in the left tail) and 2 − q otherwise.
+AVX2 static inline __m256 gelu_erf8(__m256 v) {
+    const __m256 one = _mm256_set1_ps(1.0f);
+    __m256 x = _mm256_mul_ps(v, _mm256_set1_ps(0.7071067811865476f));
+    __m256 ax = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
+    __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(_mm256_set1_ps(0.3275911f), ax, one));
+    __m256 p = _mm256_set1_ps(1.061405429f);
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.453152027f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.421413741f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.284496736f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.254829592f));
+    p = _mm256_mul_ps(p, t);
+    __m256 q = _mm256_mul_ps(p, exp8(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_mul_ps(ax, ax))));
+    __m256 negative = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ);
+    __m256 s = _mm256_blendv_ps(_mm256_sub_ps(_mm256_set1_ps(2.0f), q), q, negative);
+    return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), v), s);
+}
+
 AVX2 static void activation_avx2(int kind, const float *x, float *y, size_t n) {
     const __m256 one = _mm256_set1_ps(1.0f), half = _mm256_set1_ps(0.5f), two = _mm256_set1_ps(2.0f);
     size_t i = 0;
@@ -166,6 +185,8 @@ AVX2 static void activation_avx2(int kind, const float *x, float *y, size_t n) {
             }
             _mm256_storeu_ps(y + i, out);
         }
+    } else if (kind == 4) {
+        for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, gelu_erf8(_mm256_loadu_ps(x + i)));
     }
     for (; i < n; i++) y[i] = act_scalar(kind, x[i]);
 }

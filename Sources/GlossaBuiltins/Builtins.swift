@@ -1,7 +1,9 @@
 import Foundation
 import Glossa
+import GlossaBERT
 import GlossaMarian
 import GlossaSentencePiece
+import GlossaWordPiece
 
 /// The plugins that ship with Glossa, in one literal. Third-party plugins are added to this
 /// registry with `PluginRegistry.adding(_:)`.
@@ -17,6 +19,26 @@ public let builtinPlugins = PluginRegistry([
                let url = configuration.directory.map { $0.appendingPathComponent(name) } ?? URL(fileURLWithPath: name)
                return try SentencePieceTokenizer(modelPath: url.path)
            }),
+    Plugin(name: "bert", modelTypes: ["bert"],
+           summary: "Bidirectional transformer encoder in the Hugging Face BERT layout (all-MiniLM-L6-v2, bert-base)",
+           // A configuration with a directory is about to be loaded: skip drawing the random initial weights.
+           factory: .encoder { try BertModel(try $0.decode(BertConfiguration.self), initialize: $0.directory == nil) }),
+    Plugin(name: "wordpiece",
+           summary: "BERT's WordPiece tokenizer (vocab.txt, basic tokenisation, lower-casing and accent stripping)",
+           factory: .tokenizer { configuration in
+               guard let directory = configuration.directory else {
+                   throw GlossaError.invalidConfiguration("the wordpiece tokenizer is read from a model directory with vocab.txt")
+               }
+               return try WordPieceTokenizer(directory: directory)
+           }),
+] + PoolingMode.allCases.map { mode in
+    Plugin(name: mode.pluginName, summary: poolerSummaries[mode] ?? mode.rawValue,
+           factory: .pooler { configuration in
+               struct Settings: Decodable { var normalize: Bool? }
+               let normalize = (try configuration.decode(Settings.self)).normalize ?? false
+               return normalize ? NormalizedPooler(mode.pooler) : mode.pooler
+           })
+} + [
     Plugin(name: "greedy", summary: "Greedy search: the most likely token at each step",
            factory: .sampler { _ in GreedySampler() }),
     Plugin(name: "beam", summary: "Beam search with length penalty and early stopping (beam_size in the config)",
@@ -31,3 +53,13 @@ public let builtinPlugins = PluginRegistry([
                return StochasticSampler(temperature: s.temperature ?? 1, topK: s.top_k ?? 0, topP: s.top_p ?? 1, seed: s.seed ?? 0)
            }),
 ])
+
+/// One line per pooler for `glossa plugins`.
+let poolerSummaries: [PoolingMode: String] = [
+    .mean: "Mean of the real tokens' states (normalize: true for unit vectors)",
+    .max: "Element-wise maximum over the real tokens",
+    .cls: "The first token's state (BERT's [CLS])",
+    .lastToken: "The last real token's state",
+    .weightedMean: "Position-weighted mean (weights 1…T), as sentence-transformers' weightedmean",
+    .meanSqrtLength: "Sum of the real tokens' states divided by √length",
+]

@@ -9,8 +9,8 @@ struct GlossaCommand: ParsableCommand {
         commandName: "glossa",
         abstract: "Sequence models on the CPU: translate, embed, generate, train.",
         subcommands: [
-            TranslateCommand.self, EvalCommand.self, TrainCommand.self, TokenizerCommand.self, ScoreCommand.self,
-            PluginsCommand.self, BenchCommand.self,
+            TranslateCommand.self, EvalCommand.self, EmbedCommand.self, SimilarCommand.self, TrainCommand.self,
+            TokenizerCommand.self, ScoreCommand.self, PluginsCommand.self, BenchCommand.self,
         ])
 
     static func main() {

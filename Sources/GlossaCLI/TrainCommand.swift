@@ -48,6 +48,9 @@ struct TrainCommand: ParsableCommand {
         } else {
             threads.apply()
         }
+        if case .encoder(let make)? = (try? builtinPlugins.plugin(named: recipe.plugin))?.factory {
+            return try trainEmbedder(recipe, make: make)
+        }
         guard recipe.plugin == "marian" || (try? builtinPlugins.plugin(named: recipe.plugin)) != nil else {
             throw CommandError(description: "recipe names plugin \"\(recipe.plugin)\", which is not known; see `glossa plugins`")
         }

@@ -42,6 +42,14 @@ public final class MultiHeadAttention: Module {
         self.dropout = dropout
     }
 
+    /// A layer over the given projections (zero ones for weights that are about to be loaded).
+    public init(query: Linear, key: Linear, value: Linear, output: Linear, heads: Int, dropout: Float = 0) {
+        precondition(heads > 0 && query.weight.shape[0] % heads == 0, "width \(query.weight.shape[0]) does not split into \(heads) heads")
+        (queryProjection, keyProjection, valueProjection, outputProjection) = (query, key, value, output)
+        self.heads = heads
+        self.dropout = dropout
+    }
+
     public var children: [(name: String, module: any Module)] {
         [("q_proj", queryProjection), ("k_proj", keyProjection), ("v_proj", valueProjection), ("out_proj", outputProjection)]
     }

@@ -15,6 +15,12 @@ public final class Linear: Module {
         self.bias = bias ? Tensor.uniform([outFeatures], low: -bound, high: bound, using: &generator, requiresGrad: true) : nil
     }
 
+    /// A layer of zeros, for weights that are about to be loaded (no random draws).
+    public init(zeros inFeatures: Int, _ outFeatures: Int, bias: Bool = true) {
+        weight = Tensor.zeros([outFeatures, inFeatures], requiresGrad: true)
+        self.bias = bias ? Tensor.zeros([outFeatures], requiresGrad: true) : nil
+    }
+
     public var localParameters: [(name: String, tensor: Tensor)] {
         [("weight", weight)] + (bias.map { [("bias", $0)] } ?? [])
     }
