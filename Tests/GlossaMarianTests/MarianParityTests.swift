@@ -131,6 +131,7 @@ struct MarianFixture {
         }
         #expect(throws: ModuleError.self) { try load { $0["decoder_ffn_dim"] = 65 } }
         #expect(throws: GlossaError.self) { try load { $0["d_model"] = "wide" } }
+        #expect(throws: ModuleError.self) { try load { $0["vocab_size"] = 200; $0["pad_token_id"] = 199; $0["decoder_start_token_id"] = 199 } }
         #expect(throws: GlossaError.unknownPlugin("transformer-xl", known: builtinPlugins.plugins.map(\.name))) {
             try load { $0["model_type"] = "transformer-xl" }
         }
