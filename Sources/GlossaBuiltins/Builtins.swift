@@ -2,6 +2,7 @@ import Foundation
 import Glossa
 import GlossaBERT
 import GlossaMarian
+import GlossaRNN
 import GlossaSentencePiece
 import GlossaWordPiece
 
@@ -31,6 +32,15 @@ public let builtinPlugins = PluginRegistry([
                }
                return try WordPieceTokenizer(directory: directory)
            }),
+    Plugin(name: "rnn",
+           summary: "RNN translator: bidirectional GRU/LSTM/Elman encoder, attentional decoder with input feeding (Bahdanau or Luong)",
+           factory: .encoderDecoder { try RNNModel(try $0.decode(RNNConfiguration.self)) }),
+    Plugin(name: "rnn-encoder",
+           summary: "RNN sentence encoder (bidirectional GRU/LSTM/Elman) whose states go through the poolers",
+           factory: .encoder { try RNNEncoderModel(try $0.decode(RNNConfiguration.self)) }),
+    Plugin(name: "rnn-lm",
+           summary: "RNN language model: the RNN decoder without attention, tied embeddings",
+           factory: .decoderOnly { try RNNLanguageModel(try $0.decode(RNNConfiguration.self)) }),
 ] + PoolingMode.allCases.map { mode in
     Plugin(name: mode.pluginName, summary: poolerSummaries[mode] ?? mode.rawValue,
            factory: .pooler { configuration in
