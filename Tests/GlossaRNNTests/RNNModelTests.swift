@@ -70,7 +70,7 @@ func tinyConfiguration(_ cell: CellKind = .gru, attention: AttentionScore = .bah
         }
         let held = batch()
         let before = try withoutGrad { try loss(held) }.item
-        for _ in 0..<80 {
+        for _ in 0..<200 {
             model.zeroGrad()
             try loss(batch()).backward()
             optimizer.step(parameters, learningRate: 1e-2)
