@@ -111,7 +111,10 @@ extension TrainCommand {
         log(String(format: "dev P@1 after %d steps (%.0f s): en→de %.4f, de→en %.4f", trainer.step, seconds, after.0, after.1))
         try writeEmbedder(recipe, model: model, report: EmbedderReport(
             steps: trainer.step, seconds: seconds, pairs: pairs.count, devPairs: dev.count, batchSize: extra.batchSize,
-            before: before, after: after, parameters: model.parameterCount))
+            before: before, after: after, parameters: model.parameterCount,
+            start: extras.initializeFrom.map { i in
+                "random initialisation, with " + i.tensors.sorted { $0.key < $1.key }.map { "`\($0.key)` copied from `\(i.file)` (`\($0.value)`)" }.joined(separator: ", ")
+            } ?? "random initialisation"))
     }
 
     /// Copies the tensors `initial` names into `model`, checking that each exists with the same shape.
@@ -166,11 +169,13 @@ struct EmbedderReport {
     var steps: Int, seconds: Double, pairs: Int, devPairs: Int, batchSize: Int
     var before: (Double, Double), after: (Double, Double)
     var parameters: Int
+    /// Where the weights started: "random initialisation", or the tensors copied from another model.
+    var start: String
 
     func json(recipe: Recipe) -> [String: Any] {
         ["steps": steps, "seconds": Int(seconds), "training_pairs": pairs, "dev_pairs": devPairs, "batch_size": batchSize,
          "p_at_1_before": ["en_de": before.0, "de_en": before.1], "p_at_1_after": ["en_de": after.0, "de_en": after.1],
-         "parameters": parameters, "recipe": recipe.output]
+         "parameters": parameters, "recipe": recipe.output, "start": start]
     }
 
     func card(recipe: Recipe) -> String {
@@ -178,7 +183,7 @@ struct EmbedderReport {
         # English–German sentence embedder
 
         A \(String(format: "%.1f", Double(parameters) / 1e6)) M-parameter BERT encoder (Glossa plugin `bert`) with the \
-        shared SentencePiece tokenizer, mean pooling and L2 normalisation, trained by Glossa from scratch with an \
+        shared SentencePiece tokenizer, mean pooling and L2 normalisation, trained by Glossa (starting from \(start)) with an \
         in-batch-negatives contrastive loss on the translation pairs of `\(recipe.data.train.source)` / \
         `\(recipe.data.train.target)`, so an English sentence and its German translation land close together.
 
@@ -190,7 +195,7 @@ struct EmbedderReport {
 
         | | en→de | de→en |
         |---|---|---|
-        | before training (random initialisation) | \(String(format: "%.4f", before.0)) | \(String(format: "%.4f", before.1)) |
+        | before training (\(start)) | \(String(format: "%.4f", before.0)) | \(String(format: "%.4f", before.1)) |
         | after training | \(String(format: "%.4f", after.0)) | \(String(format: "%.4f", after.1)) |
 
         ## Training
