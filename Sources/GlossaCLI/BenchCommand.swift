@@ -10,7 +10,7 @@ struct BenchCommand: ParsableCommand {
 
     /// The workloads.
     enum Workload: String, ExpressibleByArgument, CaseIterable {
-        case gemm, softmax, layernorm, attention, train
+        case gemm, softmax, layernorm, attention, train, plugin
     }
 
     @Argument(help: "Workloads to run (\(Workload.allCases.map(\.rawValue).joined(separator: ", "))); all when none.")
@@ -24,6 +24,15 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Print JSON lines instead of a table.")
     var json = false
 
+    @Option(help: "plugin: the encoder plugin to time through the registry (load it with --plugin).")
+    var pluginEncoder = "conv-encoder"
+
+    @Option(help: "plugin: its config.json (default: a 256-wide, 3-block conv-encoder).")
+    var pluginConfig: String?
+
+    @Option(help: "plugin: a program with the same plugin linked statically, timed alternately for the ratio.")
+    var staticRunner: String?
+
     func run() throws {
         threads.apply()
         var rows: [BenchRow] = []
@@ -34,6 +43,9 @@ struct BenchCommand: ParsableCommand {
             case .layernorm: rows += KernelBench.layerNorm(seconds: seconds)
             case .attention: rows += KernelBench.attention(seconds: seconds)
             case .train: rows += try ModelBench.train(seconds: seconds)
+            case .plugin:
+                rows += try PluginBench.run(encoder: pluginEncoder, configFile: pluginConfig, runner: staticRunner,
+                                            batchSize: 32, length: 48, seconds: seconds, rounds: 3)
             }
         }
         if json {
