@@ -8,16 +8,19 @@ import Testing
 /// The receptive-field formula against two brute-force counts: index sets pushed through the layer geometry,
 /// and the positions whose embeddings get a gradient from one output of the real network.
 @Suite struct ReceptiveFieldTests {
-    /// The span (last − first + 1) of input positions that each final output of a valid network depends on,
-    /// found by pushing the set of inputs behind every position through each conv and pool.
-    func bruteForceSpan(_ blocks: [ConvBlockConfiguration], inputLength: Int = 400) -> Int {
+    /// The input positions behind each final output of a valid network, found by pushing the set of inputs
+    /// behind every position through each conv (and its residual, which adds the centre input when the stride
+    /// is 1) and pool.
+    func bruteForceSources(_ blocks: [ConvBlockConfiguration], residual: Bool, inputLength: Int = 400) -> [Set<Int>] {
         var sources: [Set<Int>] = (0..<inputLength).map { [$0] }
         for block in blocks {
             let span = (block.kernelSize - 1) * block.dilation + 1
             var next: [Set<Int>] = []
             var i = 0
             while i * block.stride + span <= sources.count {
-                next.append((0..<block.kernelSize).reduce(into: Set<Int>()) { $0.formUnion(sources[i * block.stride + $1 * block.dilation]) })
+                var set = (0..<block.kernelSize).reduce(into: Set<Int>()) { $0.formUnion(sources[i * block.stride + $1 * block.dilation]) }
+                if residual && block.stride == 1 { set.formUnion(sources[i + (span - 1) / 2]) }
+                next.append(set)
                 i += 1
             }
             sources = next
@@ -27,7 +30,12 @@ import Testing
                 }
             }
         }
-        return sources.map { ($0.max() ?? 0) - ($0.min() ?? 0) + 1 }.max() ?? 0
+        return sources
+    }
+
+    /// The span (last − first + 1) of the inputs behind each output, at its widest.
+    func bruteForceSpan(_ blocks: [ConvBlockConfiguration]) -> Int {
+        bruteForceSources(blocks, residual: false).map { ($0.max() ?? 0) - ($0.min() ?? 0) + 1 }.max() ?? 0
     }
 
     static let stacks: [[ConvBlockConfiguration]] = [
@@ -58,7 +66,7 @@ import Testing
     }
 
     /// The positions whose embedding rows get a gradient from the first output of a real valid network with
-    /// average pools: exactly the first RF positions.
+    /// average pools: exactly the brute-force set (dilation leaves holes in it), spanning the first RF positions.
     @Test(arguments: [0, 2, 3, 4])
     func gradientReachesExactlyTheReceptiveField(_ which: Int) throws {
         let blocks = Self.stacks[which].map { block -> ConvBlockConfiguration in
@@ -74,6 +82,7 @@ import Testing
         (first * randomTensor([1, 6], seed: 9)).sum().backward()
         let grad = try #require(model.namedParameters().first { $0.name == "embed.weight" }?.tensor.grad).scalars
         let reached = (0..<length).filter { row in (0..<6).contains { grad[row * 6 + $0] != 0 } }
-        #expect(reached == Array(0..<configuration.receptiveField), "\(blocks)")
+        #expect(reached == bruteForceSources(blocks, residual: true)[0].sorted(), "\(blocks)")
+        #expect(reached.first == 0 && reached.last == configuration.receptiveField - 1, "\(blocks)")
     }
 }
