@@ -52,8 +52,9 @@ import Testing
     func encoderConformance(_ configuration: ConvConfiguration) throws {
         let model = try ConvEncoderModel(configuration)
         try checkEncoderConformance(model, ids: [[1, 2, 3], [4, 5, 6, 7, 8, 9, 10, 11, 12], [13], [14, 15, 16, 17, 18]], padId: 0, tolerance: 1e-4)
-        // Through the encoder and its attention pooler, so the learned query is asked too.
-        let batch = TokenBatch([[1, 2, 3, 4, 5, 6, 7], [8, 9]], padId: 0)
+        // Through the encoder and its attention pooler, so the learned query is asked too; long enough for several
+        // final cells (with one, every position holds the same state and the query cannot matter).
+        let batch = TokenBatch([(0..<40).map { 1 + $0 % 19 }, (0..<25).map { 19 - $0 % 19 }], padId: 0)
         let pooler = try #require(model.sentencePooler)
         try checkGradientFlow(model) { pooler.pool(try model.encode(batch, context: ForwardContext()), batch: batch) }
         try checkSaveLoadRoundTrip(model, plugin: convEncoderPlugins[0], ids: [[3, 4, 5, 6, 7, 8]], padId: 0)
@@ -63,6 +64,12 @@ import Testing
         var generator = SeededGenerator(seed: 3)
         checkPoolerConformance(AttentionPooler(width: 6, generator: &generator))
         checkPoolerConformance(AttentionPooler(query: [Float](repeating: 0, count: 6)))
+    }
+
+    @Test func attentionPoolerGradientsMatchFiniteDifferences() {
+        let pooler = AttentionPooler(query: [0.3, -0.2, 0.5])
+        let batch = TokenBatch([[1, 1, 1, 1], [1, 1]], padId: 0)
+        checkGradients([randomTensor([2, 4, 3], seed: 12), pooler.query]) { pooler.pool($0[0], batch: batch) }
     }
 
     @Test func zeroQueryIsMeanPooling() {
