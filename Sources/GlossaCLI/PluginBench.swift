@@ -1,11 +1,12 @@
 import Foundation
 import Glossa
+import GlossaTensor
 
 /// `glossa bench plugin`: an encoder plugin through the registry (loaded from a library with `--plugin`),
 /// beside the same plugin linked statically into a runner program, alternating rounds so noise hits both.
 enum PluginBench {
-    /// The runner protocol: `RUNNER --encoder NAME --config FILE --batch-size B --length T --seconds S` prints the
-    /// best time of `EncoderBenchmark.bestSeconds` in seconds on one line.
+    /// The runner protocol: `RUNNER --encoder NAME --config FILE --batch-size B --length T --seconds S --threads N`
+    /// prints the best time of `EncoderBenchmark.bestSeconds` in seconds on one line.
     static func run(encoder: String, configFile: String?, runner: String?, batchSize: Int, length: Int, seconds: Double, rounds: Int) throws -> [BenchRow] {
         let configuration: Data
         if let configFile {
@@ -35,7 +36,7 @@ enum PluginBench {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: runner)
         process.arguments = ["--encoder", encoder, "--config", file.path, "--batch-size", "\(batchSize)", "--length", "\(length)",
-                             "--seconds", "\(seconds)"]
+                             "--seconds", "\(seconds)", "--threads", "\(Threads.count)"]
         let pipe = Pipe()
         process.standardOutput = pipe
         do { try process.run() } catch {

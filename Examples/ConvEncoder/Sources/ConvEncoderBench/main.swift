@@ -1,9 +1,10 @@
 // The static side of `glossa bench plugin`: the same ConvEncoder code linked into this program, timed by the
 // same SDK function. Prints the best time in seconds.
-// Usage: conv-encoder-bench --encoder NAME --config FILE [--batch-size B] [--length T] [--seconds S]
+// Usage: conv-encoder-bench --encoder NAME --config FILE [--batch-size B] [--length T] [--seconds S] [--threads N]
 import ConvEncoder
 import Foundation
 import Glossa
+import GlossaTensor
 
 var options: [String: String] = [:]
 var arguments = CommandLine.arguments.dropFirst()
@@ -15,6 +16,10 @@ while let key = arguments.popFirst() {
     options[String(key.dropFirst(2))] = value
 }
 do {
+    if let threads = Int(options["threads"] ?? "") {
+        Threads.count = threads
+        BLAS.setThreads(threads)
+    }
     guard let path = options["config"], let configuration = FileManager.default.contents(atPath: path) else {
         throw GlossaError.invalidInput("conv-encoder-bench needs --config FILE with the encoder's config.json")
     }
