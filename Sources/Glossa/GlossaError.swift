@@ -13,6 +13,7 @@ public enum GlossaError: Error, CustomStringConvertible, Equatable {
     /// Input data (ids, text, shapes) that the model cannot take.
     case invalidInput(String)
 
+    /// The sentence shown to users.
     public var description: String {
         switch self {
         case .unknownPlugin(let name, let known):

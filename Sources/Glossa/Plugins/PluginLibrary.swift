@@ -18,6 +18,7 @@ public struct PluginLoadError: Error, CustomStringConvertible, Equatable {
         self.reason = reason
     }
 
+    /// The sentence shown to users, naming the file.
     public var description: String { "cannot load plugin library \(path): \(reason)" }
 }
 
