@@ -45,7 +45,7 @@ struct BenchCommand: ParsableCommand {
             case .train: rows += try ModelBench.train(seconds: seconds)
             case .plugin:
                 rows += try PluginBench.run(encoder: pluginEncoder, configFile: pluginConfig, runner: staticRunner,
-                                            batchSize: 32, length: 48, seconds: seconds, rounds: 3)
+                                            batchSize: 32, length: 48, seconds: seconds, rounds: 5)
             }
         }
         if json {

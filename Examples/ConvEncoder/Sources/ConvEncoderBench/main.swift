@@ -15,6 +15,8 @@ while let key = arguments.popFirst() {
     }
     options[String(key.dropFirst(2))] = value
 }
+// As `glossa` does at startup, so both sides allocate the same way.
+Allocator.keepFreedMemory()
 do {
     if let threads = Int(options["threads"] ?? "") {
         Threads.count = threads
