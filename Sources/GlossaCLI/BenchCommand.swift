@@ -10,7 +10,7 @@ struct BenchCommand: ParsableCommand {
 
     /// The workloads.
     enum Workload: String, ExpressibleByArgument, CaseIterable {
-        case gemm, softmax, layernorm, attention, train, plugin
+        case gemm, softmax, layernorm, attention, train, rnn, plugin
     }
 
     @Argument(help: "Workloads to run (\(Workload.allCases.map(\.rawValue).joined(separator: ", "))); all when none.")
@@ -43,6 +43,7 @@ struct BenchCommand: ParsableCommand {
             case .layernorm: rows += KernelBench.layerNorm(seconds: seconds)
             case .attention: rows += KernelBench.attention(seconds: seconds)
             case .train: rows += try ModelBench.train(seconds: seconds)
+            case .rnn: rows += RNNBench.run(seconds: seconds)
             case .plugin:
                 rows += try PluginBench.run(encoder: pluginEncoder, configFile: pluginConfig, runner: staticRunner,
                                             batchSize: 32, length: 48, seconds: seconds, rounds: 5)

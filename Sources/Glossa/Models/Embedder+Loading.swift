@@ -19,6 +19,7 @@ extension Embedder {
         let model = try make(try modelDirectory.pluginConfiguration())
         try model.loadCheckpoint(try modelDirectory.weights())
         let tokenizer = try loadTokenizer(modelURL, registry: registry)
+        try checkTokenizer(tokenizer, fits: model.encoder.vocabularySize, role: "embedder")
         let modes = pooling.map { [$0] } ?? pipeline?.modes ?? [.mean]
         let own = pooling == nil ? (model as? any PoolingEncoderModel)?.sentencePooler : nil
         return Embedder(model: model, tokenizer: tokenizer, pooler: own ?? ConcatenatedPooler(modes.map(\.pooler)),
