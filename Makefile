@@ -14,7 +14,7 @@ MODEL_DIR = models/en-de
 SPM_MODEL = $(firstword $(wildcard Tests/GlossaSentencePieceTests/Fixtures/*.model))
 DEMO_TEXT = 'Open the file.\nThis function is not available.\nChoose Format - Paragraph.\nSelect the cells that you want to copy.\n'
 
-.PHONY: bootstrap build demo test bench release
+.PHONY: bootstrap build demo test bench release example-plugin docs
 
 bootstrap:
 	scripts/bootstrap
@@ -57,3 +57,26 @@ release: build
 	glossa=$(GLOSSA); cp "$$glossa" "$(DIST)/bin/glossa"
 	if [ -d models ]; then cp -R models/. "$(DIST)/share/glossa/models/"; fi
 	@echo "installed $(DIST)/bin/glossa and $(DIST)/share/glossa/models/"
+
+# The out-of-tree plugin example: build Examples/ConvEncoder (its own package, depending on this one by path), run its
+# tests (receptive field, conformance kit, and the library loaded into this `glossa` end to end), then load it with
+# --plugin: list it, train it briefly from its recipe, embed a few lines, and time it against a static link.
+EXAMPLE = Examples/ConvEncoder
+example-plugin: build
+	cd $(EXAMPLE) && $(SWIFT) build $(BUILD_FLAGS) --build-tests
+	glossa=$(GLOSSA); cd $(EXAMPLE) && GLOSSA_BINARY="$$glossa" $(SWIFT) test $(BUILD_FLAGS) --skip-build
+	@set -e; glossa=$(GLOSSA); bin="$$(cd $(EXAMPLE) && $(SWIFT) build $(BUILD_FLAGS) --show-bin-path)"; \
+	echo "== glossa --plugin $$bin/libConvEncoder.so plugins"; \
+	"$$glossa" --plugin "$$bin/libConvEncoder.so" plugins | grep -E '^(name|conv-encoder|attention-pooling) '; \
+	echo "== train the conv encoder from $(EXAMPLE)/recipe.json (a few steps)"; \
+	"$$glossa" --plugin "$$bin/libConvEncoder.so" train --recipe $(EXAMPLE)/recipe.json --steps $(EXAMPLE_STEPS); \
+	echo "== embed three lines with it (first four numbers of each vector)"; \
+	printf 'Open the file.\nÖffnen Sie die Datei.\nThis function is not available.\n' \
+		| "$$glossa" --plugin "$$bin/libConvEncoder.so" embed --model $(EXAMPLE)/.build/en-de-conv-embedder --format tsv | cut -f1-4; \
+	echo "== the plugin through the registry vs the same code linked statically"; \
+	"$$glossa" --plugin "$$bin/libConvEncoder.so" bench plugin --static-runner "$$bin/conv-encoder-bench" --seconds 0.5
+EXAMPLE_STEPS ?= 20
+
+# DocC for the SDK face (warnings name undocumented or unresolved symbols).
+docs:
+	$(SWIFT) package generate-documentation --target Glossa

@@ -11,9 +11,16 @@ let package = Package(
         .library(name: "GlossaTensor", targets: ["GlossaTensor"]),
         .library(name: "GlossaSentencePiece", targets: ["GlossaSentencePiece"]),
         .library(name: "GlossaTestSupport", targets: ["GlossaTestSupport"]),
+        // The SDK as one shared library, for hosts other than `glossa` that load plugins (see PluginLibrary).
+        .library(name: "GlossaSDK", type: .dynamic, targets: ["Glossa", "GlossaNN", "GlossaTensor"]),
+        // Plugin libraries built wrongly on purpose, which the CLI tests check `glossa` refuses by name.
+        .library(name: "GlossaTestStaticPlugin", type: .dynamic, targets: ["GlossaTestStaticPlugin"]),
+        .library(name: "GlossaTestWrongABIPlugin", type: .dynamic, targets: ["GlossaTestWrongABIPlugin"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // `swift package generate-documentation --target Glossa` (DocC).
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         // System libraries from Debian (scripts/bootstrap installs them).
@@ -47,7 +54,10 @@ let package = Package(
             dependencies: [
                 "Glossa", "GlossaNN", "GlossaTensor", "GlossaSentencePiece", "GlossaBuiltins",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]),
+            ],
+            // Plugin libraries carry their own copy of the SDK; exporting the host's symbols makes the dynamic
+            // loader bind the library's references to this copy, so both see one set of types (PluginLibrary).
+            linkerSettings: [.unsafeFlags(["-Xlinker", "--export-dynamic"], .when(platforms: [.linux]))]),
 
         .target(
             name: "GlossaTestSupport", dependencies: ["Glossa", "GlossaNN", "GlossaTensor"],
@@ -71,6 +81,8 @@ let package = Package(
             name: "GlossaCausalLMTests", dependencies: ["GlossaCausalLM", "GlossaBuiltins", "GlossaTestSupport"],
             path: "Tests/GlossaCausalLMTests"),
         .testTarget(name: "GlossaCLITests", dependencies: ["GlossaCLI", "GlossaTestSupport"]),
+        .target(name: "GlossaTestStaticPlugin", dependencies: ["Glossa", "GlossaTensor"], path: "Tests/GlossaTestStaticPlugin"),
+        .target(name: "GlossaTestWrongABIPlugin", path: "Tests/GlossaTestWrongABIPlugin"),
     ],
     swiftLanguageModes: [.v6]
 )

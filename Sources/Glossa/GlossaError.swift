@@ -2,12 +2,18 @@ import Foundation
 
 /// Errors of the SDK face, each a sentence a user can act on.
 public enum GlossaError: Error, CustomStringConvertible, Equatable {
+    /// No plugin has this name or Hugging Face model type; `known` lists the names there are.
     case unknownPlugin(String, known: [String])
+    /// The plugin makes another kind of thing than the caller needs.
     case wrongPluginKind(String, expected: String, found: String)
+    /// A configuration (config.json, a recipe) is malformed or impossible; the message names the field.
     case invalidConfiguration(String)
+    /// A file a model needs is missing; `purpose` says what it is for.
     case missingFile(URL, purpose: String)
+    /// Input data (ids, text, shapes) that the model cannot take.
     case invalidInput(String)
 
+    /// The sentence shown to users.
     public var description: String {
         switch self {
         case .unknownPlugin(let name, let known):

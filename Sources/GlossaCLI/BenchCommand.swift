@@ -10,7 +10,7 @@ struct BenchCommand: ParsableCommand {
 
     /// The workloads.
     enum Workload: String, ExpressibleByArgument, CaseIterable {
-        case gemm, softmax, layernorm, attention, train, rnn, generate
+        case gemm, softmax, layernorm, attention, train, rnn, generate, plugin
     }
 
     @Argument(help: "Workloads to run (\(Workload.allCases.map(\.rawValue).joined(separator: ", "))); all when none.")
@@ -30,6 +30,15 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "generate: output positions to time (1…N).")
     var positions: Int = 128
 
+    @Option(help: "plugin: the encoder plugin to time through the registry (load it with --plugin).")
+    var pluginEncoder = "conv-encoder"
+
+    @Option(help: "plugin: its config.json (default: a 256-wide, 3-block conv-encoder).")
+    var pluginConfig: String?
+
+    @Option(help: "plugin: a program with the same plugin linked statically, timed alternately for the ratio.")
+    var staticRunner: String?
+
     func run() throws {
         threads.apply()
         var rows: [BenchRow] = []
@@ -42,6 +51,9 @@ struct BenchCommand: ParsableCommand {
             case .train: rows += try ModelBench.train(seconds: seconds)
             case .rnn: rows += RNNBench.run(seconds: seconds)
             case .generate: rows += try GenerateBench.run(directory: model, positions: max(1, positions))
+            case .plugin:
+                rows += try PluginBench.run(encoder: pluginEncoder, configFile: pluginConfig, runner: staticRunner,
+                                            batchSize: 32, length: 48, seconds: seconds, rounds: 5)
             }
         }
         if json {

@@ -44,7 +44,7 @@ struct EmbedderOptions: ParsableArguments {
     /// The embedder these flags describe, with the thread count applied.
     func load() throws -> Embedder {
         threads.apply()
-        return try Embedder.load(URL(fileURLWithPath: model), registry: builtinPlugins, pooling: pooling, normalize: normalize)
+        return try Embedder.load(URL(fileURLWithPath: model), registry: Registry.current, pooling: pooling, normalize: normalize)
     }
 }
 

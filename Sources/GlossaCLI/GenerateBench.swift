@@ -12,10 +12,10 @@ enum GenerateBench {
     /// of the shipped size (timings do not depend on the weights).
     static func model(_ directory: String?) throws -> (any DecoderOnlyModel, String) {
         if let url = try? ModelLocator.resolve(directory, name: "en-de-lm") {
-            let language = try LanguageModel.load(url, registry: builtinPlugins)
+            let language = try LanguageModel.load(url, registry: Registry.current)
             return (language.model, url.lastPathComponent)
         }
-        let plugin = try builtinPlugins.plugin(named: "causal-lm")
+        let plugin = try Registry.current.plugin(named: "causal-lm")
         guard case .decoderOnly(let make) = plugin.factory else { throw CommandError(description: "the causal-lm plugin is missing") }
         let json = #"{"vocab_size": 8000, "hidden_size": 256, "intermediate_size": 768, "num_hidden_layers": 4, "num_attention_heads": 4, "max_position_embeddings": 256, "tie_word_embeddings": true, "bos_token_id": 0, "eos_token_id": 0, "pad_token_id": 7999}"#
         return (try make(PluginConfiguration(json: Data(json.utf8))), "random d256 4 layers V8000")

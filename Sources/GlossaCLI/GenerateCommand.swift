@@ -80,7 +80,7 @@ struct GenerateCommand: ParsableCommand {
 
     func run() throws {
         threads.apply()
-        let language = try LanguageModel.load(try ModelLocator.resolve(model, name: "en-de-lm"), registry: builtinPlugins)
+        let language = try LanguageModel.load(try ModelLocator.resolve(model, name: "en-de-lm"), registry: Registry.current)
         let writer = OutputWriter()
         func emit(_ prompt: String) throws {
             // A fresh sampler per prompt: each prompt's outputs depend on the seed alone.

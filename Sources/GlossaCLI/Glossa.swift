@@ -13,11 +13,22 @@ struct GlossaCommand: ParsableCommand {
             TokenizerCommand.self, ScoreCommand.self, PluginsCommand.self, BenchCommand.self,
         ])
 
+    // Documents the option for --help; main() takes it out of the command line before parsing.
+    @Option(name: .customLong("plugin"),
+            help: "Load plugins from a library (libName.so); repeatable, anywhere on the line. GLOSSA_PLUGIN_PATH (colon-separated files or folders) adds more.")
+    var plugins: [String] = []
+
     static func main() {
         Allocator.keepFreedMemory()
         if Profiler.isEnabled {
             atexit { FileHandle.standardError.write(Data((Profiler.report() + "\n").utf8)) }
         }
-        main(nil)
+        do {
+            let arguments = try PluginArguments(Array(CommandLine.arguments.dropFirst()))
+            Registry.current = try arguments.registry(environment: ProcessInfo.processInfo.environment)
+            main(arguments.remaining)
+        } catch {
+            exit(withError: error)
+        }
     }
 }

@@ -12,7 +12,7 @@ struct PluginsCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let rows = builtinPlugins.plugins.map(PluginRow.init)
+        let rows = Registry.current.plugins.map(PluginRow.init)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

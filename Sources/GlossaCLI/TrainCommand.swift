@@ -48,13 +48,13 @@ struct TrainCommand: ParsableCommand {
         } else {
             threads.apply()
         }
-        if case .encoder(let make)? = (try? builtinPlugins.plugin(named: recipe.plugin))?.factory {
+        if case .encoder(let make)? = (try? Registry.current.plugin(named: recipe.plugin))?.factory {
             return try trainEmbedder(recipe, make: make)
         }
-        if case .decoderOnly(let make)? = (try? builtinPlugins.plugin(named: recipe.plugin))?.factory {
+        if case .decoderOnly(let make)? = (try? Registry.current.plugin(named: recipe.plugin))?.factory {
             return try trainLanguageModel(recipe, make: make)
         }
-        guard recipe.plugin == "marian" || (try? builtinPlugins.plugin(named: recipe.plugin)) != nil else {
+        guard recipe.plugin == "marian" || (try? Registry.current.plugin(named: recipe.plugin)) != nil else {
             throw CommandError(description: "recipe names plugin \"\(recipe.plugin)\", which is not known; see `glossa plugins`")
         }
         let tokenizer = try prepareTokenizer(recipe)
@@ -67,7 +67,7 @@ struct TrainCommand: ParsableCommand {
             .setting("pad_token_id", .number(Double(pad)))
             .setting("eos_token_id", .number(Double(eos)))
             .setting("decoder_start_token_id", .number(Double(pad)))
-        let plugin = try builtinPlugins.plugin(named: recipe.plugin)
+        let plugin = try Registry.current.plugin(named: recipe.plugin)
         guard case .encoderDecoder(let make) = plugin.factory else {
             throw CommandError(description: "glossa train handles translators so far; \(plugin.name) is a \(plugin.factory.kind)")
         }

@@ -62,7 +62,8 @@ extension TrainCommand {
             .setting("pad_token_id", .number(Double(pad)))
         let model = try make(PluginConfiguration(json: try configuration.data()))
         if let initial = extras.initializeFrom, !resume { try initialize(model, from: initial) }
-        let embedder = Embedder(model: model, tokenizer: tokenizer, pooler: MeanPooler(), normalize: true, maxLength: settings.maxLength)
+        let pooler = (model as? any PoolingEncoderModel)?.sentencePooler ?? MeanPooler()
+        let embedder = Embedder(model: model, tokenizer: tokenizer, pooler: pooler, normalize: true, maxLength: settings.maxLength)
         log("model: \(recipe.plugin) embedder, \(String(format: "%.2f", Double(model.parameterCount) / 1e6)) M parameters; vocabulary \(tokenizer.vocabularySize)")
 
         func lines(_ path: String) throws -> [String] {

@@ -54,7 +54,7 @@ extension TrainCommand {
         let tokenizer = try prepareTokenizer(recipe)
         let model: any DecoderOnlyModel
         if let base = recipe.base {
-            model = try LanguageModel.load(URL(fileURLWithPath: base), registry: builtinPlugins).model
+            model = try LanguageModel.load(URL(fileURLWithPath: base), registry: Registry.current).model
             log("model: \(recipe.plugin) from \(base), \(String(format: "%.2f", Double(model.parameterCount) / 1e6)) M parameters")
         } else {
             let special = tokenizer.specialTokens

@@ -44,7 +44,7 @@ struct DecodingOptions: ParsableArguments {
     }
 
     func loadTranslator() throws -> Translator {
-        try Translator.load(try ModelLocator.resolve(model), registry: builtinPlugins)
+        try Translator.load(try ModelLocator.resolve(model), registry: Registry.current)
     }
 
     func translate(_ translator: Translator, _ lines: [String], nBest: Int = 1) throws -> [[GeneratedText]] {

@@ -51,7 +51,7 @@ struct RunnerError: Error, CustomStringConvertible {
 /// Output goes through temporary files rather than pipes, so a large output cannot fill a pipe and stall the
 /// child. A death by signal is reported as status 128 + signal, as shells do, so it never looks like success
 /// or like an ordinary error exit.
-func runGlossa(_ args: [String], stdin: Data? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+func runGlossa(_ args: [String], stdin: Data? = nil, environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
     let fileManager = FileManager.default
     let folder = fileManager.temporaryDirectory.appendingPathComponent("glossa-cli-tests-\(UUID().uuidString)")
     try fileManager.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -66,6 +66,9 @@ func runGlossa(_ args: [String], stdin: Data? = nil) throws -> (status: Int32, s
     let process = Process()
     process.executableURL = try GlossaRunner.binary()
     process.arguments = args
+    if !environment.isEmpty {
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    }
     let inputHandle = try FileHandle(forReadingFrom: input)
     let outputHandle = try FileHandle(forWritingTo: output)
     let errorHandle = try FileHandle(forWritingTo: errors)

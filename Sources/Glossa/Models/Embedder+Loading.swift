@@ -6,7 +6,8 @@ extension Embedder {
     /// (`modules.json`, `1_Pooling/config.json`, `Normalize`, `sentence_bert_config.json`), or a plain encoder
     /// directory (mean pooling, no normalisation). The encoder comes from the plugin `config.json` names; the
     /// tokenizer is the `wordpiece` plugin when there is a `vocab.txt`, else `sentencepiece`.
-    /// `pooling` and `normalize` override what the directory says.
+    /// `pooling` and `normalize` override what the directory says. A model with its own pooler
+    /// (`PoolingEncoderModel`) pools with it unless `pooling` is given.
     public static func load(_ directory: URL, registry: PluginRegistry, pooling: PoolingMode? = nil, normalize: Bool? = nil) throws -> Embedder {
         let pipeline = try SentenceTransformersPipeline.read(directory)
         let modelURL = pipeline.map { directory.appendingPathComponent($0.transformerPath) } ?? directory
@@ -20,7 +21,8 @@ extension Embedder {
         let tokenizer = try loadTokenizer(modelURL, registry: registry)
         try checkTokenizer(tokenizer, fits: model.encoder.vocabularySize, role: "embedder")
         let modes = pooling.map { [$0] } ?? pipeline?.modes ?? [.mean]
-        return Embedder(model: model, tokenizer: tokenizer, pooler: ConcatenatedPooler(modes.map(\.pooler)),
+        let own = pooling == nil ? (model as? any PoolingEncoderModel)?.sentencePooler : nil
+        return Embedder(model: model, tokenizer: tokenizer, pooler: own ?? ConcatenatedPooler(modes.map(\.pooler)),
                         normalize: normalize ?? pipeline?.normalize ?? false, maxLength: pipeline?.maxSequenceLength ?? 512)
     }
 

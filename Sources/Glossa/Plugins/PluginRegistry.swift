@@ -27,11 +27,17 @@ public struct PluginConfiguration: Sendable {
 
 /// What kind of thing a plugin makes, with the factory that makes it.
 public enum PluginFactory: Sendable {
+    /// A translator network (encoder, decoder, special ids).
     case encoderDecoder(@Sendable (PluginConfiguration) throws -> any EncoderDecoderModel)
+    /// A language model network (causal decoder).
     case decoderOnly(@Sendable (PluginConfiguration) throws -> any DecoderOnlyModel)
+    /// An encoder network (sentence embeddings with a pooler).
     case encoder(@Sendable (PluginConfiguration) throws -> any EncoderModel)
+    /// A pooler: states to one vector per sequence.
     case pooler(@Sendable (PluginConfiguration) throws -> any Pooler)
+    /// A sampler for the generation loop.
     case sampler(@Sendable (PluginConfiguration) throws -> any Sampler)
+    /// A tokenizer (text to ids and back).
     case tokenizer(@Sendable (PluginConfiguration) throws -> any Tokenizer)
 
     /// A short name of the kind, as `glossa plugins` prints it.

@@ -2,11 +2,17 @@ import Foundation
 
 /// Any JSON value, kept as written, so recipes can carry a plugin's configuration untouched.
 public enum JSONValue: Codable, Sendable, Equatable {
+    /// `null`.
     case null
+    /// `true` or `false`.
     case bool(Bool)
+    /// A number.
     case number(Double)
+    /// A string.
     case string(String)
+    /// An array.
     case array([JSONValue])
+    /// An object.
     case object([String: JSONValue])
 
     public init(from decoder: any Swift.Decoder) throws {
