@@ -31,7 +31,7 @@ final class ChildProcess {
     /// Starts `executable arguments…` with standard input from /dev/null and standard output and error appended to `log`.
     init(executable: String, arguments: [String], log: URL) throws {
         self.log = log
-        if !FileManager.default.fileExists(atPath: log.path) { FileManager.default.createFile(atPath: log.path, contents: nil) }
+        if !FileManager.default.fileExists(atPath: log.path) { _ = FileManager.default.createFile(atPath: log.path, contents: nil) }
         offset = ((try? FileManager.default.attributesOfItem(atPath: log.path)[.size]) as? NSNumber)?.uint64Value ?? 0
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)

@@ -155,7 +155,7 @@ extension CompareReport {
             .split(separator: ":", maxSplits: 1).last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
         let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
         errno = 0
-        let nice = getpriority(PRIO_PROCESS, 0)
+        let nice = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
         return "\(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores, load average \(load) when the report was written, nice \(nice)"
     }
 }
