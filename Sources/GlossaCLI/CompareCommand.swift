@@ -53,6 +53,10 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "Score only the first N test lines.")
     var testLines: Int?
 
+    /// Set on the child processes that translate the test set for one run each under --parallel.
+    @Option(help: .hidden)
+    var evaluateRun: String?
+
     func validate() throws {
         if recipes.count < 2 { throw ValidationError("give at least two recipes: --recipe A.json --recipe B.json") }
         if budgetMinutes != nil && budgetTokens != nil { throw ValidationError("give --budget-minutes or --budget-tokens, not both") }
@@ -70,13 +74,15 @@ struct CompareCommand: ParsableCommand {
         let firstThreads = (try? Recipe.load(URL(fileURLWithPath: recipes[0])))?.training.threads
         let runThreads = threads ?? (parallel ? 1 : firstThreads ?? Threads.count)
         let (runs, chosenBudget) = try ComparePlan.make(recipeFiles: recipes, budget: budget, threads: runThreads, output: outputURL)
-        log("compare: \(runs.map(\.name).joined(separator: " vs ")), \(chosenBudget.description), \(runThreads) thread(s) per run"
-            + (parallel ? ", runs in parallel" : ", one run at a time"))
-        for run in runs where !run.overrides.isEmpty {
+        if evaluateRun == nil {
+            log("compare: \(runs.map(\.name).joined(separator: " vs ")), \(chosenBudget.description), \(runThreads) thread(s) per run"
+                + (parallel ? ", runs in parallel" : ", one run at a time"))
+        }
+        for run in runs where !run.overrides.isEmpty && evaluateRun == nil {
             log("compare: \(run.name) uses \(runs[0].name)'s \(run.overrides.joined(separator: ", ")) so that the runs are comparable")
         }
         var failures: [String: String] = [:]
-        try train(runs, failures: &failures)
+        if evaluateRun == nil { try train(runs, failures: &failures) }
 
         signal(SIGINT, SIG_DFL)  // evaluations are stored per run, so Ctrl-C from here on loses at most one
         Threads.count = runThreads
@@ -85,18 +91,29 @@ struct CompareCommand: ParsableCommand {
         let test = try CompareTestSet.load(testFiles, limit: testLines)
         let settings = EvaluationSettings(beamSize: beamSize, batchSize: batchSize, maxLength: maxLength, lengthPenalty: lengthPenalty,
                                           testLines: testLines, threads: runThreads)
-        var evaluations: [String: RunEvaluation] = [:]
-        for run in runs where failures[run.name] == nil {
-            if let data = try? Data(contentsOf: run.evaluationURL), let stored = try? JSONDecoder().decode(RunEvaluation.self, from: data),
-               stored.settings == settings {
-                evaluations[run.name] = stored
-                continue
-            }
-            log("compare: translating the test set with \(run.name)")
-            let evaluation = try CompareEvaluator.evaluate(run, test: test, settings: settings, log: log)
-            try AtomicFile.write(try ComparePlan.encode(evaluation), to: run.evaluationURL)
-            evaluations[run.name] = evaluation
+        if let name = evaluateRun {
+            guard let run = runs.first(where: { $0.name == name }) else { throw CommandError(description: "no run is called \(name)") }
+            try AtomicFile.write(try ComparePlan.encode(try CompareEvaluator.evaluate(run, test: test, settings: settings, log: log)),
+                                 to: run.evaluationURL)
+            return
         }
+        func stored(_ run: CompareRun) -> RunEvaluation? {
+            guard let data = try? Data(contentsOf: run.evaluationURL), let e = try? JSONDecoder().decode(RunEvaluation.self, from: data),
+                  e.settings == settings else { return nil }
+            return e
+        }
+        let waiting = runs.filter { failures[$0.name] == nil && stored($0) == nil }
+        if parallel && waiting.count > 1 {
+            try evaluateInChildren(waiting, failures: &failures)
+        } else {
+            for run in waiting {
+                log("compare: translating the test set with \(run.name)")
+                try AtomicFile.write(try ComparePlan.encode(try CompareEvaluator.evaluate(run, test: test, settings: settings, log: log)),
+                                     to: run.evaluationURL)
+            }
+        }
+        var evaluations: [String: RunEvaluation] = [:]
+        for run in runs where failures[run.name] == nil { evaluations[run.name] = stored(run) }
 
         let report = try CompareReport(runs: runs, budget: chosenBudget, threads: runThreads, parallel: parallel, settings: settings,
                                        testLines: test.sources.count, evaluations: evaluations, failures: failures)
@@ -162,6 +179,30 @@ struct CompareCommand: ParsableCommand {
         if compareInterrupted {
             log("compare: interrupted; finished runs are kept and the others checkpointed. Run the same command again to resume.")
             throw ExitCode(130)
+        }
+    }
+
+    /// Translates the test set with every run at once, one child process each, so their speeds share the machine's noise.
+    func evaluateInChildren(_ runs: [CompareRun], failures: inout [String: String]) throws {
+        let executable = ChildProcess.currentExecutable()
+        var active: [(run: CompareRun, child: ChildProcess)] = []
+        for run in runs {
+            log("compare: translating the test set with \(run.name)")
+            let log = run.directory.appendingPathComponent("evaluate.log")
+            active.append((run, try ChildProcess(executable: executable,
+                                                 arguments: Array(CommandLine.arguments.dropFirst()) + ["--evaluate-run", run.name], log: log)))
+        }
+        while !active.isEmpty {
+            usleep(200_000)
+            active = active.filter { entry in
+                let ending = entry.child.poll()
+                for line in entry.child.newLines() { log("[\(entry.run.name)] \(line)") }
+                guard let ending else { return true }
+                if !ending.succeeded {
+                    failures[entry.run.name] = "its test translation ended with \(ending.description); see \(entry.child.log.path)"
+                }
+                return false
+            }
         }
     }
 

@@ -99,8 +99,8 @@ extension CompareReport {
         s += "- **Decoding**: greedy and beam \(settings.beamSize), length penalty \(settings.lengthPenalty), batch \(settings.batchSize), "
         s += "at most \(settings.maxLength) tokens, for every run.\n"
         s += "- **Threads**: \(threads) per run for training and for translating the test set; "
-        s += parallel ? "the runs trained at the same time, so both saw the same machine load; the test set was translated one run after the other.\n"
-                      : "the runs trained one after the other.\n"
+        s += parallel ? "the runs trained at the same time, and translated the test set at the same time, so they saw the same machine load.\n"
+                      : "the runs trained, and translated the test set, one after the other.\n"
         s += "- **Machine**: \(Self.machine()).\n"
         for run in runs where !run.overrides.isEmpty {
             s += "- `\(run.name)` was given `\(runs[0].name)`'s \(run.overrides.joined(separator: ", ")) (its recipe `\(run.recipeFile)` said otherwise).\n"
