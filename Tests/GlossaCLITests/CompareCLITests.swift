@@ -5,14 +5,14 @@ import Testing
 import FoundationXML
 #endif
 
-/// `glossa compare` on two tiny transformer recipes over a few dozen lines of the en-de corpus.
+/// `glossa compare` on a tiny transformer recipe and a tiny RNN recipe over a few dozen lines of the en-de corpus.
 @Suite(.serialized) struct CompareCLITests {
     /// A folder with a small corpus (train, dev, and a test set mixing both origins) and two recipes.
     struct Fixture {
         let folder: URL
         var output: URL { folder.appendingPathComponent("report") }
-        var recipeA: URL { folder.appendingPathComponent("small.json") }
-        var recipeB: URL { folder.appendingPathComponent("deeper.json") }
+        var recipeA: URL { folder.appendingPathComponent("transformer.json") }
+        var recipeB: URL { folder.appendingPathComponent("rnn.json") }
 
         init() throws {
             let root = GlossaRunner.repositoryRoot
@@ -34,12 +34,18 @@ import FoundationXML
                 let test = try lines("en-de.test.\(side)")
                 files["test.\(side)"] = try write("test.\(side)", Array(test.prefix(6) + test.suffix(6)))
             }
-            func recipe(layers: Int, seed: Int) -> [String: Any] {
+            let transformer: [String: Any] = [
+                "d_model": 16, "encoder_layers": 1, "decoder_layers": 1, "encoder_attention_heads": 2, "decoder_attention_heads": 2,
+                "encoder_ffn_dim": 32, "decoder_ffn_dim": 32, "max_position_embeddings": 64, "dropout": 0.0,
+            ]
+            let rnn: [String: Any] = [
+                "cell": "gru", "embedding_dim": 16, "hidden_size": 16, "encoder_layers": 1, "decoder_layers": 1, "bidirectional": true,
+                "attention": "bahdanau", "input_feeding": true, "dropout": 0.0,
+            ]
+            func recipe(plugin: String, model: [String: Any], seed: Int) -> [String: Any] {
                 [
-                    "plugin": "marian",
-                    "model": ["d_model": 16, "encoder_layers": layers, "decoder_layers": layers, "encoder_attention_heads": 2,
-                              "decoder_attention_heads": 2, "encoder_ffn_dim": 32, "decoder_ffn_dim": 32, "max_position_embeddings": 64,
-                              "dropout": 0.0],
+                    "plugin": plugin,
+                    "model": model,
                     "data": [
                         "train": ["source": files["train.en"]!, "target": files["train.de"]!, "origin": files["train.src"]!],
                         "dev": ["source": files["dev.en"]!, "target": files["dev.de"]!, "origin": files["dev.src"]!],
@@ -52,9 +58,9 @@ import FoundationXML
                     "output": folder.appendingPathComponent("unused").path,
                 ]
             }
-            try JSONSerialization.data(withJSONObject: recipe(layers: 1, seed: 1)).write(to: recipeA)
+            try JSONSerialization.data(withJSONObject: recipe(plugin: "marian", model: transformer, seed: 1)).write(to: recipeA)
             // A different seed, which compare must replace by the first recipe's so the batches match.
-            try JSONSerialization.data(withJSONObject: recipe(layers: 2, seed: 7)).write(to: recipeB)
+            try JSONSerialization.data(withJSONObject: recipe(plugin: "rnn", model: rnn, seed: 7)).write(to: recipeB)
         }
 
         func compare(_ extra: [String] = []) throws -> (status: Int32, stdout: String, stderr: String) {
@@ -97,10 +103,10 @@ import FoundationXML
         defer { try? FileManager.default.removeItem(at: fixture.folder) }
         let first = try fixture.compare(["--parallel"])
         #expect(first.status == 0, "\(first.stderr)")
-        #expect(first.stderr.contains("deeper uses small's seed"), "\(first.stderr)")
+        #expect(first.stderr.contains("rnn uses transformer's seed"), "\(first.stderr)")
 
         let report = try String(contentsOf: fixture.output.appendingPathComponent("report.md"), encoding: .utf8)
-        for needle in ["`small`", "`deeper`", "test BLEU / chrF, greedy", "test BLEU / chrF, beam 2", "## By corpus origin",
+        for needle in ["`transformer`", "`rnn`", "test BLEU / chrF, greedy", "test BLEU / chrF, beam 2", "## By corpus origin",
                        "| ding | 6 |", "| lohelp | 6 |", "## By source length", "| 1–10 |", "## Fairness", "900 target tokens each",
                        "the runs trained at the same time", "peak memory", "(its recipe"] {
             #expect(report.contains(needle), "report.md lacks \(needle)")
@@ -114,27 +120,31 @@ import FoundationXML
         #expect(try String(contentsOf: fixture.output.appendingPathComponent("dev-loss-tokens.svg"), encoding: .utf8).contains("<polyline"))
 
         // Same batches in the same order: both runs validate at the same token counts, and both spent the budget.
-        let small = try fixture.history("small"), deeper = try fixture.history("deeper")
-        let tokens = small.compactMap { $0["tokens"] as? Int }
-        #expect(tokens.count >= 3 && tokens == deeper.compactMap { $0["tokens"] as? Int }, "\(small) \(deeper)")
+        let transformer = try fixture.history("transformer"), rnn = try fixture.history("rnn")
+        let tokens = transformer.compactMap { $0["tokens"] as? Int }
+        #expect(tokens.count >= 3 && tokens == rnn.compactMap { $0["tokens"] as? Int }, "\(transformer) \(rnn)")
         #expect((tokens.last ?? 0) >= 900)
-        #expect(small.allSatisfy { $0["devLoss"] != nil && $0["devChrF"] != nil })
+        #expect((transformer + rnn).allSatisfy { $0["devLoss"] != nil && $0["devChrF"] != nil })
+        for history in [transformer, rnn] {
+            let losses = history.compactMap { $0["devLoss"] as? Double }
+            #expect((losses.last ?? 0) < (losses.first ?? 0), "dev loss did not fall: \(losses)")
+        }
 
         // Running it again trains nothing and reuses the evaluations.
-        let trained = try fixture.modified("runs/small/training.json")
+        let trained = try fixture.modified("runs/transformer/training.json")
         let again = try fixture.compare()
         #expect(again.status == 0, "\(again.stderr)")
-        #expect(again.stderr.contains("small has finished training; not training it again"), "\(again.stderr)")
+        #expect(again.stderr.contains("transformer has finished training; not training it again"), "\(again.stderr)")
         #expect(!again.stderr.contains("translating the test set"), "\(again.stderr)")
-        #expect(try fixture.modified("runs/small/training.json") == trained)
+        #expect(try fixture.modified("runs/transformer/training.json") == trained)
 
         // A run that stopped before writing its model resumes from its checkpoint.
-        try FileManager.default.removeItem(at: fixture.output.appendingPathComponent("runs/deeper/training.json"))
+        try FileManager.default.removeItem(at: fixture.output.appendingPathComponent("runs/rnn/training.json"))
         let resumed = try fixture.compare()
         #expect(resumed.status == 0, "\(resumed.stderr)")
-        #expect(resumed.stderr.contains("resuming deeper") && resumed.stderr.contains("[deeper] resumed from step-"), "\(resumed.stderr)")
-        #expect(!resumed.stderr.contains("training small"), "\(resumed.stderr)")
-        #expect(try fixture.history("deeper").compactMap { $0["tokens"] as? Int } == tokens)
+        #expect(resumed.stderr.contains("resuming rnn") && resumed.stderr.contains("[rnn] resumed from step-"), "\(resumed.stderr)")
+        #expect(!resumed.stderr.contains("training transformer"), "\(resumed.stderr)")
+        #expect(try fixture.history("rnn").compactMap { $0["tokens"] as? Int } == tokens)
 
         // Other settings in the same folder are refused rather than mixed.
         let changed = try runGlossa(["compare", "--recipe", fixture.recipeA.path, "--recipe", fixture.recipeB.path, "--budget-tokens", "500",
