@@ -38,9 +38,10 @@ let package = Package(
         .target(name: "GlossaMarian", dependencies: ["Glossa", "GlossaNN", "GlossaTensor"], path: "Plugins/Marian"),
         .target(name: "GlossaBERT", dependencies: ["Glossa", "GlossaNN", "GlossaTensor"], path: "Plugins/BERT"),
         .target(name: "GlossaRNN", dependencies: ["Glossa", "GlossaNN", "GlossaTensor"], path: "Plugins/RNN"),
+        .target(name: "GlossaCausalLM", dependencies: ["Glossa", "GlossaNN", "GlossaTensor"], path: "Plugins/CausalLM"),
         // The WordPiece tokenizer of BERT-family checkpoints (vocab.txt).
         .target(name: "GlossaWordPiece", dependencies: ["Glossa", "CUTF8Proc"]),
-        .target(name: "GlossaBuiltins", dependencies: ["Glossa", "GlossaSentencePiece", "GlossaMarian", "GlossaBERT", "GlossaWordPiece", "GlossaRNN"]),
+        .target(name: "GlossaBuiltins", dependencies: ["Glossa", "GlossaSentencePiece", "GlossaMarian", "GlossaBERT", "GlossaWordPiece", "GlossaRNN", "GlossaCausalLM"]),
         .executableTarget(
             name: "GlossaCLI",
             dependencies: [
@@ -66,6 +67,9 @@ let package = Package(
         .testTarget(
             name: "GlossaRNNTests", dependencies: ["GlossaRNN", "GlossaBuiltins", "GlossaTestSupport"],
             path: "Tests/GlossaRNNTests"),
+        .testTarget(
+            name: "GlossaCausalLMTests", dependencies: ["GlossaCausalLM", "GlossaBuiltins", "GlossaTestSupport"],
+            path: "Tests/GlossaCausalLMTests"),
         .testTarget(name: "GlossaCLITests", dependencies: ["GlossaCLI", "GlossaTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

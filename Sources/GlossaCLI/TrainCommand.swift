@@ -7,7 +7,7 @@ import GlossaSentencePiece
 import GlossaTensor
 
 /// Set by the SIGINT handler; the training loop checks it between updates.
-nonisolated(unsafe) private var interruptRequested = false
+nonisolated(unsafe) var interruptRequested = false
 
 /// `glossa train --recipe FILE`: trains a model as a recipe says and writes its directory.
 struct TrainCommand: ParsableCommand {
@@ -50,6 +50,9 @@ struct TrainCommand: ParsableCommand {
         }
         if case .encoder(let make)? = (try? builtinPlugins.plugin(named: recipe.plugin))?.factory {
             return try trainEmbedder(recipe, make: make)
+        }
+        if case .decoderOnly(let make)? = (try? builtinPlugins.plugin(named: recipe.plugin))?.factory {
+            return try trainLanguageModel(recipe, make: make)
         }
         guard recipe.plugin == "marian" || (try? builtinPlugins.plugin(named: recipe.plugin)) != nil else {
             throw CommandError(description: "recipe names plugin \"\(recipe.plugin)\", which is not known; see `glossa plugins`")

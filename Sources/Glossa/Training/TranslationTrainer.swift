@@ -19,7 +19,7 @@ public struct TrainingRecord: Codable, Sendable {
 }
 
 /// What a training run leaves to resume from, written last into each checkpoint.
-struct TrainerState: Codable {
+struct TrainerState: CheckpointState {
     var step = 0
     var epoch = 0
     var batchInEpoch = 0
