@@ -108,8 +108,14 @@ public struct TrainingSettings: Codable, Sendable {
     public var steps: Int?
     /// Stop after this many minutes of training (resumed runs count their earlier minutes), if set.
     public var minutes: Double?
+    /// Stop once this many target tokens have been trained on, if set.
+    public var targetTokens: Int?
     /// Validate every this many updates (and at the end).
     public var validateEvery: Int = 500
+    /// Also validate whenever this many more minutes of training have passed, if set.
+    public var validateEveryMinutes: Double?
+    /// Also validate whenever this many more target tokens have been trained on, if set.
+    public var validateEveryTokens: Int?
     /// Dev lines decoded greedily for chrF at each validation (0 disables chrF).
     public var validationLines: Int = 400
     /// Write a checkpoint every this many updates.
@@ -127,7 +133,8 @@ public struct TrainingSettings: Codable, Sendable {
         case maxTokens = "max_tokens", maxLength = "max_length", learningRate = "learning_rate", warmupSteps = "warmup_steps"
         case schedule, minLearningRate = "min_learning_rate"
         case beta1, beta2, epsilon, weightDecay = "weight_decay", labelSmoothing = "label_smoothing", clipNorm = "clip_norm"
-        case accumulate, steps, minutes, validateEvery = "validate_every", validationLines = "validation_lines"
+        case accumulate, steps, minutes, targetTokens = "target_tokens", validateEvery = "validate_every", validationLines = "validation_lines"
+        case validateEveryMinutes = "validate_every_minutes", validateEveryTokens = "validate_every_tokens"
         case checkpointEvery = "checkpoint_every", averageLast = "average_last", keepBest = "keep_best", seed, threads
     }
 
@@ -152,7 +159,10 @@ public struct TrainingSettings: Codable, Sendable {
         accumulate = try c.decodeIfPresent(Int.self, forKey: .accumulate) ?? d.accumulate
         steps = try c.decodeIfPresent(Int.self, forKey: .steps)
         minutes = try c.decodeIfPresent(Double.self, forKey: .minutes)
+        targetTokens = try c.decodeIfPresent(Int.self, forKey: .targetTokens)
         validateEvery = try c.decodeIfPresent(Int.self, forKey: .validateEvery) ?? d.validateEvery
+        validateEveryMinutes = try c.decodeIfPresent(Double.self, forKey: .validateEveryMinutes)
+        validateEveryTokens = try c.decodeIfPresent(Int.self, forKey: .validateEveryTokens)
         validationLines = try c.decodeIfPresent(Int.self, forKey: .validationLines) ?? d.validationLines
         checkpointEvery = try c.decodeIfPresent(Int.self, forKey: .checkpointEvery) ?? d.checkpointEvery
         averageLast = try c.decodeIfPresent(Int.self, forKey: .averageLast) ?? d.averageLast
@@ -168,7 +178,9 @@ public struct TrainingSettings: Codable, Sendable {
         try require(maxLength > 0, "max_length must be positive")
         try require(learningRate > 0, "learning_rate must be positive")
         try require(accumulate >= 1, "accumulate must be at least 1")
-        try require(steps != nil || minutes != nil, "give a budget: \"steps\" or \"minutes\"")
+        try require(steps != nil || minutes != nil || targetTokens != nil, "give a budget: \"steps\", \"minutes\" or \"target_tokens\"")
+        try require((validateEveryMinutes ?? 1) > 0 && (validateEveryTokens ?? 1) > 0,
+                    "validate_every_minutes and validate_every_tokens must be positive")
         try require(labelSmoothing >= 0 && labelSmoothing < 1, "label_smoothing must be in [0, 1)")
         try require(validateEvery > 0 && checkpointEvery > 0, "validate_every and checkpoint_every must be positive")
         try require(averageLast >= 1, "average_last must be at least 1")

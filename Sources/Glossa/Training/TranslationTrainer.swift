@@ -86,6 +86,7 @@ public final class TranslationTrainer {
         func budgetLeft() -> Bool {
             if let steps = settings.steps, state.step >= steps { return false }
             if let minutes = settings.minutes, state.seconds >= minutes * 60 { return false }
+            if let tokens = settings.targetTokens, state.tokens >= tokens { return false }
             return true
         }
 
@@ -126,7 +127,7 @@ public final class TranslationTrainer {
             progress.update(step: state.step, loss: lossSum / Double(Swift.max(lossTokens, 1)), tokensPerSecond: rate,
                             elapsed: state.seconds, eta: eta(state), learningRate: schedule.rate(at: state.step))
 
-            let validating = state.step % settings.validateEvery == 0 || !budgetLeft()
+            let validating = state.step % settings.validateEvery == 0 || !budgetLeft() || intervalPassed(state)
             if validating {
                 progress.finish()
                 var record = TrainingRecord(step: state.step, minutes: state.seconds / 60, tokens: state.tokens,
@@ -157,9 +158,20 @@ public final class TranslationTrainer {
         return state.history
     }
 
+    /// Whether a minutes or tokens validation interval has been crossed since the last validation,
+    /// so that runs of different speeds are measured at the same points of time or of data.
+    func intervalPassed(_ state: TrainerState) -> Bool {
+        let last = state.history.last
+        if let every = settings.validateEveryMinutes,
+           Int(state.seconds / 60 / every) > Int((last?.minutes ?? 0) / every) { return true }
+        if let every = settings.validateEveryTokens, state.tokens / every > (last?.tokens ?? 0) / every { return true }
+        return false
+    }
+
     func eta(_ state: TrainerState) -> Double? {
         if let minutes = settings.minutes { return Swift.max(0, minutes * 60 - state.seconds) }
         if let steps = settings.steps, state.step > 0 { return state.seconds / Double(state.step) * Double(steps - state.step) }
+        if let tokens = settings.targetTokens, state.tokens > 0 { return state.seconds / Double(state.tokens) * Double(Swift.max(0, tokens - state.tokens)) }
         return nil
     }
 

@@ -1,0 +1,235 @@
+import ArgumentParser
+import Foundation
+import Glossa
+import GlossaNN
+import GlossaTensor
+
+/// Set by the SIGINT handler while runs train; the children get the same Ctrl-C and checkpoint themselves.
+nonisolated(unsafe) private var compareInterrupted = false
+
+/// `glossa compare --recipe A.json --recipe B.json`: trains recipes on the same data, tokenizer and budget, then
+/// scores them on the same test set and writes a report with plots.
+struct CompareCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare", abstract: "Train translator recipes side by side on the same data and budget, and report.",
+        discussion: """
+            Every run uses the first recipe's corpus, tokenizer, batch size, maximum length and seed (so the batches come \
+            in the same order), the same budget, the same validation points and the same threads. Each run is a child \
+            `glossa train` in OUTPUT/runs/NAME; Ctrl-C keeps the finished runs and checkpoints the others, and the same \
+            command run again resumes. Finished runs are then translated on the test set greedily and with beam search, \
+            and OUTPUT/report.md is written with its SVG plots.
+            """)
+
+    @Option(name: .customLong("recipe"), help: "A recipe to compare; give two or more. The first one's data and tokenizer are used for all.")
+    var recipes: [String] = []
+
+    @Option(help: "Training minutes per run, validation time excluded (default: the first recipe's).")
+    var budgetMinutes: Double?
+
+    @Option(help: "Target tokens per run, instead of minutes.")
+    var budgetTokens: Int?
+
+    @Option(help: "The folder for runs, report.md and plots.")
+    var output: String = "comparison"
+
+    @Flag(help: "Train the runs at the same time (one thread each unless --threads says otherwise), so they share the machine's noise.")
+    var parallel = false
+
+    @Option(help: "Threads per run for training and evaluation (default: the first recipe's, or 1 with --parallel).")
+    var threads: Int?
+
+    @Option(help: "Beam size of the beam-search evaluation (the other one is greedy).")
+    var beamSize: Int = 4
+
+    @Option(help: "Test sentences decoded together.")
+    var batchSize: Int = 32
+
+    @Option(help: "Most tokens generated per test sentence.")
+    var maxLength: Int = 128
+
+    @Option(help: "Length penalty α of the test decoding.")
+    var lengthPenalty: Float = 1
+
+    @Option(help: "Score only the first N test lines.")
+    var testLines: Int?
+
+    /// Set on the child processes that translate the test set for one run each under --parallel.
+    @Option(help: .hidden)
+    var evaluateRun: String?
+
+    func validate() throws {
+        if recipes.count < 2 { throw ValidationError("give at least two recipes: --recipe A.json --recipe B.json") }
+        if budgetMinutes != nil && budgetTokens != nil { throw ValidationError("give --budget-minutes or --budget-tokens, not both") }
+        if let m = budgetMinutes, !(m > 0) { throw ValidationError("--budget-minutes must be positive") }
+        if let n = budgetTokens, n < 1 { throw ValidationError("--budget-tokens must be positive") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if beamSize < 2 { throw ValidationError("--beam-size must be at least 2 (greedy decoding is always scored too)") }
+        if batchSize < 1 || maxLength < 1 { throw ValidationError("--batch-size and --max-length must be positive") }
+        if let testLines, testLines < 1 { throw ValidationError("--test-lines must be positive") }
+    }
+
+    func run() throws {
+        let outputURL = URL(fileURLWithPath: output)
+        let budget = budgetMinutes.map(CompareBudget.minutes) ?? budgetTokens.map(CompareBudget.tokens)
+        let firstThreads = (try? Recipe.load(URL(fileURLWithPath: recipes[0])))?.training.threads
+        let runThreads = threads ?? (parallel ? 1 : firstThreads ?? Threads.count)
+        let (runs, chosenBudget) = try ComparePlan.make(recipeFiles: recipes, budget: budget, threads: runThreads, output: outputURL)
+        if evaluateRun == nil {
+            log("compare: \(runs.map(\.name).joined(separator: " vs ")), \(chosenBudget.description), \(runThreads) thread(s) per run"
+                + (parallel ? ", runs in parallel" : ", one run at a time"))
+        }
+        for run in runs where !run.overrides.isEmpty && evaluateRun == nil {
+            log("compare: \(run.name) uses \(runs[0].name)'s \(run.overrides.joined(separator: ", ")) so that the runs are comparable")
+        }
+        var failures: [String: String] = [:]
+        if evaluateRun == nil { try train(runs, failures: &failures) }
+
+        signal(SIGINT, SIG_DFL)  // evaluations are stored per run, so Ctrl-C from here on loses at most one
+        Threads.count = runThreads
+        BLAS.setThreads(runThreads)
+        guard let testFiles = runs[0].recipe.data.test else { throw CommandError(description: "the first recipe has no test data") }
+        let test = try CompareTestSet.load(testFiles, limit: testLines)
+        let settings = EvaluationSettings(beamSize: beamSize, batchSize: batchSize, maxLength: maxLength, lengthPenalty: lengthPenalty,
+                                          testLines: testLines, threads: runThreads)
+        if let name = evaluateRun {
+            guard let run = runs.first(where: { $0.name == name }) else { throw CommandError(description: "no run is called \(name)") }
+            try AtomicFile.write(try ComparePlan.encode(try CompareEvaluator.evaluate(run, test: test, settings: settings, log: log)),
+                                 to: run.evaluationURL)
+            return
+        }
+        func stored(_ run: CompareRun) -> RunEvaluation? {
+            guard let data = try? Data(contentsOf: run.evaluationURL), let e = try? JSONDecoder().decode(RunEvaluation.self, from: data),
+                  e.settings == settings else { return nil }
+            return e
+        }
+        let waiting = runs.filter { failures[$0.name] == nil && stored($0) == nil }
+        if parallel && waiting.count > 1 {
+            try evaluateInChildren(waiting, failures: &failures)
+        } else {
+            for run in waiting {
+                log("compare: translating the test set with \(run.name)")
+                try AtomicFile.write(try ComparePlan.encode(try CompareEvaluator.evaluate(run, test: test, settings: settings, log: log)),
+                                     to: run.evaluationURL)
+            }
+        }
+        var evaluations: [String: RunEvaluation] = [:]
+        for run in runs where failures[run.name] == nil { evaluations[run.name] = stored(run) }
+
+        let report = try CompareReport(runs: runs, budget: chosenBudget, threads: runThreads, parallel: parallel, settings: settings,
+                                       testLines: test.sources.count, evaluations: evaluations, failures: failures)
+        try report.write(to: outputURL)
+        log("compare: wrote \(outputURL.appendingPathComponent("report.md").path)")
+        print(report.summaryTable())
+        if !failures.isEmpty {
+            throw CommandError(description: failures.sorted { $0.key < $1.key }.map { "run \($0.key) failed (\($0.value))" }.joined(separator: "; "))
+        }
+    }
+
+    /// Trains every run that has not finished, resuming interrupted ones; a failed run is recorded and the others go on.
+    func train(_ runs: [CompareRun], failures: inout [String: String]) throws {
+        var pending: [CompareRun] = []
+        for run in runs {
+            switch try run.progress() {
+            case .finished: log("compare: \(run.name) has finished training; not training it again")
+            case .resumable, .fresh: pending.append(run)
+            }
+        }
+        guard !pending.isEmpty else { return }
+        signal(SIGINT) { _ in compareInterrupted = true }
+        let executable = ChildProcess.currentExecutable()
+        var active: [(run: CompareRun, child: ChildProcess, resumed: Bool, started: Date)] = []
+        var forwarded = false
+        while !pending.isEmpty || !active.isEmpty {
+            while !compareInterrupted, !pending.isEmpty, active.isEmpty || parallel {
+                let run = pending.removeFirst()
+                try FileManager.default.createDirectory(at: run.directory, withIntermediateDirectories: true)
+                if !FileManager.default.fileExists(atPath: run.recipeURL.path) {
+                    try AtomicFile.write(try ComparePlan.encode(run.recipe), to: run.recipeURL)
+                }
+                let resume = try run.progress() == .resumable
+                log("compare: \(resume ? "resuming" : "training") \(run.name) (log: \(run.logURL.path))")
+                let child = try ChildProcess(executable: executable,
+                                             arguments: ["train", "--recipe", run.recipeURL.path] + (resume ? ["--resume"] : []), log: run.logURL)
+                active.append((run, child, resume, Date()))
+            }
+            if compareInterrupted && !forwarded {
+                // A Ctrl-C at the terminal reaches the children too; a signal sent to this process alone does not.
+                for entry in active { entry.child.interrupt() }
+                forwarded = true
+                pending.removeAll()
+            }
+            usleep(200_000)
+            for entry in active {
+                for line in entry.child.newLines() { log("[\(entry.run.name)] \(line)") }
+            }
+            var still: [(run: CompareRun, child: ChildProcess, resumed: Bool, started: Date)] = []
+            for entry in active {
+                guard let ending = entry.child.poll() else { still.append(entry); continue }
+                for line in entry.child.newLines() { log("[\(entry.run.name)] \(line)") }
+                try recordSegment(entry.run, ending: ending, resumed: entry.resumed, seconds: Date().timeIntervalSince(entry.started))
+                if ending.succeeded && FileManager.default.fileExists(atPath: entry.run.trainingLogURL.path) {
+                    log("compare: \(entry.run.name) finished (peak memory \(ending.peakBytes / 1_048_576) MiB)")
+                } else if !compareInterrupted {
+                    failures[entry.run.name] = "\(ending.description); see \(entry.run.logURL.path)"
+                    log("compare: \(entry.run.name) failed with \(ending.description); see \(entry.run.logURL.path)")
+                }
+            }
+            active = still
+        }
+        if compareInterrupted {
+            log("compare: interrupted; finished runs are kept and the others checkpointed. Run the same command again to resume.")
+            throw ExitCode(130)
+        }
+    }
+
+    /// Translates the test set with every run at once, one child process each, so their speeds share the machine's noise.
+    func evaluateInChildren(_ runs: [CompareRun], failures: inout [String: String]) throws {
+        let executable = ChildProcess.currentExecutable()
+        var active: [(run: CompareRun, child: ChildProcess)] = []
+        for run in runs {
+            log("compare: translating the test set with \(run.name)")
+            let log = run.directory.appendingPathComponent("evaluate.log")
+            active.append((run, try ChildProcess(executable: executable,
+                                                 arguments: Array(CommandLine.arguments.dropFirst()) + ["--evaluate-run", run.name], log: log)))
+        }
+        while !active.isEmpty {
+            usleep(200_000)
+            active = active.filter { entry in
+                let ending = entry.child.poll()
+                for line in entry.child.newLines() { log("[\(entry.run.name)] \(line)") }
+                guard let ending else { return true }
+                if !ending.succeeded {
+                    failures[entry.run.name] = "its test translation ended with \(ending.description); see \(entry.child.log.path)"
+                }
+                return false
+            }
+        }
+    }
+
+    /// Adds one child's life to the run's measurements; the peak memory is the largest over its resumptions.
+    func recordSegment(_ run: CompareRun, ending: ChildProcess.Ending, resumed: Bool, seconds: Double) throws {
+        var measurements = (try? Data(contentsOf: run.measurementsURL)).flatMap { try? JSONDecoder().decode(RunMeasurements.self, from: $0) }
+            ?? RunMeasurements()
+        measurements.segments.append(.init(resumed: resumed, seconds: seconds, ending: ending.description, peakBytes: ending.peakBytes))
+        measurements.peakBytes = Swift.max(measurements.peakBytes, ending.peakBytes)
+        try AtomicFile.write(try ComparePlan.encode(measurements), to: run.measurementsURL)
+    }
+
+    func log(_ line: String) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+}
+
+/// What the parent measures of a run's training processes.
+struct RunMeasurements: Codable {
+    /// One `glossa train` process: a first run or a resumption.
+    struct Segment: Codable {
+        var resumed: Bool
+        var seconds: Double
+        var ending: String
+        var peakBytes: Int
+    }
+    /// Peak resident memory of the training process, the largest over its segments.
+    var peakBytes = 0
+    var segments: [Segment] = []
+}
