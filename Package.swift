@@ -63,6 +63,7 @@ let package = Package(
             name: "GlossaBERTTests", dependencies: ["GlossaBERT", "GlossaWordPiece", "GlossaBuiltins", "GlossaTestSupport"],
             path: "Tests/GlossaBERTTests"),
         .testTarget(name: "GlossaCLITests", dependencies: ["GlossaCLI", "GlossaTestSupport"]),
+        .testTarget(name: "GlossaAlignmentTests", dependencies: ["Glossa", "GlossaTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
