@@ -37,9 +37,10 @@ let package = Package(
         // Model plugins: one architecture each, built only on the public SDK.
         .target(name: "GlossaMarian", dependencies: ["Glossa", "GlossaNN", "GlossaTensor"], path: "Plugins/Marian"),
         .target(name: "GlossaBERT", dependencies: ["Glossa", "GlossaNN", "GlossaTensor"], path: "Plugins/BERT"),
+        .target(name: "GlossaCausalLM", dependencies: ["Glossa", "GlossaNN", "GlossaTensor"], path: "Plugins/CausalLM"),
         // The WordPiece tokenizer of BERT-family checkpoints (vocab.txt).
         .target(name: "GlossaWordPiece", dependencies: ["Glossa", "CUTF8Proc"]),
-        .target(name: "GlossaBuiltins", dependencies: ["Glossa", "GlossaSentencePiece", "GlossaMarian", "GlossaBERT", "GlossaWordPiece"]),
+        .target(name: "GlossaBuiltins", dependencies: ["Glossa", "GlossaSentencePiece", "GlossaMarian", "GlossaBERT", "GlossaWordPiece", "GlossaCausalLM"]),
         .executableTarget(
             name: "GlossaCLI",
             dependencies: [
@@ -62,6 +63,9 @@ let package = Package(
         .testTarget(
             name: "GlossaBERTTests", dependencies: ["GlossaBERT", "GlossaWordPiece", "GlossaBuiltins", "GlossaTestSupport"],
             path: "Tests/GlossaBERTTests"),
+        .testTarget(
+            name: "GlossaCausalLMTests", dependencies: ["GlossaCausalLM", "GlossaBuiltins", "GlossaTestSupport"],
+            path: "Tests/GlossaCausalLMTests"),
         .testTarget(name: "GlossaCLITests", dependencies: ["GlossaCLI", "GlossaTestSupport"]),
         .testTarget(name: "GlossaAlignmentTests", dependencies: ["Glossa", "GlossaTestSupport"]),
     ],

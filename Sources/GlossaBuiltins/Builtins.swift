@@ -1,6 +1,7 @@
 import Foundation
 import Glossa
 import GlossaBERT
+import GlossaCausalLM
 import GlossaMarian
 import GlossaSentencePiece
 import GlossaWordPiece
@@ -11,6 +12,10 @@ public let builtinPlugins = PluginRegistry([
     Plugin(name: "marian", modelTypes: ["marian"],
            summary: "Transformer encoder-decoder translator in the Hugging Face MarianMT layout (OPUS-MT compatible)",
            factory: .encoderDecoder { try MarianModel(try $0.decode(MarianConfiguration.self)) }),
+    Plugin(name: "causal-lm", modelTypes: ["llama"],
+           summary: "Decoder-only language model in the Hugging Face Llama layout (RMSNorm, SwiGLU, rotary or learned positions, tied embeddings)",
+           // A configuration with a directory is about to be loaded: skip drawing the random initial weights.
+           factory: .decoderOnly { try CausalLMModel(try $0.decode(CausalLMConfiguration.self), initialize: $0.directory == nil) }),
     Plugin(name: "sentencepiece",
            summary: "SentencePiece tokenizer (unigram or BPE) over Debian's libsentencepiece",
            factory: .tokenizer { configuration in

@@ -10,7 +10,7 @@ struct BenchCommand: ParsableCommand {
 
     /// The workloads.
     enum Workload: String, ExpressibleByArgument, CaseIterable {
-        case gemm, softmax, layernorm, attention, train
+        case gemm, softmax, layernorm, attention, train, generate
     }
 
     @Argument(help: "Workloads to run (\(Workload.allCases.map(\.rawValue).joined(separator: ", "))); all when none.")
@@ -24,6 +24,12 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Print JSON lines instead of a table.")
     var json = false
 
+    @Option(help: "generate: the language model to time (default: the shipped en-de-lm, else a random one of its size).")
+    var model: String?
+
+    @Option(help: "generate: output positions to time (1…N).")
+    var positions: Int = 128
+
     func run() throws {
         threads.apply()
         var rows: [BenchRow] = []
@@ -34,6 +40,7 @@ struct BenchCommand: ParsableCommand {
             case .layernorm: rows += KernelBench.layerNorm(seconds: seconds)
             case .attention: rows += KernelBench.attention(seconds: seconds)
             case .train: rows += try ModelBench.train(seconds: seconds)
+            case .generate: rows += try GenerateBench.run(directory: model, positions: max(1, positions))
             }
         }
         if json {

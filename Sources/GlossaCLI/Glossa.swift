@@ -9,7 +9,7 @@ struct GlossaCommand: ParsableCommand {
         commandName: "glossa",
         abstract: "Sequence models on the CPU: translate, embed, generate, train.",
         subcommands: [
-            TranslateCommand.self, EvalCommand.self, EmbedCommand.self, SimilarCommand.self, TrainCommand.self,
+            TranslateCommand.self, EvalCommand.self, EmbedCommand.self, SimilarCommand.self, GenerateCommand.self, TrainCommand.self,
             TokenizerCommand.self, ScoreCommand.self, PluginsCommand.self, BenchCommand.self,
         ])
 

@@ -51,6 +51,9 @@ struct TrainCommand: ParsableCommand {
         if case .encoder(let make)? = (try? builtinPlugins.plugin(named: recipe.plugin))?.factory {
             return try trainEmbedder(recipe, make: make)
         }
+        if case .decoderOnly(let make)? = (try? builtinPlugins.plugin(named: recipe.plugin))?.factory {
+            return try trainLanguageModel(recipe, make: make)
+        }
         guard recipe.plugin == "marian" || (try? builtinPlugins.plugin(named: recipe.plugin)) != nil else {
             throw CommandError(description: "recipe names plugin \"\(recipe.plugin)\", which is not known; see `glossa plugins`")
         }

@@ -30,9 +30,14 @@ public final class MultiHeadAttention: Module {
     public let heads: Int
     /// Dropout on the attention weights.
     public let dropout: Float
+    /// The checkpoint name of the output projection: `out_proj` (Marian, BART) or `o_proj` (Llama).
+    public let outputName: String
 
     /// A layer of width `dimension` split into `heads` heads.
-    public init(dimension: Int, heads: Int, bias: Bool = true, dropout: Float = 0, generator: inout SeededGenerator) {
+    public init(
+        dimension: Int, heads: Int, bias: Bool = true, dropout: Float = 0, outputName: String = "out_proj",
+        generator: inout SeededGenerator
+    ) {
         precondition(heads > 0 && dimension % heads == 0, "width \(dimension) does not split into \(heads) heads")
         queryProjection = Linear(dimension, dimension, bias: bias, generator: &generator)
         keyProjection = Linear(dimension, dimension, bias: bias, generator: &generator)
@@ -40,18 +45,20 @@ public final class MultiHeadAttention: Module {
         outputProjection = Linear(dimension, dimension, bias: bias, generator: &generator)
         self.heads = heads
         self.dropout = dropout
+        self.outputName = outputName
     }
 
     /// A layer over the given projections (zero ones for weights that are about to be loaded).
-    public init(query: Linear, key: Linear, value: Linear, output: Linear, heads: Int, dropout: Float = 0) {
+    public init(query: Linear, key: Linear, value: Linear, output: Linear, heads: Int, dropout: Float = 0, outputName: String = "out_proj") {
         precondition(heads > 0 && query.weight.shape[0] % heads == 0, "width \(query.weight.shape[0]) does not split into \(heads) heads")
         (queryProjection, keyProjection, valueProjection, outputProjection) = (query, key, value, output)
         self.heads = heads
         self.dropout = dropout
+        self.outputName = outputName
     }
 
     public var children: [(name: String, module: any Module)] {
-        [("q_proj", queryProjection), ("k_proj", keyProjection), ("v_proj", valueProjection), ("out_proj", outputProjection)]
+        [("q_proj", queryProjection), ("k_proj", keyProjection), ("v_proj", valueProjection), (outputName, outputProjection)]
     }
 
     /// Attends from `query` `[B, Tq, C]` to `memory` `[B, Tk, C]` (itself when `nil`).
@@ -59,22 +66,25 @@ public final class MultiHeadAttention: Module {
     /// - `mask`: additive, broadcastable to `[B, H, Tq, Tk]` (0 to keep, a large negative number to drop).
     /// - `cache`: with self-attention, the new keys/values are appended and the whole history is attended;
     ///   with cross-attention (`memory` given) keys/values are computed on the first call and reused.
+    /// - `rotate`: applied to the new queries and keys `[B, H, T, D]` before they are cached (rotary positions).
     public func callAsFunction(
         _ query: Tensor, memory: Tensor? = nil, mask: Tensor? = nil, cache: KeyValueCache? = nil,
-        context: ForwardContext = ForwardContext()
+        rotate: ((Tensor) -> Tensor)? = nil, context: ForwardContext = ForwardContext()
     ) -> Tensor {
         let (b, tq, c) = (query.shape[0], query.shape[1], query.shape[2])
         let d = c / heads
         func split(_ x: Tensor) -> Tensor {  // [B, T, C] → [B, H, T, D]
             x.reshaped([b, x.shape[1], heads, d]).permuted([0, 2, 1, 3])
         }
-        let q = split(queryProjection(query) * (1 / Float(d).squareRoot()))
+        var q = split(queryProjection(query) * (1 / Float(d).squareRoot()))
+        if let rotate { q = rotate(q) }
         var k: Tensor, v: Tensor
         if memory != nil, let cache, let ck = cache.keys, let cv = cache.values {
             (k, v) = (ck, cv)
         } else {
             let source = memory ?? query
             k = split(keyProjection(source))
+            if let rotate, memory == nil { k = rotate(k) }
             v = split(valueProjection(source))
             if let cache {
                 if memory == nil, let ck = cache.keys, let cv = cache.values {

@@ -40,14 +40,16 @@ public struct GeneratedSequence: Sendable, Equatable {
 /// cache, lets the sampler choose, reorders the cache, and stops when every sentence has finished.
 public enum Generator {
     /// Decodes `batchSize` sentences. `memory` (for translators) has one row per sentence;
-    /// `prompts` (for language models) are fed after the start token.
+    /// `prompts` (for language models) are fed after the start token. With a width-1 sampler,
+    /// `onToken(sentence, token)` is called for each token as soon as it is chosen (EOS excluded),
+    /// so callers can stream; wider searches only know their outputs at the end and never call it.
     public static func generate<S: Sampler>(
         decoder: any Decoder, memory: EncoderMemory?, batchSize: Int, prompts: [[Int]]? = nil,
-        sampler: inout S, options: GenerationOptions
+        sampler: inout S, options: GenerationOptions, onToken: ((_ sentence: Int, _ token: Int) throws -> Void)? = nil
     ) throws -> [[GeneratedSequence]] {
         let state = decoder.makeState()
         let context = ForwardContext()
-        var live: [[Hypothesis]] = (0..<batchSize).map { _ in [Hypothesis()] }
+        var live: [[Hypothesis]] = (0..<batchSize).map { [Hypothesis(prefix: prompts?[$0] ?? [])] }
         var finished: [[GeneratedSequence]] = Array(repeating: [], count: batchSize)
         var rowMemory = memory
         var inputs: [[Int]] = (0..<batchSize).map { [options.startId] + (prompts?[$0] ?? []) }
@@ -74,7 +76,10 @@ public enum Generator {
             let logits3 = try withoutGrad { try decoder.decode(batch, memory: rowMemory, state: state, context: context) }
             let v = logits3.shape[2]
             let lastPositions = batch.lengths.enumerated().map { $0.offset * batch.length + $0.element - 1 }
-            let logProbabilities = forbid(options.forbidden, in: logits3.reshaped([-1, v]).indexSelect(axis: 0, lastPositions).logSoftmax())
+            let rawLogits = logits3.reshaped([-1, v]).indexSelect(axis: 0, lastPositions)
+            // Forbidden tokens are removed after the log-softmax, not renormalised (as in transformers).
+            let logProbabilities = forbid(options.forbidden, in: rawLogits.logSoftmax())
+            let logits = forbid(options.forbidden, in: rawLogits)
 
             var nextRows: [Int] = [], nextInputs: [[Int]] = []
             var nextLive: [[Hypothesis]] = Array(repeating: [], count: batchSize)
@@ -82,7 +87,8 @@ public enum Generator {
             for sentence in 0..<batchSize where !live[sentence].isEmpty {
                 let rows = Array(row..<(row + live[sentence].count))
                 row += rows.count
-                let proposals = sampler.step(logProbabilities: logProbabilities.indexSelect(axis: 0, rows), live: live[sentence])
+                let proposals = sampler.step(logits: logits.indexSelect(axis: 0, rows), logProbabilities: logProbabilities.indexSelect(axis: 0, rows),
+                                             live: live[sentence])
                 var kept: [(row: Int, hypothesis: Hypothesis)] = []
                 for (rank, c) in proposals.enumerated() {
                     let tokens = live[sentence][c.parent].tokens + [c.token]
@@ -92,7 +98,8 @@ public enum Generator {
                         let normalised = c.score / Foundation.pow(Float(tokens.count), options.lengthPenalty)
                         finished[sentence].append(GeneratedSequence(tokens: Array(tokens.dropLast()), score: normalised))
                     } else if kept.count < width {
-                        kept.append((rows[c.parent], Hypothesis(tokens: tokens, score: c.score)))
+                        kept.append((rows[c.parent], Hypothesis(tokens: tokens, score: c.score, prefix: live[sentence][c.parent].prefix)))
+                        if width == 1 { try onToken?(sentence, c.token) }
                     }
                     if kept.count == width { break }
                 }

@@ -7,12 +7,19 @@ public struct Hypothesis: Sendable, Equatable {
     public var tokens: [Int]
     /// Σ log p of those tokens.
     public var score: Float
+    /// The tokens before the generated ones (a language model's prompt), which repetition
+    /// controls look back on too.
+    public var prefix: [Int]
 
     /// A hypothesis.
-    public init(tokens: [Int] = [], score: Float = 0) {
+    public init(tokens: [Int] = [], score: Float = 0, prefix: [Int] = []) {
         self.tokens = tokens
         self.score = score
+        self.prefix = prefix
     }
+
+    /// Every token before the next one: the prefix, then the generated tokens.
+    public var history: [Int] { prefix + tokens }
 }
 
 /// One way to continue a hypothesis, proposed by a sampler.
@@ -45,6 +52,17 @@ public protocol Sampler {
     /// Proposes continuations of `live` from `logProbabilities` `[live.count, V]`: the log-softmax
     /// of the decoder's logits, with forbidden tokens then set to −∞ (not renormalised, as in transformers).
     mutating func step(logProbabilities: Tensor, live: [Hypothesis]) -> [Continuation]
+    /// What the search loop calls: the same with the raw logits `[live.count, V]` beside (forbidden
+    /// tokens at −∞), for processors that are not shift-invariant (the repetition penalty acts on
+    /// logits, as in transformers). By default it ignores them.
+    mutating func step(logits: Tensor, logProbabilities: Tensor, live: [Hypothesis]) -> [Continuation]
+}
+
+extension Sampler {
+    /// Ignores the raw logits.
+    public mutating func step(logits: Tensor, logProbabilities: Tensor, live: [Hypothesis]) -> [Continuation] {
+        step(logProbabilities: logProbabilities, live: live)
+    }
 }
 
 /// Picks the most likely token of each hypothesis.
@@ -94,8 +112,9 @@ public struct BeamSampler: Sampler {
     }
 }
 
-/// Draws each next token from the softmax of the processed logits: temperature, then top-k, then
-/// top-p (nucleus). A temperature of 0 is greedy search exactly.
+/// Draws each next token from the softmax of the processed logits: repetition penalty and
+/// no-repeat-n-gram, then temperature, top-k, top-p (nucleus) and min-p, as transformers orders them.
+/// A temperature of 0 is greedy search exactly. A `ProcessedSampler` with these processors.
 public struct StochasticSampler: Sampler {
     /// Softmax temperature; 0 means greedy.
     public var temperature: Float
@@ -103,55 +122,55 @@ public struct StochasticSampler: Sampler {
     public var topK: Int
     /// Keep the smallest set of most likely tokens whose probability reaches p (1 = all).
     public var topP: Float
+    /// Keep the tokens at least this fraction as likely as the most likely one (0 = all).
+    public var minP: Float
+    /// Divide positive logits of tokens already seen by this, multiply negative ones (1 = off).
+    public var repetitionPenalty: Float
+    /// Never repeat an n-gram of this length (0 = off).
+    public var noRepeatNGramSize: Int
     /// The source of draws, so that a seed repeats a run.
     public var generator: SeededGenerator
 
     /// A sampler with the given controls and seed.
-    public init(temperature: Float = 1, topK: Int = 0, topP: Float = 1, seed: UInt64 = 0) {
+    public init(temperature: Float = 1, topK: Int = 0, topP: Float = 1, minP: Float = 0, repetitionPenalty: Float = 1,
+                noRepeatNGramSize: Int = 0, seed: UInt64 = 0) {
         self.temperature = temperature
         self.topK = topK
         self.topP = topP
+        self.minP = minP
+        self.repetitionPenalty = repetitionPenalty
+        self.noRepeatNGramSize = noRepeatNGramSize
         self.generator = SeededGenerator(seed: seed)
     }
     public var width: Int { 1 }
 
+    /// The processors these settings make, in transformers' order; the inactive ones are left out.
+    public var processors: [any LogitProcessor] {
+        var chain: [any LogitProcessor] = []
+        if repetitionPenalty != 1 { chain.append(RepetitionPenalty(repetitionPenalty)) }
+        if noRepeatNGramSize > 0 { chain.append(NoRepeatNGram(size: noRepeatNGramSize)) }
+        if temperature != 1 { chain.append(Temperature(temperature)) }
+        if topK > 0 { chain.append(TopK(topK)) }
+        if topP < 1 { chain.append(TopP(topP)) }
+        if minP > 0 { chain.append(MinP(minP)) }
+        return chain
+    }
+
     public mutating func step(logProbabilities: Tensor, live: [Hypothesis]) -> [Continuation] {
-        if temperature <= 0 {
-            var greedy = GreedySampler()
-            return greedy.step(logProbabilities: logProbabilities, live: live)
-        }
-        let v = logProbabilities.shape[1]
-        // softmax(log p / T) = softmax(logits / T): the normaliser cancels.
-        let tempered = logProbabilities.softmax(temperature: temperature).scalars
-        let logProbabilities = logProbabilities.scalars
-        return live.indices.map { row in
-            let probabilities = Array(tempered[(row * v)..<((row + 1) * v)])
-            let token = Self.draw(from: probabilities, topK: topK, topP: topP, using: &generator)
-            return Continuation(parent: row, token: token, score: live[row].score + logProbabilities[row * v + token])
-        }
+        step(logits: logProbabilities, logProbabilities: logProbabilities, live: live)
+    }
+
+    public mutating func step(logits: Tensor, logProbabilities: Tensor, live: [Hypothesis]) -> [Continuation] {
+        var sampler = ProcessedSampler(processors: processors, choice: .sample, generator: generator)
+        defer { generator = sampler.generator }
+        return sampler.step(logits: logits, logProbabilities: logProbabilities, live: live)
     }
 
     /// One draw from `probabilities` restricted to the top-k and then the top-p nucleus.
     public static func draw(from probabilities: [Float], topK: Int, topP: Float, using generator: inout SeededGenerator) -> Int {
-        var order = probabilities.indices.sorted { probabilities[$0] > probabilities[$1] || (probabilities[$0] == probabilities[$1] && $0 < $1) }
-        if topK > 0 && topK < order.count { order.removeSubrange(topK...) }
-        if topP < 1 {
-            let total = order.reduce(Float(0)) { $0 + probabilities[$1] }
-            var mass: Float = 0
-            var keep = 0
-            for index in order {
-                keep += 1
-                mass += probabilities[index]
-                if mass >= topP * total { break }
-            }
-            order.removeSubrange(keep...)
-        }
-        let total = order.reduce(Float(0)) { $0 + probabilities[$1] }
-        var u = generator.nextUnitFloat() * total
-        for index in order {
-            u -= probabilities[index]
-            if u < 0 { return index }
-        }
-        return order.last ?? 0
+        var logits = probabilities.map { Foundation.log($0) }
+        TopK(topK).process(&logits, history: [])
+        TopP(topP).process(&logits, history: [])
+        return ProcessedSampler.draw(logits, using: &generator)
     }
 }

@@ -8,8 +8,8 @@ import GlossaTensor
 struct CheckpointStore {
     let directory: URL
 
-    func save(_ state: TrainerState, model: any EncoderDecoderModel, optimizer: Adam, keep: Int) throws {
-        let folder = directory.appendingPathComponent(String(format: "step-%07d", state.step))
+    func save<State: Encodable>(_ state: State, step: Int, model: any Module, optimizer: Adam, keep: Int) throws {
+        let folder = directory.appendingPathComponent(String(format: "step-%07d", step))
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try Safetensors.write(model.stateDictionary(), to: folder.appendingPathComponent("model.safetensors"))
         try Safetensors.write(optimizer.state(), to: folder.appendingPathComponent("optimizer.safetensors"))
@@ -38,17 +38,17 @@ struct CheckpointStore {
         return try completed().last
     }
 
-    func restore(_ folder: URL, model: any EncoderDecoderModel, optimizer: inout Adam) throws -> TrainerState {
+    func restore<State: Decodable>(_ folder: URL, model: any Module, optimizer: inout Adam) throws -> State {
         try model.load(try Safetensors.read(contentsOf: folder.appendingPathComponent("model.safetensors")).tensors())
         try optimizer.restore(try Safetensors.read(contentsOf: folder.appendingPathComponent("optimizer.safetensors")).tensors())
         do {
-            return try JSONDecoder().decode(TrainerState.self, from: Data(contentsOf: folder.appendingPathComponent("trainer.json")))
+            return try JSONDecoder().decode(State.self, from: Data(contentsOf: folder.appendingPathComponent("trainer.json")))
         } catch {
             throw GlossaError.invalidConfiguration("\(folder.lastPathComponent)/trainer.json cannot be read: \(error)")
         }
     }
 
-    func saveBest(_ model: any EncoderDecoderModel) throws {
+    func saveBest(_ model: any Module) throws {
         let folder = directory.appendingPathComponent("best")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try Safetensors.write(model.stateDictionary(), to: folder.appendingPathComponent("model.safetensors"))

@@ -15,6 +15,12 @@ public struct Recipe: Codable, Sendable {
     public var training: TrainingSettings
     /// The model directory to write.
     public var output: String
+    /// What a decoder-only model is trained to do (`nll`; others are added by their objectives).
+    public var objective: String?
+    /// A model directory whose configuration and weights a decoder-only run starts from instead of fresh weights.
+    public var base: String?
+    /// The weight type of the written model: `f32` (default) or `f16`.
+    public var dtype: String?
 
     /// Reads and checks a recipe file.
     public static func load(_ url: URL) throws -> Recipe {

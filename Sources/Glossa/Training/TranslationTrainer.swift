@@ -165,7 +165,7 @@ public final class TranslationTrainer {
 
     func saveCheckpoint(_ state: inout TrainerState, optimizer: Adam, context: ForwardContext) throws {
         state.dropoutGenerator = context.generator
-        try checkpoints.save(state, model: model, optimizer: optimizer, keep: Swift.max(settings.averageLast, 2))
+        try checkpoints.save(state, step: state.step, model: model, optimizer: optimizer, keep: Swift.max(settings.averageLast, 2))
     }
 
     /// Mean label-smoothed cross-entropy of one batch of pairs, and its target token count.

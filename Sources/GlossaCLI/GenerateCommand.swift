@@ -1,0 +1,109 @@
+import ArgumentParser
+import Foundation
+import Glossa
+import GlossaBuiltins
+import GlossaSentencePiece
+import GlossaTensor
+
+/// Sampling flags of `generate` (and `bench generate`).
+struct SamplingOptions: ParsableArguments {
+    @Option(help: "Softmax temperature; 0 is greedy search.")
+    var temperature: Float = 1
+
+    @Option(help: "Draw only from the k most likely tokens (0 = all).")
+    var topK: Int = 0
+
+    @Option(help: "Draw only from the smallest set of tokens whose probability reaches p (1 = all).")
+    var topP: Float = 1
+
+    @Option(help: "Draw only from tokens at least this fraction as likely as the most likely one (0 = all).")
+    var minP: Float = 0
+
+    @Option(help: "Penalise tokens already in the prompt or output (divide positive logits, multiply negative; 1 = off).")
+    var repetitionPenalty: Float = 1
+
+    @Option(help: "Never repeat an n-gram of this many tokens, prompt included (0 = off).")
+    var noRepeatNgramSize: Int = 0
+
+    @Option(help: "Seed of the draws, so that a run repeats.")
+    var seed: UInt64 = 0
+
+    func validate() throws {
+        if !(temperature >= 0 && temperature.isFinite) { throw ValidationError("--temperature must be a number ≥ 0") }
+        if topK < 0 { throw ValidationError("--top-k must not be negative") }
+        if !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must be in (0, 1]") }
+        if !(minP >= 0 && minP <= 1) { throw ValidationError("--min-p must be in [0, 1]") }
+        if !(repetitionPenalty > 0 && repetitionPenalty.isFinite) { throw ValidationError("--repetition-penalty must be positive") }
+        if noRepeatNgramSize < 0 { throw ValidationError("--no-repeat-ngram-size must not be negative") }
+    }
+
+    /// The sampler these flags describe.
+    var sampler: StochasticSampler {
+        StochasticSampler(temperature: temperature, topK: topK, topP: topP, minP: minP, repetitionPenalty: repetitionPenalty,
+                          noRepeatNGramSize: noRepeatNgramSize, seed: seed)
+    }
+}
+
+/// `glossa generate [PROMPT ...]`: continues prompts with a language model, streaming tokens.
+struct GenerateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate", abstract: "Continue text with a language model (arguments, or standard input one line at a time).",
+        discussion: """
+            Each output is one line: the prompt followed by its continuation, written token by token as \
+            the tokens are chosen. With --num-samples N each prompt gives N lines. An empty prompt \
+            starts from nothing.
+            """)
+
+    @Argument(help: "Prompts to continue; standard input when none.")
+    var prompts: [String] = []
+
+    @Option(help: "Model directory (default: the shipped en-de-lm model, or $GLOSSA_MODEL).")
+    var model: String?
+
+    @Option(help: "Most tokens generated per output.")
+    var maxNewTokens: Int = 64
+
+    @Option(help: "Outputs per prompt.")
+    var numSamples: Int = 1
+
+    @OptionGroup var sampling: SamplingOptions
+
+    @Flag(help: "Replace invalid UTF-8 with U+FFFD instead of stopping with an error.")
+    var replaceInvalid = false
+
+    @OptionGroup var threads: ThreadOptions
+
+    func validate() throws {
+        if maxNewTokens < 1 { throw ValidationError("--max-new-tokens must be at least 1") }
+        if numSamples < 1 { throw ValidationError("--num-samples must be at least 1") }
+    }
+
+    func run() throws {
+        threads.apply()
+        let language = try LanguageModel.load(try ModelLocator.resolve(model, name: "en-de-lm"), registry: builtinPlugins)
+        let writer = OutputWriter()
+        func emit(_ prompt: String) throws {
+            // A fresh sampler per prompt: each prompt's outputs depend on the seed alone.
+            var sampler = sampling.sampler
+            for _ in 0..<numSamples {
+                writer.write(Array(prompt.utf8))
+                try writer.flush()
+                _ = try language.continuation(of: prompt, sampler: &sampler, maxNewTokens: maxNewTokens) { piece in
+                    writer.write(Array(piece.utf8))
+                    try writer.flush()
+                }
+                writer.write(byte: UInt8(ascii: "\n"))
+                try writer.flush()
+            }
+        }
+        if !prompts.isEmpty {
+            for prompt in prompts { try emit(prompt) }
+            return
+        }
+        let hygiene = TextHygiene(invalidUTF8: replaceInvalid ? .replace : .reject)
+        let reader = LineReader()
+        while let line = try reader.next() {
+            try emit(try hygiene.cleanLine(line, lineNumber: reader.lineNumber))
+        }
+    }
+}
