@@ -48,6 +48,8 @@ public final class BertModel: EncoderModel, Encoder {
     public var hiddenSize: Int { configuration.hiddenSize }
     /// The size of the position table.
     public var maxLength: Int? { configuration.maxPositionEmbeddings }
+    /// The rows of the word-embedding table.
+    public var vocabularySize: Int? { configuration.vocabSize }
 
     public var children: [(name: String, module: any Module)] {
         var result: [(name: String, module: any Module)] = [

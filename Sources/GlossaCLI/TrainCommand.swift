@@ -7,7 +7,7 @@ import GlossaSentencePiece
 import GlossaTensor
 
 /// Set by the SIGINT handler; the training loop checks it between updates.
-nonisolated(unsafe) private var interruptRequested = false
+nonisolated(unsafe) var interruptRequested = false
 
 /// `glossa train --recipe FILE`: trains a model as a recipe says and writes its directory.
 struct TrainCommand: ParsableCommand {

@@ -5,6 +5,16 @@ import GlossaBuiltins
 import GlossaNN
 import GlossaTensor
 
+/// The optional `initialize_from` block of an embedder recipe: tensors copied from another checkpoint
+/// before training (the translator's shared embeddings give the encoder English and German words that
+/// already mean something), by destination name → source name.
+struct InitializeFrom: Decodable {
+    /// A `model.safetensors` file.
+    var file: String
+    /// Destination parameter name → tensor name in `file`.
+    var tensors: [String: String]
+}
+
 /// The optional `contrastive` block of an embedder recipe.
 struct ContrastiveSettings: Decodable {
     /// Pairs per batch (each pair's partner is its positive, the other pairs' partners its negatives).
@@ -31,8 +41,18 @@ extension TrainCommand {
     /// in-batch-negatives loss, reports cross-lingual P@1 on the dev pairs before and after, and writes a
     /// sentence-transformers-style directory (mean pooling, Normalize) with a model card.
     func trainEmbedder(_ recipe: Recipe, make: (PluginConfiguration) throws -> any EncoderModel) throws {
-        struct Extra: Decodable { var contrastive: ContrastiveSettings? }
-        let extra = try JSONDecoder().decode(Extra.self, from: Data(contentsOf: URL(fileURLWithPath: self.recipe))).contrastive ?? ContrastiveSettings()
+        struct Extra: Decodable {
+            var contrastive: ContrastiveSettings?
+            var initializeFrom: InitializeFrom?
+            enum CodingKeys: String, CodingKey { case contrastive, initializeFrom = "initialize_from" }
+        }
+        let extras: Extra
+        do {
+            extras = try JSONDecoder().decode(Extra.self, from: Data(contentsOf: URL(fileURLWithPath: self.recipe)))
+        } catch {
+            throw CommandError(description: "\(self.recipe): the contrastive or initialize_from block is malformed: \(error)")
+        }
+        let extra = extras.contrastive ?? ContrastiveSettings()
         guard extra.batchSize >= 2 else { throw CommandError(description: "contrastive.batch_size must be at least 2") }
         let settings = recipe.training
         let tokenizer = try prepareTokenizer(recipe)
@@ -41,6 +61,7 @@ extension TrainCommand {
             .setting("vocab_size", .number(Double(tokenizer.vocabularySize)))
             .setting("pad_token_id", .number(Double(pad)))
         let model = try make(PluginConfiguration(json: try configuration.data()))
+        if let initial = extras.initializeFrom, !resume { try initialize(model, from: initial) }
         let embedder = Embedder(model: model, tokenizer: tokenizer, pooler: MeanPooler(), normalize: true, maxLength: settings.maxLength)
         log("model: \(recipe.plugin) embedder, \(String(format: "%.2f", Double(model.parameterCount) / 1e6)) M parameters; vocabulary \(tokenizer.vocabularySize)")
 
@@ -54,7 +75,7 @@ extension TrainCommand {
         }
         let source = try lines(recipe.data.train.source), target = try lines(recipe.data.train.target)
         guard source.count == target.count else { throw CommandError(description: "the training files have \(source.count) and \(target.count) lines") }
-        var pairs = zip(source, target).filter { !$0.0.isEmpty && !$0.1.isEmpty }
+        let pairs = zip(source, target).filter { !$0.0.isEmpty && !$0.1.isEmpty }
         var dev: [(String, String)] = []
         if let files = recipe.data.dev { dev = Array(zip(try lines(files.source), try lines(files.target))) }
         if extra.evaluationPairs > 0 { dev = Array(dev.prefix(extra.evaluationPairs)) }
@@ -63,54 +84,51 @@ extension TrainCommand {
             let en = try embedder.embed(dev.map(\.0)), de = try embedder.embed(dev.map(\.1))
             return (retrievalPrecisionAtOne(queries: en, candidates: de), retrievalPrecisionAtOne(queries: de, candidates: en))
         }
-        let before = try withoutGrad { try precision() }
+        // The starting point's score is kept beside the checkpoints, so a resumed run still reports it.
+        let beforeFile = URL(fileURLWithPath: recipe.output).appendingPathComponent("checkpoints/p_at_1_before.json")
+        let before: (Double, Double)
+        if resume, let data = try? Data(contentsOf: beforeFile), let saved = try? JSONDecoder().decode([Double].self, from: data), saved.count == 2 {
+            before = (saved[0], saved[1])
+        } else {
+            before = try withoutGrad { try precision() }
+            try FileManager.default.createDirectory(at: beforeFile.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try AtomicFile.write(try JSONEncoder().encode([before.0, before.1]), to: beforeFile)
+        }
         log(String(format: "dev P@1 before training: en→de %.4f, de→en %.4f (%d pairs)", before.0, before.1, dev.count))
 
-        var generator = SeededGenerator(seed: settings.seed)
-        // Batches of pairs of similar length (less padding, several times faster), in random order: shuffle,
-        // sort within windows of 50 batches by token count, cut into batches, shuffle the batches.
-        func lengthBucketed(_ pairs: [(String, String)]) throws -> [(String, String)] {
-            var shuffled = pairs
-            shuffled.shuffle(using: &generator)
-            let window = extra.batchSize * 50
-            var batches: [[(String, String)]] = []
-            for start in stride(from: 0, to: shuffled.count, by: window) {
-                let chunk = shuffled[start..<min(start + window, shuffled.count)]
-                let keyed = try chunk.map { pair in (pair, max(try tokenizer.encode(pair.0).count, try tokenizer.encode(pair.1).count)) }
-                let sorted = keyed.sorted { $0.1 < $1.1 }.map(\.0)
-                for b in stride(from: 0, to: sorted.count - extra.batchSize + 1, by: extra.batchSize) {
-                    batches.append(Array(sorted[b..<(b + extra.batchSize)]))
-                }
-            }
-            batches.shuffle(using: &generator)
-            return batches.flatMap { $0 }
-        }
-        pairs = try lengthBucketed(pairs)
         let trainer = ContrastiveTrainer(embedder: embedder, schedule: .inverseSquareRoot(peak: settings.learningRate, warmup: settings.warmupSteps),
                                          weightDecay: settings.weightDecay, scale: extra.scale, clipNorm: settings.clipNorm, seed: settings.seed)
-        let started = Date()
-        var cursor = 0, recent: [Float] = []
-        while true {
-            if let steps = settings.steps, trainer.step >= steps { break }
-            if let minutes = settings.minutes, Date().timeIntervalSince(started) >= minutes * 60 { break }
-            if cursor + extra.batchSize > pairs.count {
-                pairs = try lengthBucketed(pairs)
-                cursor = 0
-            }
-            let loss = try trainer.train(on: Array(pairs[cursor..<(cursor + extra.batchSize)]))
-            cursor += extra.batchSize
-            recent.append(loss)
-            if trainer.step % 50 == 0 {
-                log(String(format: "step %d  loss %.4f  %.0f s", trainer.step, recent.reduce(0, +) / Float(recent.count), Date().timeIntervalSince(started)))
-                recent.removeAll()
-            }
-        }
-        let seconds = Date().timeIntervalSince(started)
+        let output = URL(fileURLWithPath: recipe.output)
+        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        signal(SIGINT) { _ in interruptRequested = true }
+        let run = ContrastiveRunSettings(batchSize: extra.batchSize, steps: settings.steps, minutes: settings.minutes,
+                                         checkpointEvery: settings.checkpointEvery, seed: settings.seed)
+        let history = try trainer.run(pairs: pairs, settings: run, directory: output, resume: resume,
+                                      shouldStop: { interruptRequested }, log: log)
+        if interruptRequested { return }
+        let seconds = (history.last?.minutes ?? 0) * 60
         let after = try withoutGrad { try precision() }
         log(String(format: "dev P@1 after %d steps (%.0f s): en→de %.4f, de→en %.4f", trainer.step, seconds, after.0, after.1))
         try writeEmbedder(recipe, model: model, report: EmbedderReport(
             steps: trainer.step, seconds: seconds, pairs: pairs.count, devPairs: dev.count, batchSize: extra.batchSize,
             before: before, after: after, parameters: model.parameterCount))
+    }
+
+    /// Copies the tensors `initial` names into `model`, checking that each exists with the same shape.
+    func initialize(_ model: any EncoderModel, from initial: InitializeFrom) throws {
+        let source = try Safetensors.read(contentsOf: URL(fileURLWithPath: initial.file)).tensors()
+        let parameters = Dictionary(model.namedParameters().map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
+        var copies: [String: Tensor] = [:]
+        for (destination, name) in initial.tensors.sorted(by: { $0.key < $1.key }) {
+            guard let from = source[name] else { throw CommandError(description: "\(initial.file) has no tensor \(name)") }
+            guard let to = parameters[destination] else { throw CommandError(description: "the model has no parameter \(destination)") }
+            guard from.shape == to.shape else {
+                throw CommandError(description: "\(initial.file): \(name) has shape \(from.shape) but \(destination) has \(to.shape)")
+            }
+            copies[destination] = from
+            log("initialising \(destination) from \(initial.file):\(name)")
+        }
+        try model.load(copies, strict: false)
     }
 
     /// Writes the model, its tokenizer, the sentence-transformers pipeline files and a model card.

@@ -42,4 +42,32 @@ import GlossaTestSupport
         let after = try precision()
         #expect(after >= 0.875 && after > before, "P@1 \(before) → \(after)")
     }
+
+    /// A run interrupted after 3 steps and resumed to 6 ends with the weights of an uninterrupted 6-step run.
+    @Test func interruptedRunResumesToTheSameWeights() throws {
+        let pairs = [("hello world", "hallo welt"), ("the house", "das haus"), ("the dog", "der hund"), ("the cat", "die katze"),
+                     ("good day", "gut tag"), ("the night", "die nacht"), ("small child", "klein kind"), ("new year", "neu jahr")]
+        let base = try Embedder.load(BertFixture.directory, registry: builtinPlugins)
+        func fresh() throws -> ContrastiveTrainer {
+            let model = try BertModel(BertConfiguration(vocabSize: 285, hiddenSize: 16, layers: 1, heads: 2, intermediateSize: 32, maxPositions: 32), seed: 3)
+            let embedder = Embedder(model: model, tokenizer: base.tokenizer, pooler: MeanPooler(), normalize: true, maxLength: 32)
+            return ContrastiveTrainer(embedder: embedder, schedule: .constant(1e-3), seed: 9)
+        }
+        let settings = ContrastiveRunSettings(batchSize: 3, steps: 6, minutes: nil, checkpointEvery: 100, seed: 4)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("glossa-contrastive-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+
+        let straight = try fresh()
+        _ = try straight.run(pairs: pairs, settings: settings, directory: folder.appendingPathComponent("a"), resume: false, shouldStop: { false }, log: { _ in })
+
+        let first = try fresh()
+        _ = try first.run(pairs: pairs, settings: settings, directory: folder.appendingPathComponent("b"), resume: false,
+                          shouldStop: { first.step >= 3 }, log: { _ in })
+        #expect(first.step == 3)
+        let second = try fresh()
+        _ = try second.run(pairs: pairs, settings: settings, directory: folder.appendingPathComponent("b"), resume: true, shouldStop: { false }, log: { _ in })
+        #expect(second.step == 6)
+        let a = straight.embedder.model.stateDictionary(), b = second.embedder.model.stateDictionary()
+        for (name, tensor) in a { #expect(tensor.scalars == b[name]?.scalars, "\(name) differs after resume") }
+    }
 }

@@ -24,4 +24,20 @@ import GlossaNN
         let alone = try embedder.embed([texts[0]])[0]
         for (a, b) in zip(alone, vectors[0]) { #expect(abs(a - b) < 1e-5, "batching changed a vector") }
     }
+
+    /// A tokenizer with more pieces than the model has embeddings is refused at load, not at the first long word.
+    @Test func tokenizerLargerThanTheEmbeddingTableIsRefused() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("glossa-bert-vocab-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let spm = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../GlossaSentencePieceTests/Fixtures/tiny.model").standardizedFileURL
+        let model = try BertModel(BertConfiguration(vocabSize: 50, hiddenSize: 16, layers: 1, heads: 2, intermediateSize: 32, maxPositions: 24), seed: 5)
+        try ModelDirectory.save(model, to: folder)
+        try FileManager.default.copyItem(at: spm, to: folder.appendingPathComponent("tokenizer.model"))
+        #expect {
+            try Embedder.load(folder, registry: builtinPlugins)
+        } throws: { error in
+            "\(error)".contains("embedder tokenizer has") && "\(error)".contains("only 50")
+        }
+    }
 }

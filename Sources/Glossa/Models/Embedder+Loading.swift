@@ -18,6 +18,7 @@ extension Embedder {
         let model = try make(try modelDirectory.pluginConfiguration())
         try model.loadCheckpoint(try modelDirectory.weights())
         let tokenizer = try loadTokenizer(modelURL, registry: registry)
+        try checkTokenizer(tokenizer, fits: model.encoder.vocabularySize, role: "embedder")
         let modes = pooling.map { [$0] } ?? pipeline?.modes ?? [.mean]
         return Embedder(model: model, tokenizer: tokenizer, pooler: ConcatenatedPooler(modes.map(\.pooler)),
                         normalize: normalize ?? pipeline?.normalize ?? false, maxLength: pipeline?.maxSequenceLength ?? 512)

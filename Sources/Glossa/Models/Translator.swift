@@ -30,12 +30,8 @@ public final class Translator {
         let model = try make(try dir.pluginConfiguration())
         try model.loadCheckpoint(try dir.weights())
         let (source, target) = try loadTokenizers(directory, registry: registry)
-        // A tokenizer that can produce ids past the embedding table would index out of it.
-        let rows = model.decoder.vocabularySize
-        for (name, tokenizer) in [("source", source), ("target", target)] where tokenizer.vocabularySize > rows {
-            throw GlossaError.invalidConfiguration(
-                "the \(name) tokenizer has \(tokenizer.vocabularySize) pieces but the model's vocabulary has only \(rows)")
-        }
+        try checkTokenizer(source, fits: model.encoder.vocabularySize ?? model.decoder.vocabularySize, role: "source")
+        try checkTokenizer(target, fits: model.decoder.vocabularySize, role: "target")
         return Translator(model: model, sourceTokenizer: source, targetTokenizer: target)
     }
 

@@ -11,8 +11,23 @@ public protocol Encoder: Module {
     var hiddenSize: Int { get }
     /// The longest sequence the encoder accepts (position table size); `nil` when unbounded.
     var maxLength: Int? { get }
+    /// The number of token ids it has embeddings for; `nil` when it reads any id.
+    var vocabularySize: Int? { get }
     /// `[B, T]` ids (with padding mask) → `[B, T, C]` hidden states.
     func encode(_ batch: TokenBatch, context: ForwardContext) throws -> Tensor
+}
+
+extension Encoder {
+    /// No limit by default.
+    public var vocabularySize: Int? { nil }
+}
+
+/// Refuses a tokenizer that can produce ids past a model's embedding table (they would index out of it);
+/// `role` names the tokenizer in the message ("source", "target", "embedder").
+public func checkTokenizer(_ tokenizer: any Tokenizer, fits rows: Int?, role: String) throws {
+    guard let rows, tokenizer.vocabularySize > rows else { return }
+    throw GlossaError.invalidConfiguration(
+        "the \(role) tokenizer has \(tokenizer.vocabularySize) pieces but the model's vocabulary has only \(rows)")
 }
 
 /// What a decoder attends to: the encoder's states and which of them are padding.

@@ -2,14 +2,21 @@ import Foundation
 import GlossaNN
 import GlossaTensor
 
+/// The part of a trainer's resumable state every checkpoint needs: its update count.
+protocol CheckpointState: Codable {
+    /// Updates taken; names the checkpoint folder.
+    var step: Int { get }
+}
+
 /// Checkpoints of a training run: `step-NNNNNNN/` folders holding `model.safetensors`,
 /// `optimizer.safetensors` and `trainer.json` (written last, so a folder without it is incomplete),
-/// plus `latest.json` naming the newest complete one and `best/` for keep-best.
+/// plus `latest.json` naming the newest complete one and `best/` for keep-best. Every trainer
+/// (translation, contrastive) keeps its checkpoints this one way.
 struct CheckpointStore {
     let directory: URL
 
-    func save<State: Encodable>(_ state: State, step: Int, model: any Module, optimizer: Adam, keep: Int) throws {
-        let folder = directory.appendingPathComponent(String(format: "step-%07d", step))
+    func save<State: CheckpointState>(_ state: State, model: any Module, optimizer: Adam, keep: Int) throws {
+        let folder = directory.appendingPathComponent(String(format: "step-%07d", state.step))
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try Safetensors.write(model.stateDictionary(), to: folder.appendingPathComponent("model.safetensors"))
         try Safetensors.write(optimizer.state(), to: folder.appendingPathComponent("optimizer.safetensors"))
@@ -38,7 +45,7 @@ struct CheckpointStore {
         return try completed().last
     }
 
-    func restore<State: Decodable>(_ folder: URL, model: any Module, optimizer: inout Adam) throws -> State {
+    func restore<State: CheckpointState>(_ folder: URL, model: any Module, optimizer: inout Adam) throws -> State {
         try model.load(try Safetensors.read(contentsOf: folder.appendingPathComponent("model.safetensors")).tensors())
         try optimizer.restore(try Safetensors.read(contentsOf: folder.appendingPathComponent("optimizer.safetensors")).tensors())
         do {

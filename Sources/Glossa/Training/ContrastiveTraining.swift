@@ -56,7 +56,9 @@ public final class ContrastiveTrainer {
     /// Dropout masks come from here, so that a run repeats under a seed.
     public let context: ForwardContext
     /// Steps taken so far.
-    public private(set) var step = 0
+    public internal(set) var step = 0
+    /// Real (unpadded) tokens embedded so far, for throughput.
+    public internal(set) var tokensSeen = 0
 
     /// A trainer with AdamW-style defaults.
     public init(embedder: Embedder, schedule: LearningRateSchedule, weightDecay: Float = 0.01, scale: Float = 20, clipNorm: Float = 1, seed: UInt64 = 0) {
@@ -72,6 +74,7 @@ public final class ContrastiveTrainer {
     func pooled(_ texts: [String]) throws -> Tensor {
         let pad = embedder.tokenizer.specialTokens.pad ?? 0
         let batch = TokenBatch(try texts.map { try embedder.tokenize($0) }, padId: pad)
+        tokensSeen += batch.lengths.reduce(0, +)
         let states = try embedder.model.encoder.encode(batch, context: context)  // [B, T, C]
         return embedder.pooler.pool(states, batch: batch)
     }

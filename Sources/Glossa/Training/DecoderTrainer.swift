@@ -19,7 +19,7 @@ public struct DecoderTrainingRecord: Codable, Sendable {
 }
 
 /// What a decoder-only run leaves to resume from, written last into each checkpoint.
-struct DecoderTrainerState: Codable {
+struct DecoderTrainerState: CheckpointState {
     var step = 0
     var epoch = 0
     var batchInEpoch = 0
@@ -164,7 +164,7 @@ public final class DecoderTrainer {
 
     func saveCheckpoint(_ state: inout DecoderTrainerState, optimizer: Adam, context: ForwardContext) throws {
         state.dropoutGenerator = context.generator
-        try checkpoints.save(state, step: state.step, model: model, optimizer: optimizer, keep: Swift.max(settings.averageLast, 2))
+        try checkpoints.save(state, model: model, optimizer: optimizer, keep: Swift.max(settings.averageLast, 2))
     }
 
     /// Multiplies every accumulated gradient by `factor`.

@@ -19,7 +19,7 @@ public struct TrainingRecord: Codable, Sendable {
 }
 
 /// What a training run leaves to resume from, written last into each checkpoint.
-struct TrainerState: Codable {
+struct TrainerState: CheckpointState {
     var step = 0
     var epoch = 0
     var batchInEpoch = 0
@@ -165,7 +165,7 @@ public final class TranslationTrainer {
 
     func saveCheckpoint(_ state: inout TrainerState, optimizer: Adam, context: ForwardContext) throws {
         state.dropoutGenerator = context.generator
-        try checkpoints.save(state, step: state.step, model: model, optimizer: optimizer, keep: Swift.max(settings.averageLast, 2))
+        try checkpoints.save(state, model: model, optimizer: optimizer, keep: Swift.max(settings.averageLast, 2))
     }
 
     /// Mean label-smoothed cross-entropy of one batch of pairs, and its target token count.

@@ -1,0 +1,172 @@
+import Foundation
+
+/// A line chart written as a standalone SVG document: named series over shared linear axes.
+///
+/// Reports (`glossa compare`, `docs/alignment.md`) draw their curves with it, so plots come from
+/// Glossa itself and need no plotting library.
+public struct LinePlot: Sendable {
+    /// One named line.
+    public struct Series: Sendable {
+        /// The legend entry.
+        public var name: String
+        /// Points in drawing order.
+        public var points: [(x: Double, y: Double)]
+
+        /// A series.
+        public init(name: String, points: [(x: Double, y: Double)]) {
+            self.name = name
+            self.points = points
+        }
+    }
+
+    /// The heading above the chart.
+    public var title: String
+    /// The x-axis label.
+    public var xLabel: String
+    /// The y-axis label.
+    public var yLabel: String
+    /// The lines.
+    public var series: [Series]
+
+    /// A chart.
+    public init(title: String, xLabel: String, yLabel: String, series: [Series]) {
+        self.title = title
+        self.xLabel = xLabel
+        self.yLabel = yLabel
+        self.series = series
+    }
+
+    /// The SVG text.
+    public func svg(width: Double = 640, height: Double = 400) -> String {
+        let frame = PlotFrame(width: width, height: height)
+        let points = series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite }
+        let xs = PlotAxis(values: points.map(\.x))
+        let ys = PlotAxis(values: points.map(\.y))
+        var body = frame.axes(title: title, xLabel: xLabel, yLabel: yLabel, x: xs, y: ys)
+        for (index, line) in series.enumerated() {
+            let colour = PlotFrame.palette[index % PlotFrame.palette.count]
+            let coordinates = line.points.filter { $0.x.isFinite && $0.y.isFinite }.map {
+                String(format: "%.1f,%.1f", frame.x(xs.fraction($0.x)), frame.y(ys.fraction($0.y)))
+            }
+            if coordinates.count > 1 {
+                body += "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\" points=\"\(coordinates.joined(separator: " "))\"/>\n"
+            }
+            for c in coordinates {
+                let xy = c.split(separator: ",")
+                body += "<circle cx=\"\(xy[0])\" cy=\"\(xy[1])\" r=\"2.5\" fill=\"\(colour)\"/>\n"
+            }
+            let legendY = frame.top + 16 + Double(index) * 18
+            body += "<rect x=\"\(frame.right - 150)\" y=\"\(legendY - 9)\" width=\"12\" height=\"12\" fill=\"\(colour)\"/>\n"
+            body += "<text x=\"\(frame.right - 133)\" y=\"\(legendY + 1)\" font-size=\"12\">\(escapeXML(line.name))</text>\n"
+        }
+        return frame.document(body)
+    }
+}
+
+/// A bar chart (one bar per label) as a standalone SVG document, for sizes, speeds and memory.
+public struct BarPlot: Sendable {
+    /// The heading above the chart.
+    public var title: String
+    /// The y-axis label.
+    public var yLabel: String
+    /// Bars in drawing order.
+    public var bars: [(label: String, value: Double)]
+
+    /// A chart.
+    public init(title: String, yLabel: String, bars: [(label: String, value: Double)]) {
+        self.title = title
+        self.yLabel = yLabel
+        self.bars = bars
+    }
+
+    /// The SVG text.
+    public func svg(width: Double = 640, height: Double = 400) -> String {
+        let frame = PlotFrame(width: width, height: height)
+        let ys = PlotAxis(values: bars.map(\.value).filter(\.isFinite) + [0])
+        var body = frame.axes(title: title, xLabel: "", yLabel: yLabel, x: nil, y: ys)
+        let slot = (frame.right - frame.left) / Double(max(bars.count, 1))
+        for (index, bar) in bars.enumerated() {
+            let colour = PlotFrame.palette[index % PlotFrame.palette.count]
+            let top = frame.y(ys.fraction(bar.value.isFinite ? bar.value : 0))
+            let bottom = frame.y(ys.fraction(0))
+            let x = frame.left + slot * (Double(index) + 0.2)
+            body += String(format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%@\"/>\n",
+                           x, min(top, bottom), slot * 0.6, abs(bottom - top), colour)
+            body += String(format: "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" text-anchor=\"middle\">%@</text>\n",
+                           x + slot * 0.3, min(top, bottom) - 4, PlotAxis.label(bar.value))
+            body += String(format: "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" text-anchor=\"middle\">%@</text>\n",
+                           x + slot * 0.3, frame.bottom + 16, escapeXML(bar.label))
+        }
+        return frame.document(body)
+    }
+}
+
+/// The data range of one axis, widened to round tick values.
+struct PlotAxis {
+    var low: Double
+    var high: Double
+    var ticks: [Double]
+
+    init(values: [Double]) {
+        var low = values.min() ?? 0, high = values.max() ?? 1
+        if low == high { low -= 1; high += 1 }
+        // A step of 1, 2 or 5 × 10^k giving about five intervals.
+        let raw = (high - low) / 5
+        let magnitude = Foundation.pow(10, Foundation.floor(Foundation.log10(raw)))
+        let step = [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? raw
+        self.low = Foundation.floor(low / step) * step
+        self.high = Foundation.ceil(high / step) * step
+        ticks = stride(from: self.low, through: self.high + step / 2, by: step).map { $0 }
+    }
+
+    func fraction(_ value: Double) -> Double { (value - low) / (high - low) }
+
+    /// A short tick label: integers plainly, others with up to three significant digits.
+    static func label(_ value: Double) -> String {
+        if value == value.rounded() && abs(value) < 1e7 { return String(Int(value)) }
+        return String(format: "%.3g", value)
+    }
+}
+
+/// Margins, axes and the SVG envelope shared by the charts.
+struct PlotFrame {
+    static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"]
+    let width: Double, height: Double
+    var left: Double { 64 }
+    var right: Double { width - 16 }
+    var top: Double { 36 }
+    var bottom: Double { height - 44 }
+
+    func x(_ fraction: Double) -> Double { left + fraction * (right - left) }
+    func y(_ fraction: Double) -> Double { bottom - fraction * (bottom - top) }
+
+    func axes(title: String, xLabel: String, yLabel: String, x xs: PlotAxis?, y ys: PlotAxis) -> String {
+        var s = "<text x=\"\(width / 2)\" y=\"22\" font-size=\"15\" text-anchor=\"middle\">\(escapeXML(title))</text>\n"
+        s += "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(right - left)\" height=\"\(bottom - top)\" fill=\"none\" stroke=\"#444\"/>\n"
+        for tick in ys.ticks {
+            let py = y(ys.fraction(tick))
+            s += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", left, py, right, py)
+            s += String(format: "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\">%@</text>\n", left - 4, py + 4, PlotAxis.label(tick))
+        }
+        if let xs {
+            for tick in xs.ticks {
+                let px = x(xs.fraction(tick))
+                s += String(format: "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"middle\">%@</text>\n", px, bottom + 15, PlotAxis.label(tick))
+            }
+        }
+        s += "<text x=\"\((left + right) / 2)\" y=\"\(height - 8)\" font-size=\"12\" text-anchor=\"middle\">\(escapeXML(xLabel))</text>\n"
+        s += "<text x=\"14\" y=\"\((top + bottom) / 2)\" font-size=\"12\" text-anchor=\"middle\" transform=\"rotate(-90 14 \((top + bottom) / 2))\">\(escapeXML(yLabel))</text>\n"
+        return s
+    }
+
+    func document(_ body: String) -> String {
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" font-family=\"sans-serif\">\n"
+            + "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n" + body + "</svg>\n"
+    }
+}
+
+/// Text safe inside SVG elements and attributes.
+func escapeXML(_ text: String) -> String {
+    text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+        .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+}
