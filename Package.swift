@@ -67,7 +67,7 @@ let package = Package(
             name: "GlossaCausalLMTests", dependencies: ["GlossaCausalLM", "GlossaBuiltins", "GlossaTestSupport"],
             path: "Tests/GlossaCausalLMTests"),
         .testTarget(name: "GlossaCLITests", dependencies: ["GlossaCLI", "GlossaTestSupport"]),
-        .testTarget(name: "GlossaAlignmentTests", dependencies: ["Glossa", "GlossaTestSupport"]),
+        .testTarget(name: "GlossaAlignmentTests", dependencies: ["Glossa", "GlossaCausalLM", "GlossaTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -10,7 +10,7 @@ struct GlossaCommand: ParsableCommand {
         abstract: "Sequence models on the CPU: translate, embed, generate, train.",
         subcommands: [
             TranslateCommand.self, EvalCommand.self, EmbedCommand.self, SimilarCommand.self, GenerateCommand.self, TrainCommand.self,
-            TokenizerCommand.self, ScoreCommand.self, PluginsCommand.self, BenchCommand.self,
+            TokenizerCommand.self, ScoreCommand.self, PluginsCommand.self, BenchCommand.self, AlignCommand.self,
         ])
 
     static func main() {

@@ -20,7 +20,8 @@ public enum ResponseGeneration {
         _ model: any DecoderOnlyModel, prompts: [[Int]], sampler: S, maxNewTokens: Int, batchSize: Int = 64
     ) throws -> [GeneratedResponse] {
         let ids = model.specialIds
-        let options = GenerationOptions(maxNewTokens: maxNewTokens, eosId: ids.eos, startId: ids.decoderStart, forbidden: [ids.pad])
+        let options = GenerationOptions(maxNewTokens: maxNewTokens, eosId: ids.eos, startId: ids.decoderStart,
+                                        forbidden: ids.pad == ids.eos ? [] : [ids.pad])
         var out = [GeneratedResponse?](repeating: nil, count: prompts.count)
         let byLength = Dictionary(grouping: prompts.indices) { prompts[$0].count }
         var search = sampler
