@@ -7,10 +7,10 @@ mkdir -p data/arithmetic data/en-de
 
 if [ "${1:-}" != dpo ]; then
     # Arithmetic: SFT warm-up problems (30% answered without tags), GRPO training prompts, held-out prompts.
-    "$G" align arithmetic-data --kind sft --count 20000 --seed 1 --max-operand 49 --untagged-fraction 0.3 \
+    "$G" align arithmetic-data --kind sft --count 20000 --seed 1 --max-operand 9 --untagged-fraction 0.3 \
         --output data/arithmetic/sft.train.jsonl --text-output data/arithmetic/tokenizer.txt
-    "$G" align arithmetic-data --kind prompts --count 4000 --seed 2 --max-operand 49 --output data/arithmetic/prompts.train.jsonl
-    "$G" align arithmetic-data --kind prompts --count 200 --seed 3 --max-operand 49 --held-out --output data/arithmetic/heldout.jsonl
+    "$G" align arithmetic-data --kind prompts --count 4000 --seed 2 --max-operand 9 --output data/arithmetic/prompts.train.jsonl
+    "$G" align arithmetic-data --kind prompts --count 200 --seed 3 --max-operand 9 --held-out --output data/arithmetic/heldout.jsonl
     if [ ! -f data/arithmetic/tokenizer.model ]; then
         "$G" tokenizer train --input data/arithmetic/tokenizer.txt --model-prefix data/arithmetic/tokenizer --vocab-size 24 \
             --user-defined-symbols '<answer>,</answer>,0,1,2,3,4,5,6,7,8,9' --unk-id 1 --bos-id=-1 --eos-id 0 --pad-id 2
