@@ -23,7 +23,7 @@ enum GenerateBench {
 
     /// Milliseconds per token at output positions 1…`positions`, best of `repeats` runs, reported at
     /// powers of two (each the mean over the positions since the previous one).
-    static func run(directory: String?, positions requested: Int, repeats: Int = 3) throws -> [BenchRow] {
+    static func run(directory: String?, positions requested: Int, repeats: Int = 5) throws -> [BenchRow] {
         let (model, name) = try model(directory)
         let decoder = model.decoder
         let positions = Swift.min(requested, (decoder.maxLength ?? requested + 1) - 1)
@@ -33,6 +33,11 @@ enum GenerateBench {
         var uncached = cached
         let context = ForwardContext()
         try withoutGrad {
+            // An untimed pass first, so that allocations and thread pools are warm at position 1.
+            let warm = decoder.makeState()
+            for p in 1...positions {
+                _ = try decoder.decode(TokenBatch([[tokens[p - 1]]], padId: model.specialIds.pad), memory: nil, state: warm, context: context)
+            }
             for _ in 0..<repeats {
                 let state = decoder.makeState()
                 for p in 1...positions {

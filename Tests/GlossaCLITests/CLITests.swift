@@ -30,10 +30,10 @@ import Testing
         let run = try runGlossa(["plugins"])
         #expect(run.status == 0)
         let rows = outputLines(run.stdout).map { $0.split(separator: " ").map(String.init) }
-        try #require(rows.count == 14, "expected a header and thirteen plugins, got:\n\(run.stdout)")
+        try #require(rows.count == 15, "expected a header and fourteen plugins, got:\n\(run.stdout)")
         #expect(rows[0] == ["name", "kind", "model_types", "summary"])
         let kinds = Dictionary(rows.dropFirst().map { ($0[0], $0[1]) }, uniquingKeysWith: { first, _ in first })
-        #expect(kinds == ["marian": "translator", "sentencepiece": "tokenizer", "bert": "encoder", "wordpiece": "tokenizer",
+        #expect(kinds == ["marian": "translator", "causal-lm": "language-model", "sentencepiece": "tokenizer", "bert": "encoder", "wordpiece": "tokenizer",
                           "mean-pooling": "pooler", "max-pooling": "pooler", "cls-pooling": "pooler", "last-token-pooling": "pooler",
                           "weighted-mean-pooling": "pooler", "mean-sqrt-len-pooling": "pooler",
                           "greedy": "sampler", "beam": "sampler", "sampling": "sampler"])
@@ -59,10 +59,10 @@ import Testing
         #expect(run.status == 0)
         let objects = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [[String: Any]])
         #expect(objects.compactMap { $0["name"] as? String } == [
-            "marian", "sentencepiece", "bert", "wordpiece", "mean-pooling", "max-pooling", "cls-pooling", "last-token-pooling",
+            "marian", "causal-lm", "sentencepiece", "bert", "wordpiece", "mean-pooling", "max-pooling", "cls-pooling", "last-token-pooling",
             "weighted-mean-pooling", "mean-sqrt-len-pooling", "greedy", "beam", "sampling",
         ])
-        #expect(objects.compactMap { $0["kind"] as? String } == ["translator", "tokenizer", "encoder", "tokenizer"]
+        #expect(objects.compactMap { $0["kind"] as? String } == ["translator", "language-model", "tokenizer", "encoder", "tokenizer"]
             + [String](repeating: "pooler", count: 6) + ["sampler", "sampler", "sampler"])
         #expect(objects.first?["model_types"] as? [String] == ["marian"])
         #expect(objects.allSatisfy { !(($0["summary"] as? String) ?? "").isEmpty })

@@ -63,7 +63,6 @@ public final class DecoderTrainer {
             state = try checkpoints.restore(latest, model: model, optimizer: &optimizer)
             log("resumed from \(latest.lastPathComponent): step \(state.step), \(String(format: "%.1f", state.seconds / 60)) min, \(state.units) \(objective.unit)")
         }
-        let schedule = LearningRateSchedule.inverseSquareRoot(peak: settings.learningRate, warmup: settings.warmupSteps)
         let context = ForwardContext(training: true)
         context.generator = state.dropoutGenerator
         let parameters = model.namedParameters().filter { $0.tensor.requiresGrad }
@@ -110,7 +109,8 @@ public final class DecoderTrainer {
             scaleGradients(parameters.map(\.tensor), by: 1 / Float(stepUnits))
             if settings.clipNorm > 0 { clipGradientNorm(parameters.map(\.tensor), maxNorm: settings.clipNorm) }
             state.step += 1
-            optimizer.step(parameters, learningRate: schedule.rate(at: state.step))
+            let learningRate = rate(state)
+            optimizer.step(parameters, learningRate: learningRate)
             model.didUpdateParameters()
             try objective.didUpdate(step: state.step, model: model)
             state.units += stepUnits
@@ -120,7 +120,7 @@ public final class DecoderTrainer {
             if rateWindow.count > 20 { rateWindow.removeFirst() }
             let rate = Double(state.units - rateWindow[0].units) / Swift.max(now - rateWindow[0].time, 1e-9)
             progress.update(step: state.step, loss: lossSum / Double(Swift.max(lossUnits, 1)), tokensPerSecond: rate,
-                            elapsed: state.seconds, eta: eta(state), learningRate: schedule.rate(at: state.step))
+                            elapsed: state.seconds, eta: eta(state), learningRate: learningRate)
 
             if state.step % settings.validateEvery == 0 || !budgetLeft() {
                 progress.finish()
@@ -154,6 +154,20 @@ public final class DecoderTrainer {
         for (name, value) in record.trainMetrics.sorted(by: { $0.key < $1.key }) { line += String(format: "  %@ %.4g", name, value) }
         for (name, value) in record.dev.sorted(by: { $0.key < $1.key }) { line += String(format: "  dev %@ %.4g", name, value) }
         return line
+    }
+
+    /// The learning rate of the update `state.step`: linear warmup, then inverse-√ decay, or a cosine
+    /// that reaches `min_learning_rate` when the budget (steps or minutes, whichever ends first) is spent.
+    func rate(_ state: DecoderTrainerState) -> Float {
+        guard settings.schedule == "cosine" else {
+            return LearningRateSchedule.inverseSquareRoot(peak: settings.learningRate, warmup: settings.warmupSteps).rate(at: state.step)
+        }
+        let warm = Swift.min(1, Float(state.step) / Float(Swift.max(settings.warmupSteps, 1)))
+        var progress = 0.0
+        if let steps = settings.steps { progress = Swift.max(progress, Double(state.step) / Double(Swift.max(steps, 1))) }
+        if let minutes = settings.minutes { progress = Swift.max(progress, state.seconds / Swift.max(minutes * 60, 1e-9)) }
+        let cosine = Float(0.5 * (1 + Foundation.cos(Double.pi * Swift.min(progress, 1))))
+        return warm * (settings.minLearningRate + (settings.learningRate - settings.minLearningRate) * cosine)
     }
 
     func eta(_ state: DecoderTrainerState) -> Double? {

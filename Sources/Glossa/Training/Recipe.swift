@@ -91,6 +91,11 @@ public struct TrainingSettings: Codable, Sendable {
     public var learningRate: Float = 7e-4
     /// Warmup steps before inverse-square-root decay.
     public var warmupSteps: Int = 1000
+    /// The decay after warmup: `inverse_sqrt` (default) or `cosine` (to `min_learning_rate` at the end of the
+    /// budget, in steps or minutes, whichever ends first; decoder-only training).
+    public var schedule: String = "inverse_sqrt"
+    /// Where the cosine schedule ends.
+    public var minLearningRate: Float = 0
     /// Adam β₁, β₂, ε, and decoupled weight decay.
     public var beta1: Float = 0.9, beta2: Float = 0.98, epsilon: Float = 1e-9, weightDecay: Float = 0
     /// Label smoothing ε.
@@ -120,6 +125,7 @@ public struct TrainingSettings: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case maxTokens = "max_tokens", maxLength = "max_length", learningRate = "learning_rate", warmupSteps = "warmup_steps"
+        case schedule, minLearningRate = "min_learning_rate"
         case beta1, beta2, epsilon, weightDecay = "weight_decay", labelSmoothing = "label_smoothing", clipNorm = "clip_norm"
         case accumulate, steps, minutes, validateEvery = "validate_every", validationLines = "validation_lines"
         case checkpointEvery = "checkpoint_every", averageLast = "average_last", keepBest = "keep_best", seed, threads
@@ -135,6 +141,8 @@ public struct TrainingSettings: Codable, Sendable {
         maxLength = try c.decodeIfPresent(Int.self, forKey: .maxLength) ?? d.maxLength
         learningRate = try c.decodeIfPresent(Float.self, forKey: .learningRate) ?? d.learningRate
         warmupSteps = try c.decodeIfPresent(Int.self, forKey: .warmupSteps) ?? d.warmupSteps
+        schedule = try c.decodeIfPresent(String.self, forKey: .schedule) ?? d.schedule
+        minLearningRate = try c.decodeIfPresent(Float.self, forKey: .minLearningRate) ?? d.minLearningRate
         beta1 = try c.decodeIfPresent(Float.self, forKey: .beta1) ?? d.beta1
         beta2 = try c.decodeIfPresent(Float.self, forKey: .beta2) ?? d.beta2
         epsilon = try c.decodeIfPresent(Float.self, forKey: .epsilon) ?? d.epsilon
@@ -164,5 +172,6 @@ public struct TrainingSettings: Codable, Sendable {
         try require(labelSmoothing >= 0 && labelSmoothing < 1, "label_smoothing must be in [0, 1)")
         try require(validateEvery > 0 && checkpointEvery > 0, "validate_every and checkpoint_every must be positive")
         try require(averageLast >= 1, "average_last must be at least 1")
+        try require(schedule == "inverse_sqrt" || schedule == "cosine", "schedule must be inverse_sqrt or cosine, not \(schedule)")
     }
 }
