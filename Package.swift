@@ -37,10 +37,11 @@ let package = Package(
         // Model plugins: one architecture each, built only on the public SDK.
         .target(name: "GlossaMarian", dependencies: ["Glossa", "GlossaNN", "GlossaTensor"], path: "Plugins/Marian"),
         .target(name: "GlossaBERT", dependencies: ["Glossa", "GlossaNN", "GlossaTensor"], path: "Plugins/BERT"),
+        .target(name: "GlossaRNN", dependencies: ["Glossa", "GlossaNN", "GlossaTensor"], path: "Plugins/RNN"),
         .target(name: "GlossaCausalLM", dependencies: ["Glossa", "GlossaNN", "GlossaTensor"], path: "Plugins/CausalLM"),
         // The WordPiece tokenizer of BERT-family checkpoints (vocab.txt).
         .target(name: "GlossaWordPiece", dependencies: ["Glossa", "CUTF8Proc"]),
-        .target(name: "GlossaBuiltins", dependencies: ["Glossa", "GlossaSentencePiece", "GlossaMarian", "GlossaBERT", "GlossaWordPiece", "GlossaCausalLM"]),
+        .target(name: "GlossaBuiltins", dependencies: ["Glossa", "GlossaSentencePiece", "GlossaMarian", "GlossaBERT", "GlossaWordPiece", "GlossaRNN", "GlossaCausalLM"]),
         .executableTarget(
             name: "GlossaCLI",
             dependencies: [
@@ -63,6 +64,9 @@ let package = Package(
         .testTarget(
             name: "GlossaBERTTests", dependencies: ["GlossaBERT", "GlossaWordPiece", "GlossaBuiltins", "GlossaTestSupport"],
             path: "Tests/GlossaBERTTests"),
+        .testTarget(
+            name: "GlossaRNNTests", dependencies: ["GlossaRNN", "GlossaBuiltins", "GlossaTestSupport"],
+            path: "Tests/GlossaRNNTests"),
         .testTarget(
             name: "GlossaCausalLMTests", dependencies: ["GlossaCausalLM", "GlossaBuiltins", "GlossaTestSupport"],
             path: "Tests/GlossaCausalLMTests"),

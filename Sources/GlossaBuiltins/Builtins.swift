@@ -3,6 +3,7 @@ import Glossa
 import GlossaBERT
 import GlossaCausalLM
 import GlossaMarian
+import GlossaRNN
 import GlossaSentencePiece
 import GlossaWordPiece
 
@@ -57,6 +58,15 @@ public let builtinPlugins = PluginRegistry([
                let s = try configuration.decode(Settings.self)
                return StochasticSampler(temperature: s.temperature ?? 1, topK: s.top_k ?? 0, topP: s.top_p ?? 1, seed: s.seed ?? 0)
            }),
+    Plugin(name: "rnn",
+           summary: "RNN translator: bidirectional GRU/LSTM/Elman encoder, attentional decoder with input feeding (Bahdanau or Luong)",
+           factory: .encoderDecoder { try RNNModel(try $0.decode(RNNConfiguration.self)) }),
+    Plugin(name: "rnn-encoder",
+           summary: "RNN sentence encoder (bidirectional GRU/LSTM/Elman) whose states go through the poolers",
+           factory: .encoder { try RNNEncoderModel(try $0.decode(RNNConfiguration.self)) }),
+    Plugin(name: "rnn-lm",
+           summary: "RNN language model: the RNN decoder without attention, tied embeddings",
+           factory: .decoderOnly { try RNNLanguageModel(try $0.decode(RNNConfiguration.self)) }),
 ])
 
 /// One line per pooler for `glossa plugins`.

@@ -10,7 +10,7 @@ struct BenchCommand: ParsableCommand {
 
     /// The workloads.
     enum Workload: String, ExpressibleByArgument, CaseIterable {
-        case gemm, softmax, layernorm, attention, train, generate
+        case gemm, softmax, layernorm, attention, train, rnn, generate
     }
 
     @Argument(help: "Workloads to run (\(Workload.allCases.map(\.rawValue).joined(separator: ", "))); all when none.")
@@ -40,6 +40,7 @@ struct BenchCommand: ParsableCommand {
             case .layernorm: rows += KernelBench.layerNorm(seconds: seconds)
             case .attention: rows += KernelBench.attention(seconds: seconds)
             case .train: rows += try ModelBench.train(seconds: seconds)
+            case .rnn: rows += RNNBench.run(seconds: seconds)
             case .generate: rows += try GenerateBench.run(directory: model, positions: max(1, positions))
             }
         }

@@ -68,6 +68,8 @@ extension Primitive {
         case .rmsNorm: "rmsNorm"
         case .dropout: "dropout"
         case .crossEntropy: "crossEntropy"
+        case .gruCell: "gruCell"
+        case .lstmCell: "lstmCell"
         }
     }
 }

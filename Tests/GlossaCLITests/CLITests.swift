@@ -30,13 +30,14 @@ import Testing
         let run = try runGlossa(["plugins"])
         #expect(run.status == 0)
         let rows = outputLines(run.stdout).map { $0.split(separator: " ").map(String.init) }
-        try #require(rows.count == 15, "expected a header and fourteen plugins, got:\n\(run.stdout)")
+        try #require(rows.count == 18, "expected a header and seventeen plugins, got:\n\(run.stdout)")
         #expect(rows[0] == ["name", "kind", "model_types", "summary"])
         let kinds = Dictionary(rows.dropFirst().map { ($0[0], $0[1]) }, uniquingKeysWith: { first, _ in first })
         #expect(kinds == ["marian": "translator", "causal-lm": "language-model", "sentencepiece": "tokenizer", "bert": "encoder", "wordpiece": "tokenizer",
                           "mean-pooling": "pooler", "max-pooling": "pooler", "cls-pooling": "pooler", "last-token-pooling": "pooler",
                           "weighted-mean-pooling": "pooler", "mean-sqrt-len-pooling": "pooler",
-                          "greedy": "sampler", "beam": "sampler", "sampling": "sampler"])
+                          "greedy": "sampler", "beam": "sampler", "sampling": "sampler",
+                          "rnn": "translator", "rnn-encoder": "encoder", "rnn-lm": "language-model"])
         #expect(rows[1][2] == "marian", "marian reads the Hugging Face model_type marian")
     }
 
@@ -60,10 +61,10 @@ import Testing
         let objects = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [[String: Any]])
         #expect(objects.compactMap { $0["name"] as? String } == [
             "marian", "causal-lm", "sentencepiece", "bert", "wordpiece", "mean-pooling", "max-pooling", "cls-pooling", "last-token-pooling",
-            "weighted-mean-pooling", "mean-sqrt-len-pooling", "greedy", "beam", "sampling",
+            "weighted-mean-pooling", "mean-sqrt-len-pooling", "greedy", "beam", "sampling", "rnn", "rnn-encoder", "rnn-lm",
         ])
         #expect(objects.compactMap { $0["kind"] as? String } == ["translator", "language-model", "tokenizer", "encoder", "tokenizer"]
-            + [String](repeating: "pooler", count: 6) + ["sampler", "sampler", "sampler"])
+            + [String](repeating: "pooler", count: 6) + ["sampler", "sampler", "sampler", "translator", "encoder", "language-model"])
         #expect(objects.first?["model_types"] as? [String] == ["marian"])
         #expect(objects.allSatisfy { !(($0["summary"] as? String) ?? "").isEmpty })
     }

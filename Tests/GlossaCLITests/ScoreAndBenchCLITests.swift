@@ -46,6 +46,15 @@ import Testing
         #expect(lines.contains { $0.contains("\"workload\":\"softmax\"") })
     }
 
+    @Test func benchRNNReportsAGRUStepAgainstItsProducts() throws {
+        let run = try runGlossa(["bench", "rnn", "--seconds", "0.02", "--json", "--threads", "1"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let objects = try outputLines(run.stdout).map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        try #require(objects.count == 3)
+        #expect(objects.allSatisfy { $0["workload"] as? String == "rnn" && (($0["ratio"] as? Double) ?? 0) > 0 })
+        #expect((objects[0]["shape"] as? String)?.hasPrefix("GRU step B64") == true)
+    }
+
     @Test func benchRejectsAnUnknownWorkload() throws {
         let run = try runGlossa(["bench", "no-such-kernel"])
         #expect(run.status != 0)

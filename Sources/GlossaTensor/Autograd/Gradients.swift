@@ -110,6 +110,10 @@ enum Gradients {
         case .crossEntropy(let targets, let smoothing, let ignoreIndex, let logProbabilities):
             return [crossEntropyGradient(g, targets: targets, smoothing: smoothing, ignoreIndex: ignoreIndex,
                                          logProbabilities: logProbabilities, shape: x[0].shape)]
+        case .gruCell(let gates):
+            return RecurrentGradients.gru(x, g, gates: gates)
+        case .lstmCell(let gates):
+            return RecurrentGradients.lstm(x, g, gates: gates)
         }
     }
 

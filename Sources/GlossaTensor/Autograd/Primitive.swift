@@ -27,4 +27,8 @@ enum Primitive {
     case dropout(mask: [Float])
     /// Per-row label-smoothed cross-entropy of logits; saves the log-probabilities.
     case crossEntropy(targets: [Int], smoothing: Float, ignoreIndex: Int?, logProbabilities: [Float])
+    /// Inputs: gi, gh, h; saves the gates r, z, n of each row.
+    case gruCell(gates: [Float])
+    /// Inputs: pre-activations, c; saves σ(i), σ(f), tanh(g), σ(o), tanh(c') of each row.
+    case lstmCell(gates: [Float])
 }

@@ -44,10 +44,28 @@ extension Tensor {
 
         withoutGrad {
             var pending: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): seed]
+            // Pending gradients made here and referenced nowhere else, so slices may add into them in place.
+            var owned = Set<ObjectIdentifier>()
             for node in order.reversed() {
                 guard let g = pending.removeValue(forKey: ObjectIdentifier(node)) else { continue }
+                owned.remove(ObjectIdentifier(node))
                 guard let origin = node.origin else {
                     if node.requiresGrad { node.accumulateGrad(g) }
+                    continue
+                }
+                // A loop that reads one step of a long tensor per iteration (an RNN over time) would pay for a
+                // full-size padded gradient per step; adding each slice's gradient in place keeps it linear.
+                if case .slice(let axis, let start) = origin.primitive, let input = origin.inputs.first, input.requiresGrad {
+                    let key = ObjectIdentifier(input)
+                    if owned.contains(key), let buffer = pending[key] {
+                        buffer.addSlice(g, axis: axis, start: start)
+                    } else {
+                        let full = Tensor.zeros(input.shape)
+                        full.addSlice(g, axis: axis, start: start)
+                        if let earlier = pending[key] { full.addSlice(earlier, axis: 0, start: 0) }
+                        pending[key] = full
+                        owned.insert(key)
+                    }
                     continue
                 }
                 Profiler.reset()
@@ -58,8 +76,25 @@ extension Tensor {
                     guard let ig else { continue }
                     let key = ObjectIdentifier(input)
                     pending[key] = pending[key].map { $0 + ig } ?? ig
+                    owned.remove(key)
                 }
                 Profiler.reset()
+            }
+        }
+    }
+}
+
+extension Tensor {
+    /// Adds `g` into the block of this tensor that starts at `start` along `axis` (the in-place gradient of a slice).
+    func addSlice(_ g: Tensor, axis: Int, start: Int) {
+        let (outer, n, inner) = ShapeMath.split(shape, axis: axis)
+        let width = g.shape.isEmpty ? 1 : g.shape[axis] * inner
+        g.scalars.withUnsafeBufferPointer { src in
+            scalars.withUnsafeMutableBufferPointer { dst in
+                for o in 0..<outer {
+                    let d = (o * n + start) * inner, s = o * width
+                    for j in 0..<width { dst[d + j] += src[s + j] }
+                }
             }
         }
     }
