@@ -83,6 +83,7 @@ let package = Package(
         .testTarget(name: "GlossaCLITests", dependencies: ["GlossaCLI", "GlossaTestSupport"]),
         .target(name: "GlossaTestStaticPlugin", dependencies: ["Glossa", "GlossaTensor"], path: "Tests/GlossaTestStaticPlugin"),
         .target(name: "GlossaTestWrongABIPlugin", path: "Tests/GlossaTestWrongABIPlugin"),
+        .testTarget(name: "GlossaAlignmentTests", dependencies: ["Glossa", "GlossaCausalLM", "GlossaTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

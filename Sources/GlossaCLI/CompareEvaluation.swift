@@ -74,7 +74,7 @@ struct RunEvaluation: Codable {
 enum CompareEvaluator {
     /// Loads the run's model directory and translates the test set greedily and with beam search.
     static func evaluate(_ run: CompareRun, test: CompareTestSet, settings: EvaluationSettings, log: (String) -> Void) throws -> RunEvaluation {
-        let translator = try Translator.load(run.directory, registry: builtinPlugins)
+        let translator = try Translator.load(run.directory, registry: Registry.current)
         func decode(_ beam: Int) throws -> DecodingResult {
             let start = Date()
             let outputs: [[GeneratedText]]

@@ -73,7 +73,7 @@ enum ComparePlan {
                 throw CommandError(description: "recipe \(file) cannot be used: \(error)")
             }
             let plugin: Plugin
-            do { plugin = try builtinPlugins.plugin(named: recipe.plugin) } catch {
+            do { plugin = try Registry.current.plugin(named: recipe.plugin) } catch {
                 throw CommandError(description: "recipe \(file): \(error)")
             }
             guard case .encoderDecoder = plugin.factory else {

@@ -10,7 +10,7 @@ struct GlossaCommand: ParsableCommand {
         abstract: "Sequence models on the CPU: translate, embed, generate, train.",
         subcommands: [
             TranslateCommand.self, EvalCommand.self, EmbedCommand.self, SimilarCommand.self, GenerateCommand.self, TrainCommand.self,
-            TokenizerCommand.self, ScoreCommand.self, PluginsCommand.self, BenchCommand.self, CompareCommand.self,
+            TokenizerCommand.self, ScoreCommand.self, PluginsCommand.self, BenchCommand.self, CompareCommand.self, AlignCommand.self,
         ])
 
     // Documents the option for --help; main() takes it out of the command line before parsing.

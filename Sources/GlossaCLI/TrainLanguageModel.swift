@@ -23,6 +23,9 @@ struct ObjectiveInputs {
 /// A new objective adds one entry here.
 let decoderObjectives: [String: @Sendable (ObjectiveInputs) throws -> any DecoderObjective] = [
     "nll": makeLanguageModelingObjective,
+    "sft": makeSupervisedObjective,
+    "dpo": makePreferenceObjective,
+    "grpo": makePolicyObjective,
 ]
 
 /// Next-token NLL on every line of both sides of the recipe's training files (dev likewise).
@@ -88,6 +91,9 @@ extension TrainCommand {
         let record = DecoderTrainingLog(recipe: recipe, objective: objective.name, weights: note, finalDev: final,
                                         wallMinutes: Date().timeIntervalSince(started) / 60, history: history)
         try AtomicFile.write(try encoder.encode(record), to: outputURL.appendingPathComponent("training.json"))
+        for (name, data) in try (objective as? ReportingObjective)?.reportFiles() ?? [:] {
+            try AtomicFile.write(data, to: outputURL.appendingPathComponent(name))
+        }
         log("wrote \(outputURL.path) (\(note))" + final.sorted { $0.key < $1.key }.map { String(format: "  dev %@ %.4g", $0.key, $0.value) }.joined())
     }
 }

@@ -1,0 +1,100 @@
+import Foundation
+
+/// An SFT example: `{"prompt": …, "response": …}`.
+public struct PromptResponse: Codable, Sendable, Equatable {
+    /// What the model is given.
+    public var prompt: String
+    /// What it should answer.
+    public var response: String
+
+    /// An example.
+    public init(prompt: String, response: String) {
+        self.prompt = prompt
+        self.response = response
+    }
+}
+
+/// A DPO example: `{"prompt": …, "chosen": …, "rejected": …}`.
+public struct PreferencePair: Codable, Sendable, Equatable {
+    /// What the model is given.
+    public var prompt: String
+    /// The preferred response y_w.
+    public var chosen: String
+    /// The dispreferred response y_l.
+    public var rejected: String
+
+    /// A pair.
+    public init(prompt: String, chosen: String, rejected: String) {
+        self.prompt = prompt
+        self.chosen = chosen
+        self.rejected = rejected
+    }
+}
+
+/// A GRPO example: `{"prompt": …, "reference": …}`, the reference being what the reward checks against.
+public struct PromptReference: Codable, Sendable, Equatable {
+    /// What the model is given.
+    public var prompt: String
+    /// The answer or reference translation.
+    public var reference: String
+
+    /// An example.
+    public init(prompt: String, reference: String) {
+        self.prompt = prompt
+        self.reference = reference
+    }
+}
+
+/// JSON Lines files (one JSON object per line; blank lines skipped), read with line-numbered errors.
+public enum JSONLines {
+    /// Every record of `path`.
+    public static func read<T: Decodable>(_ type: T.Type, from path: String) throws -> [T] {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw GlossaError.missingFile(URL(fileURLWithPath: path), purpose: "a JSON Lines data file")
+        }
+        let decoder = JSONDecoder()
+        var out: [T] = []
+        for (number, line) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            guard !line.allSatisfy(\.isWhitespace) else { continue }
+            do {
+                out.append(try decoder.decode(T.self, from: Data(line.utf8)))
+            } catch let error as DecodingError {
+                throw GlossaError.invalidInput("\(path):\(number + 1): \(describe(error))")
+            } catch {
+                throw GlossaError.invalidInput("\(path):\(number + 1): not a JSON object")
+            }
+        }
+        return out
+    }
+
+    /// The bytes of `records` as JSON Lines (keys sorted, non-ASCII kept as is).
+    public static func encode<T: Encodable>(_ records: [T]) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var out = Data()
+        for r in records {
+            out.append(try encoder.encode(r))
+            out.append(0x0A)
+        }
+        return out
+    }
+}
+
+/// The decoder-only translation task of the ladder: `Translate to German: <en>` → `<de>`.
+public enum TranslationPrompt {
+    /// The prompt for one source sentence; `language` is the target language's English name.
+    public static func prompt(_ source: String, language: String = "German") -> String {
+        "Translate to \(language): \(source)"
+    }
+
+    /// SFT examples from aligned source and target lines (empty lines on either side are skipped).
+    public static func examples(sources: [String], targets: [String], language: String = "German") throws -> [PromptResponse] {
+        guard sources.count == targets.count else {
+            throw GlossaError.invalidInput("\(sources.count) source lines but \(targets.count) target lines")
+        }
+        return zip(sources, targets).compactMap { s, t in
+            s.isEmpty || t.isEmpty ? nil : PromptResponse(prompt: prompt(s, language: language), response: t)
+        }
+    }
+}

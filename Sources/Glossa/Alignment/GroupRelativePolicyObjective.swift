@@ -1,0 +1,191 @@
+import Foundation
+import GlossaNN
+import GlossaTensor
+
+/// An objective that leaves files beside the trained model (plots, curves), written by `glossa train`.
+public protocol ReportingObjective {
+    /// File name → contents.
+    func reportFiles() throws -> [String: Data]
+}
+
+/// The settings of GRPO, read from the recipe's `"grpo"` block.
+public struct GRPOSettings: Codable, Sendable, Equatable {
+    /// Outputs sampled per prompt (G).
+    public var groupSize: Int = 8
+    /// Prompts per batch; a batch holds `promptsPerBatch` × G outputs.
+    public var promptsPerBatch: Int = 4
+    /// The longest sampled output.
+    public var maxNewTokens: Int = 16
+    /// Sampling temperature of the rollouts.
+    public var temperature: Float = 1
+    /// ε of the clipped ratio.
+    public var clip: Float = 0.2
+    /// β of the KL penalty to the reference.
+    public var klCoefficient: Float = 0.04
+    /// Updates made on each batch of rollouts (μ); the first is on-policy, later ones are clipped.
+    public var updatesPerRollout: Int = 1
+
+    enum CodingKeys: String, CodingKey {
+        case groupSize = "group_size", promptsPerBatch = "prompts_per_batch", maxNewTokens = "max_new_tokens"
+        case temperature, clip, klCoefficient = "kl_coefficient", updatesPerRollout = "updates_per_rollout"
+    }
+
+    /// The defaults.
+    public init() {}
+
+    public init(from decoder: any Swift.Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = GRPOSettings()
+        groupSize = try c.decodeIfPresent(Int.self, forKey: .groupSize) ?? d.groupSize
+        promptsPerBatch = try c.decodeIfPresent(Int.self, forKey: .promptsPerBatch) ?? d.promptsPerBatch
+        maxNewTokens = try c.decodeIfPresent(Int.self, forKey: .maxNewTokens) ?? d.maxNewTokens
+        temperature = try c.decodeIfPresent(Float.self, forKey: .temperature) ?? d.temperature
+        clip = try c.decodeIfPresent(Float.self, forKey: .clip) ?? d.clip
+        klCoefficient = try c.decodeIfPresent(Float.self, forKey: .klCoefficient) ?? d.klCoefficient
+        updatesPerRollout = try c.decodeIfPresent(Int.self, forKey: .updatesPerRollout) ?? d.updatesPerRollout
+    }
+
+    /// Rejects settings that cannot train.
+    public func validate() throws {
+        func require(_ ok: Bool, _ message: String) throws { if !ok { throw GlossaError.invalidConfiguration("grpo: " + message) } }
+        try require(groupSize >= 2, "group_size must be at least 2 (advantages compare outputs within a group)")
+        try require(promptsPerBatch >= 1 && maxNewTokens >= 1 && updatesPerRollout >= 1,
+                    "prompts_per_batch, max_new_tokens and updates_per_rollout must be positive")
+        try require(temperature > 0, "temperature must be positive (rollouts are sampled)")
+        try require(clip > 0 && clip < 1 && klCoefficient >= 0, "clip must be in (0, 1) and kl_coefficient non-negative")
+    }
+}
+
+/// Group relative policy optimisation (`"objective": "grpo"`, Shao et al., 2024): for each prompt, G outputs
+/// are sampled as one batch from the current policy, scored by a `Reward`, given group-normalised advantages,
+/// and trained with the clipped ratio objective plus β·KL to a frozen reference copy.
+public final class GroupRelativePolicyObjective: DecoderObjective, ReportingObjective {
+    /// Training prompts with their references.
+    public let train: [PromptReference]
+    /// Held-out prompts, scored by greedy responses.
+    public let dev: GenerationCheck?
+    /// The frozen reference policy.
+    public let reference: any DecoderOnlyModel
+    /// Scores sampled outputs.
+    public let reward: any Reward
+    /// The settings.
+    public let settings: GRPOSettings
+    let tokenizer: any Tokenizer
+    let prompts: [[Int]]
+    var generator: SeededGenerator
+    var rollout: Rollout?
+    /// Mean training reward of each update's rollouts, by step: the reward curve.
+    public private(set) var rewardCurve: [(step: Int, reward: Double)] = []
+    var pendingRewards: [Double] = []
+
+    /// One batch of sampled outputs, kept for the `updatesPerRollout` updates made on it.
+    struct Rollout {
+        var batch: [Int]
+        var uses: Int
+        var responses: ResponseBatch
+        var sampling: Tensor
+        var reference: Tensor
+        var advantages: [Float]
+        var metrics: [String: Double]
+    }
+
+    /// An objective over `train` prompts; `seed` fixes the rollouts' draws.
+    public init(train: [PromptReference], dev: GenerationCheck?, reference: any DecoderOnlyModel, reward: any Reward,
+                tokenizer: any Tokenizer, settings: GRPOSettings, seed: UInt64) throws {
+        try settings.validate()
+        guard !train.isEmpty else { throw GlossaError.invalidInput("grpo needs at least one training prompt") }
+        self.train = train
+        self.dev = dev
+        self.reference = reference
+        self.reward = reward
+        self.tokenizer = tokenizer
+        self.settings = settings
+        self.prompts = try tokenizer.encodeBatch(train.map(\.prompt))
+        self.generator = SeededGenerator(seed: seed &+ 0x5EED)
+        reference.setTrainable(false)
+    }
+
+    /// "grpo".
+    public var name: String { "grpo" }
+    /// Sampled outputs.
+    public var unit: String { "samples" }
+    /// Held-out mean reward of greedy responses.
+    public var primaryMetric: PrimaryMetric? { dev == nil ? nil : PrimaryMetric(name: "reward", higherIsBetter: true) }
+
+    /// Shuffled prompts in batches of `promptsPerBatch`, each batch listed `updatesPerRollout` times in a row.
+    public func epochPlan(epoch: Int, seed: UInt64) -> [[Int]] {
+        var rng = SeededGenerator(seed: seed &+ UInt64(epoch) &* 0x9E37_79B9)
+        let order = train.indices.shuffled(using: &rng)
+        return stride(from: 0, to: order.count, by: settings.promptsPerBatch).flatMap { start in
+            let batch = Array(order[start..<Swift.min(start + settings.promptsPerBatch, order.count)])
+            return [[Int]](repeating: batch, count: settings.updatesPerRollout)
+        }
+    }
+
+    /// Samples G outputs per prompt of `batch` with the current policy, scores them, and records the
+    /// sampling and reference log-probabilities the loss compares against.
+    func sample(_ batch: [Int], model: any DecoderOnlyModel) throws -> Rollout {
+        let g = settings.groupSize
+        let rowsPrompts = batch.flatMap { [[Int]](repeating: prompts[$0], count: g) }
+        let sampler = StochasticSampler(temperature: settings.temperature, seed: generator.next())
+        let responses = try withoutGrad {
+            try ResponseGeneration.generate(model, prompts: rowsPrompts, sampler: sampler, maxNewTokens: settings.maxNewTokens, batchSize: 64)
+        }
+        let texts = try responses.map { try tokenizer.decode($0.tokens) }
+        let references = batch.flatMap { [String](repeating: train[$0].reference, count: g) }
+        let scores = zip(texts, references).map { reward.score(output: $0, reference: $1) }
+        let layout = try ResponseBatch(prompts: rowsPrompts, responses: responses.map(\.tokens), ids: model.specialIds,
+                                       closed: responses.map(\.closed))
+        let (sampling, referenceLP) = try withoutGrad {
+            (try SequenceScoring.tokenLogProbabilities(model.decoder, batch: layout, context: ForwardContext()),
+             try SequenceScoring.tokenLogProbabilities(reference.decoder, batch: layout, context: ForwardContext()))
+        }
+        var metrics: [String: Double] = ["reward": scores.map(\.value).reduce(0, +) / Double(scores.count),
+                                         "length": Double(layout.scoredCount) / Double(scores.count)]
+        for key in Set(scores.flatMap(\.components.keys)) {
+            metrics[key] = scores.reduce(0) { $0 + ($1.components[key] ?? 0) } / Double(scores.count)
+        }
+        return Rollout(batch: batch, uses: 0, responses: layout, sampling: sampling, reference: referenceLP,
+                       advantages: AlignmentLosses.groupAdvantages(scores.map(\.value), groupSize: g), metrics: metrics)
+    }
+
+    public func loss(batch: [Int], model: any DecoderOnlyModel, context: ForwardContext) throws -> ObjectiveLoss {
+        if rollout == nil || rollout?.batch != batch || (rollout?.uses ?? 0) >= settings.updatesPerRollout {
+            rollout = try sample(batch, model: model)
+            pendingRewards.append(rollout?.metrics["reward"] ?? 0)
+        }
+        guard var current = rollout else { throw GlossaError.invalidInput("grpo: no rollout") }
+        current.uses += 1
+        rollout = current
+        let lp = try SequenceScoring.tokenLogProbabilities(model.decoder, batch: current.responses, context: context)
+        let result = AlignmentLosses.policy(logProbabilities: lp, sampling: current.sampling, reference: current.reference,
+                                            mask: current.responses.scoredMask, advantages: current.advantages,
+                                            clip: settings.clip, klCoefficient: settings.klCoefficient)
+        var metrics = current.metrics
+        metrics["kl"] = result.kl
+        metrics["clipped"] = result.clippedFraction
+        return ObjectiveLoss(loss: result.loss, count: current.advantages.count, metrics: metrics)
+    }
+
+    /// Records the mean reward of the rollouts sampled for this update.
+    public func didUpdate(step: Int, model: any DecoderOnlyModel) throws {
+        guard !pendingRewards.isEmpty else { return }
+        rewardCurve.append((step, pendingRewards.reduce(0, +) / Double(pendingRewards.count)))
+        pendingRewards = []
+    }
+
+    /// `reward-curve.svg` and `reward-curve.json`: the mean training reward of each update's rollouts.
+    public func reportFiles() throws -> [String: Data] {
+        let plot = LinePlot(title: "GRPO: mean reward of each update's rollouts (\(reward.name))", xLabel: "update", yLabel: "mean reward",
+                            series: [LinePlot.Series(name: "rollout reward", points: rewardCurve.map { (Double($0.step), $0.reward) })])
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let rows = rewardCurve.map { ["step": Double($0.step), "reward": $0.reward] }
+        return ["reward-curve.svg": Data(plot.svg().utf8), "reward-curve.json": try encoder.encode(rows)]
+    }
+
+    /// Mean reward and its parts of greedy responses to the held-out prompts.
+    public func validate(model: any DecoderOnlyModel) throws -> [String: Double] {
+        try dev?.run(model) ?? [:]
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+
+/// A reward's verdict on one output: the scalar GRPO optimises and the parts it is made of.
+public struct RewardScore: Sendable, Equatable {
+    /// The reward.
+    public var value: Double
+    /// Named parts (`accuracy`, `format`, `chrf`), each reported as a mean over outputs.
+    public var components: [String: Double]
+
+    /// A score and its parts.
+    public init(value: Double, components: [String: Double] = [:]) {
+        self.value = value
+        self.components = components
+    }
+}
+
+/// Scores a model's output for a prompt against that prompt's reference (a checkable answer, a
+/// reference translation). GRPO reads rewards only through this protocol.
+public protocol Reward: Sendable {
+    /// A short name for recipes and logs (`arithmetic`, `chrf`).
+    var name: String { get }
+    /// The score of `output` (the decoded response text) given the example's `reference`.
+    func score(output: String, reference: String) -> RewardScore
+}
+
+extension Reward {
+    /// Mean value and mean of each component over several outputs.
+    public func summary(outputs: [String], references: [String]) -> [String: Double] {
+        precondition(outputs.count == references.count, "one reference per output")
+        var totals: [String: Double] = ["reward": 0]
+        for (output, reference) in zip(outputs, references) {
+            let s = score(output: output, reference: reference)
+            totals["reward", default: 0] += s.value
+            for (k, v) in s.components { totals[k, default: 0] += v }
+        }
+        let n = Double(Swift.max(outputs.count, 1))
+        return totals.mapValues { $0 / n }
+    }
+}
+
+/// R1-Zero-style rule reward for the arithmetic task (DeepSeek-AI, 2025): an accuracy reward of 1 when
+/// the answer inside `<answer>…</answer>` equals the reference, plus a format reward `formatWeight`
+/// when the whole output is exactly one such tag around an integer. A bare correct number earns nothing.
+public struct ArithmeticReward: Reward {
+    /// The weight of the format reward.
+    public var formatWeight: Double
+
+    /// The arithmetic reward with a format bonus of `formatWeight` (0.5 by default).
+    public init(formatWeight: Double = 0.5) { self.formatWeight = formatWeight }
+
+    /// "arithmetic".
+    public var name: String { "arithmetic" }
+
+    public func score(output: String, reference: String) -> RewardScore {
+        let answer = Self.taggedAnswer(in: output)
+        let formatted = Self.isWellFormatted(output)
+        let correct = answer.map { $0 == reference.trimmingCharacters(in: .whitespaces) } ?? false
+        let accuracy: Double = correct ? 1 : 0, format: Double = formatted ? 1 : 0
+        return RewardScore(value: accuracy + formatWeight * format, components: ["accuracy": accuracy, "format": format])
+    }
+
+    /// The text of the first `<answer>…</answer>`, trimmed; `nil` when there is none.
+    public static func taggedAnswer(in output: String) -> String? {
+        guard let open = output.range(of: "<answer>"),
+              let close = output.range(of: "</answer>", range: open.upperBound..<output.endIndex) else { return nil }
+        return output[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces)
+    }
+
+    /// Whether `output` is exactly `<answer>N</answer>` for an integer N (spaces around allowed).
+    public static func isWellFormatted(_ output: String) -> Bool {
+        let text = output.trimmingCharacters(in: .whitespaces)
+        guard text.hasPrefix("<answer>"), text.hasSuffix("</answer>"), text.count > 17 else { return false }
+        let inner = text.dropFirst(8).dropLast(9).trimmingCharacters(in: .whitespaces)
+        let digits = inner.hasPrefix("-") ? inner.dropFirst() : Substring(inner)
+        return !digits.isEmpty && digits.allSatisfy { $0.isASCII && $0.isNumber }
+    }
+}
+
+/// Sentence chrF (sacreBLEU's chrF2) against the reference translation, scaled to [0, 1].
+public struct ChrFReward: Reward {
+    /// The metric.
+    public var metric: ChrF
+
+    /// sacreBLEU's default chrF2.
+    public init(metric: ChrF = ChrF()) { self.metric = metric }
+
+    /// "chrf".
+    public var name: String { "chrf" }
+
+    public func score(output: String, reference: String) -> RewardScore {
+        let chrF = metric.sentenceScore(hypothesis: output, reference: reference).score / 100
+        return RewardScore(value: chrF, components: ["chrf": chrF])
+    }
+}
+
+/// The built-in rewards by name, for recipes and the CLI.
+public enum Rewards {
+    /// `arithmetic` or `chrf`.
+    public static func named(_ name: String) throws -> any Reward {
+        switch name {
+        case "arithmetic": return ArithmeticReward()
+        case "chrf": return ChrFReward()
+        default: throw GlossaError.invalidConfiguration("unknown reward \"\(name)\"; known: arithmetic, chrf")
+        }
+    }
+}

@@ -1,0 +1,143 @@
+import ArgumentParser
+import Foundation
+import Glossa
+import GlossaBuiltins
+import GlossaNN
+import GlossaTensor
+
+/// `glossa align`: the data and measurements of the fine-tuning ladder SFT → DPO → GRPO.
+struct AlignCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "align", abstract: "Build fine-tuning data (SFT, DPO, GRPO) and score decoder-only models on it.",
+        discussion: "Training itself is `glossa train --recipe` with \"objective\": \"sft\", \"dpo\" or \"grpo\"; see docs/alignment.md.",
+        subcommands: [SFTData.self, ArithmeticData.self, PreferenceData.self, Evaluate.self, Preference.self])
+
+    /// Writes JSON Lines to a file atomically.
+    static func write<T: Encodable>(_ records: [T], to path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try AtomicFile.write(try JSONLines.encode(records), to: url)
+        log("wrote \(records.count) records to \(path)")
+    }
+
+    static func log(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+
+    /// Loads a decoder-only model directory.
+    static func loadModel(_ path: String) throws -> LanguageModel {
+        try LanguageModel.load(try ModelLocator.checked(URL(fileURLWithPath: path)), registry: Registry.current)
+    }
+}
+
+extension AlignCommand {
+    /// `glossa align sft-data`: `Translate to German: <en>` → `<de>` examples from aligned files.
+    struct SFTData: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "sft-data", abstract: "Write {prompt, response} JSONL from aligned source and target files.")
+
+        @Option(help: "Source sentences, one per line.") var source: String
+        @Option(help: "Target sentences, aligned with --source.") var target: String
+        @Option(help: "The target language's English name in the prompt.") var language = "German"
+        @Option(help: "Keep only the first N examples.") var limit: Int?
+        @Option(help: "The JSONL file to write.") var output: String
+
+        func run() throws {
+            var examples = try TranslationPrompt.examples(sources: try ParallelData.readLines(source),
+                                                          targets: try ParallelData.readLines(target), language: language)
+            if let limit { examples = Array(examples.prefix(limit)) }
+            try AlignCommand.write(examples, to: output)
+        }
+    }
+
+    /// `glossa align arithmetic-data`: seeded `What is a + b?` problems.
+    struct ArithmeticData: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "arithmetic-data", abstract: "Write seeded arithmetic problems as SFT or GRPO JSONL.",
+            discussion: """
+                --kind sft writes {prompt, response} with the answer as <answer>N</answer> (a fraction \
+                --untagged-fraction answered with the bare number, so the format reward has something to teach); \
+                --kind prompts writes {prompt, reference} for GRPO and evaluation. --held-out draws from the \
+                tenth of operand pairs that training never sees.
+                """)
+
+        enum Kind: String, ExpressibleByArgument, CaseIterable { case sft, prompts }
+
+        @Option(help: "How many problems.") var count: Int
+        @Option(help: "Seed of the draw.") var seed: UInt64 = 1
+        @Option(help: "Operands are drawn from 0...N.") var maxOperand = 99
+        @Option(help: "sft or prompts.") var kind: Kind = .prompts
+        @Option(help: "For --kind sft: the fraction of responses without the answer tags.") var untaggedFraction = 0.0
+        @Flag(help: "Draw from the held-out operand pairs.") var heldOut = false
+        @Option(help: "The JSONL file to write.") var output: String
+        @Option(help: "Also write each prompt and tagged answer as a line of text (to train a tokenizer on).") var textOutput: String?
+
+        func validate() throws {
+            guard count > 0 else { throw ValidationError("--count must be positive") }
+            guard (0...1).contains(untaggedFraction) else { throw ValidationError("--untagged-fraction must be in [0, 1]") }
+        }
+
+        func run() throws {
+            let problems = try ArithmeticTask(maxOperand: maxOperand).problems(count: count, seed: seed, heldOut: heldOut)
+            if let textOutput {
+                let text = problems.map { $0.prompt + " " + ArithmeticTask.formatted($0.answer) + "\n" }.joined()
+                try AtomicFile.write(Data(text.utf8), to: URL(fileURLWithPath: textOutput))
+            }
+            switch kind {
+            case .prompts:
+                try AlignCommand.write(problems.map { PromptReference(prompt: $0.prompt, reference: $0.answer) }, to: output)
+            case .sft:
+                var rng = SeededGenerator(seed: seed &+ 99)
+                let examples = problems.map { p in
+                    PromptResponse(prompt: p.prompt,
+                                   response: Double(rng.nextUnitFloat()) < untaggedFraction ? p.answer : ArithmeticTask.formatted(p.answer))
+                }
+                try AlignCommand.write(examples, to: output)
+            }
+        }
+    }
+
+    /// `glossa align dpo-data`: two samples per prompt from a model, ranked by chrF against the reference.
+    struct PreferenceData: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "dpo-data", abstract: "Write {prompt, chosen, rejected} JSONL: two samples per source ranked by chrF.",
+            discussion: "Sources whose two samples tie on sentence chrF (or are identical) give no pair.")
+
+        @Option(help: "The decoder-only model (the SFT model) to sample from.") var model: String
+        @Option(help: "Source sentences, one per line.") var source: String
+        @Option(help: "Reference translations, aligned with --source.") var references: String
+        @Option(help: "The target language's English name in the prompt.") var language = "German"
+        @Option(help: "Use only the first N sources.") var limit: Int?
+        @Option(help: "Sampling temperature.") var temperature: Float = 1
+        @Option(help: "Seed of the samples.") var seed: UInt64 = 1
+        @Option(help: "The longest sample.") var maxNewTokens = 64
+        @Option(help: "The JSONL file to write.") var output: String
+        @OptionGroup var threads: ThreadOptions
+
+        func run() throws {
+            threads.apply()
+            let lm = try AlignCommand.loadModel(model)
+            var sources = try ParallelData.readLines(source), refs = try ParallelData.readLines(references)
+            guard sources.count == refs.count else { throw ValidationError("\(source) and \(references) differ in line count") }
+            if let limit { sources = Array(sources.prefix(limit)); refs = Array(refs.prefix(limit)) }
+            let prompts = sources.map { TranslationPrompt.prompt($0, language: language) }
+            let encoded = try lm.tokenizer.encodeBatch(prompts)
+            let started = Date()
+            // Both samples of a prompt are one batch of two rows.
+            let rows = encoded.flatMap { [$0, $0] }
+            let samples = try withoutGrad {
+                try ResponseGeneration.generate(lm.model, prompts: rows, sampler: StochasticSampler(temperature: temperature, seed: seed),
+                                                maxNewTokens: maxNewTokens)
+            }
+            let texts = try samples.map { try lm.tokenizer.decode($0.tokens) }
+            let chrF = ChrF()
+            var pairs: [PreferencePair] = []
+            for i in prompts.indices {
+                let (a, b) = (texts[2 * i], texts[2 * i + 1])
+                let (sa, sb) = (chrF.sentenceScore(hypothesis: a, reference: refs[i]).score, chrF.sentenceScore(hypothesis: b, reference: refs[i]).score)
+                guard a != b, sa != sb else { continue }
+                pairs.append(PreferencePair(prompt: prompts[i], chosen: sa > sb ? a : b, rejected: sa > sb ? b : a))
+            }
+            AlignCommand.log(String(format: "%d of %d prompts gave a pair (%.1f s)", pairs.count, prompts.count, Date().timeIntervalSince(started)))
+            try AlignCommand.write(pairs, to: output)
+        }
+    }
+}

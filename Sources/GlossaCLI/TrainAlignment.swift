@@ -1,0 +1,112 @@
+import ArgumentParser
+import Foundation
+import Glossa
+import GlossaBuiltins
+import GlossaTensor
+
+/// The recipe blocks of the fine-tuning objectives (`"sft"`, `"dpo"`, `"grpo"`), read beside the shared
+/// recipe fields. Data paths are JSON Lines files; see docs/alignment.md.
+struct AlignmentRecipe: Decodable {
+    /// Greedy responses to held-out prompts scored by a reward at each validation.
+    struct Generation: Decodable {
+        var data: String
+        var reward: String
+        var limit: Int?
+        var maxNewTokens: Int?
+        enum CodingKeys: String, CodingKey { case data, reward, limit, maxNewTokens = "max_new_tokens" }
+    }
+    struct SFT: Decodable {
+        var train: String
+        var dev: String?
+        var generation: Generation?
+    }
+    struct DPO: Decodable {
+        var train: String
+        var dev: String?
+        var beta: Float?
+        /// The frozen reference model; the recipe's `base` by default.
+        var reference: String?
+    }
+    struct GRPO: Decodable {
+        var train: String
+        var dev: Generation?
+        var reward: String
+        var settings: GRPOSettings
+        var reference: String?
+        enum CodingKeys: String, CodingKey { case train, dev, reward, reference }
+        init(from decoder: any Swift.Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            train = try c.decode(String.self, forKey: .train)
+            dev = try c.decodeIfPresent(Generation.self, forKey: .dev)
+            reward = try c.decode(String.self, forKey: .reward)
+            reference = try c.decodeIfPresent(String.self, forKey: .reference)
+            settings = try GRPOSettings(from: decoder)
+        }
+    }
+    var sft: SFT?
+    var dpo: DPO?
+    var grpo: GRPO?
+
+    static func load(_ inputs: ObjectiveInputs) throws -> AlignmentRecipe {
+        do {
+            return try JSONDecoder().decode(AlignmentRecipe.self, from: try Data(contentsOf: inputs.recipeURL))
+        } catch let error as DecodingError {
+            throw CommandError(description: "\(inputs.recipeURL.lastPathComponent): \(error)")
+        }
+    }
+
+    /// The generation check a block describes.
+    static func check(_ g: Generation?, tokenizer: any Tokenizer) throws -> GenerationCheck? {
+        guard let g else { return nil }
+        var examples = try JSONLines.read(PromptReference.self, from: g.data)
+        if let limit = g.limit { examples = Array(examples.prefix(limit)) }
+        return GenerationCheck(examples: examples, reward: try Rewards.named(g.reward), tokenizer: tokenizer, maxNewTokens: g.maxNewTokens ?? 64)
+    }
+
+    /// A frozen copy of the reference model: `path`, else the recipe's `base`.
+    static func reference(_ path: String?, inputs: ObjectiveInputs) throws -> any DecoderOnlyModel {
+        guard let path = path ?? inputs.recipe.base else {
+            throw CommandError(description: "\(inputs.recipe.objective ?? "") needs a reference model: give \"base\" (or \"reference\" in its block)")
+        }
+        return try LanguageModel.load(URL(fileURLWithPath: path), registry: Registry.current).model
+    }
+
+    /// The positions the model allows, capped by the recipe's `max_length`.
+    static func limit(_ inputs: ObjectiveInputs) -> Int {
+        Swift.min(inputs.recipe.training.maxLength, inputs.model.decoder.maxLength ?? Int.max)
+    }
+}
+
+/// `"objective": "sft"`: response-only cross-entropy on the `"sft"` block's {prompt, response} JSONL.
+func makeSupervisedObjective(_ inputs: ObjectiveInputs) throws -> any DecoderObjective {
+    guard let block = try AlignmentRecipe.load(inputs).sft else { throw CommandError(description: "objective sft needs an \"sft\" block with \"train\"") }
+    let train = try TokenizedExample.tokenize(try JSONLines.read(PromptResponse.self, from: block.train), with: inputs.tokenizer)
+    let dev = try block.dev.map { try TokenizedExample.tokenize(try JSONLines.read(PromptResponse.self, from: $0), with: inputs.tokenizer) } ?? []
+    inputs.log("data: \(train.count) SFT examples (\(train.reduce(0) { $0 + $1.response.count + 1 }) response tokens), \(dev.count) dev examples")
+    return SupervisedFineTuningObjective(train: train, dev: dev, ids: inputs.model.specialIds, maxTokens: inputs.recipe.training.maxTokens,
+                                         maxLength: AlignmentRecipe.limit(inputs), labelSmoothing: inputs.recipe.training.labelSmoothing,
+                                         generation: try AlignmentRecipe.check(block.generation, tokenizer: inputs.tokenizer))
+}
+
+/// `"objective": "dpo"`: the `"dpo"` block's {prompt, chosen, rejected} JSONL against a frozen reference.
+func makePreferenceObjective(_ inputs: ObjectiveInputs) throws -> any DecoderObjective {
+    guard let block = try AlignmentRecipe.load(inputs).dpo else { throw CommandError(description: "objective dpo needs a \"dpo\" block with \"train\"") }
+    let train = try TokenizedPair.tokenize(try JSONLines.read(PreferencePair.self, from: block.train), with: inputs.tokenizer)
+    let dev = try block.dev.map { try TokenizedPair.tokenize(try JSONLines.read(PreferencePair.self, from: $0), with: inputs.tokenizer) } ?? []
+    inputs.log("data: \(train.count) preference pairs, \(dev.count) held-out pairs")
+    return try DirectPreferenceObjective(train: train, dev: dev, reference: try AlignmentRecipe.reference(block.reference, inputs: inputs),
+                                         beta: block.beta ?? 0.1, maxTokens: inputs.recipe.training.maxTokens, maxLength: AlignmentRecipe.limit(inputs))
+}
+
+/// `"objective": "grpo"`: the `"grpo"` block's {prompt, reference} JSONL, rewarded by a built-in reward.
+func makePolicyObjective(_ inputs: ObjectiveInputs) throws -> any DecoderObjective {
+    guard let block = try AlignmentRecipe.load(inputs).grpo else {
+        throw CommandError(description: "objective grpo needs a \"grpo\" block with \"train\" and \"reward\"")
+    }
+    let train = try JSONLines.read(PromptReference.self, from: block.train)
+    let dev = try AlignmentRecipe.check(block.dev, tokenizer: inputs.tokenizer)
+    inputs.log("data: \(train.count) prompts, \(dev?.examples.count ?? 0) held-out prompts; G = \(block.settings.groupSize), reward \(block.reward)")
+    return try GroupRelativePolicyObjective(train: train, dev: dev, reference: try AlignmentRecipe.reference(block.reference, inputs: inputs),
+                                            reward: try Rewards.named(block.reward), tokenizer: inputs.tokenizer, settings: block.settings,
+                                            seed: inputs.recipe.training.seed)
+}
