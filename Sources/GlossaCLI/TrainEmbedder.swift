@@ -183,7 +183,7 @@ struct EmbedderReport {
         """
         # English–German sentence embedder
 
-        A \(String(format: "%.1f", Double(parameters) / 1e6)) M-parameter BERT encoder (Glossa plugin `bert`) with the \
+        A \(String(format: "%.1f", Double(parameters) / 1e6)) M-parameter \(recipe.plugin == "bert" ? "BERT " : "")encoder (Glossa plugin `\(recipe.plugin)`) with the \
         shared SentencePiece tokenizer, mean pooling and L2 normalisation, trained by Glossa (starting from \(start)) with an \
         in-batch-negatives contrastive loss on the translation pairs of `\(recipe.data.train.source)` / \
         `\(recipe.data.train.target)`, so an English sentence and its German translation land close together.
