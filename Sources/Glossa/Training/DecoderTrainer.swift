@@ -73,11 +73,7 @@ public final class DecoderTrainer {
         var started = Date().timeIntervalSince1970 - state.seconds
         var rateWindow: [(time: Double, units: Int)] = [(Date().timeIntervalSince1970, state.units)]
 
-        func budgetLeft() -> Bool {
-            if let steps = settings.steps, state.step >= steps { return false }
-            if let minutes = settings.minutes, state.seconds >= minutes * 60 { return false }
-            return true
-        }
+        func budgetLeft() -> Bool { settings.hasBudget(step: state.step, seconds: state.seconds) }
 
         while budgetLeft() {
             if shouldStop() {

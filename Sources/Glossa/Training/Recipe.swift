@@ -171,6 +171,15 @@ public struct TrainingSettings: Codable, Sendable {
         threads = try c.decodeIfPresent(Int.self, forKey: .threads)
     }
 
+    /// Whether a run that has taken `step` updates in `seconds` (and seen `tokens` target tokens, when the caller
+    /// counts them) is still inside every budget the settings give.
+    public func hasBudget(step: Int, seconds: Double, tokens: Int? = nil) -> Bool {
+        if let steps, step >= steps { return false }
+        if let minutes, seconds >= minutes * 60 { return false }
+        if let targetTokens, let tokens, tokens >= targetTokens { return false }
+        return true
+    }
+
     /// Rejects settings that cannot train.
     public func validate() throws {
         func require(_ ok: Bool, _ message: String) throws { if !ok { throw GlossaError.invalidConfiguration(message) } }

@@ -83,12 +83,7 @@ public final class TranslationTrainer {
         var started = Date().timeIntervalSince1970 - state.seconds
         var rateWindow: [(time: Double, tokens: Int)] = [(Date().timeIntervalSince1970, state.tokens)]
 
-        func budgetLeft() -> Bool {
-            if let steps = settings.steps, state.step >= steps { return false }
-            if let minutes = settings.minutes, state.seconds >= minutes * 60 { return false }
-            if let tokens = settings.targetTokens, state.tokens >= tokens { return false }
-            return true
-        }
+        func budgetLeft() -> Bool { settings.hasBudget(step: state.step, seconds: state.seconds, tokens: state.tokens) }
 
         while budgetLeft() {
             if shouldStop() {
