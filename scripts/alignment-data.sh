@@ -7,10 +7,10 @@ mkdir -p data/arithmetic data/en-de
 
 if [ "${1:-}" != dpo ]; then
     # Arithmetic: SFT warm-up problems (30% answered without tags), GRPO training prompts, held-out prompts.
-    "$G" align arithmetic-data --kind sft --count 20000 --seed 1 --max-operand 9 --untagged-fraction 0.3 \
+    "$G" align arithmetic-data --kind sft --count 40000 --seed 1 --max-operand 19 --untagged-fraction 0.3 \
         --output data/arithmetic/sft.train.jsonl --text-output data/arithmetic/tokenizer.txt
-    "$G" align arithmetic-data --kind prompts --count 4000 --seed 2 --max-operand 9 --output data/arithmetic/prompts.train.jsonl
-    "$G" align arithmetic-data --kind prompts --count 200 --seed 3 --max-operand 9 --held-out --output data/arithmetic/heldout.jsonl
+    "$G" align arithmetic-data --kind prompts --count 4000 --seed 2 --max-operand 19 --output data/arithmetic/prompts.train.jsonl
+    "$G" align arithmetic-data --kind prompts --count 400 --seed 3 --max-operand 19 --held-out --output data/arithmetic/heldout.jsonl
     if [ ! -f data/arithmetic/tokenizer.model ]; then
         "$G" tokenizer train --input data/arithmetic/tokenizer.txt --model-prefix data/arithmetic/tokenizer --vocab-size 24 \
             --user-defined-symbols '<answer>,</answer>,0,1,2,3,4,5,6,7,8,9' --unk-id 1 --bos-id=-1 --eos-id 0 --pad-id 2
@@ -30,9 +30,14 @@ if [ "${1:-}" != dpo ]; then
     tail -n +1001 corpora/en-de.dev.en > data/en-de/dpo-heldout.en
     tail -n +1001 corpora/en-de.dev.de > data/en-de/dpo-heldout.de
 else
-    # Two samples of the SFT model per source, ranked by sentence chrF against the reference.
+    # Eight samples of the SFT model per source at temperature 0.8; the best by sentence chrF and the worst of those
+    # within 20% of its length make a pair (length-matched, so that DPO cannot learn "longer is better" from chrF).
+    # Training pairs from the first 1000 dev lines, validation pairs (early stopping) from the other 321, and report
+    # pairs from the first 500 test lines.
     "$G" align dpo-data --model models/sft-en-de --source data/en-de/dpo-train.en --references data/en-de/dpo-train.de \
-        --seed 1 --output data/en-de/dpo.train.jsonl
+        --samples 8 --length-tolerance 0.2 --temperature 0.8 --seed 1 --output data/en-de/dpo.train.jsonl
     "$G" align dpo-data --model models/sft-en-de --source data/en-de/dpo-heldout.en --references data/en-de/dpo-heldout.de \
-        --seed 2 --output data/en-de/dpo.heldout.jsonl
+        --samples 8 --length-tolerance 0.2 --temperature 0.8 --seed 2 --output data/en-de/dpo.heldout.jsonl
+    "$G" align dpo-data --model models/sft-en-de --source corpora/en-de.test.en --references corpora/en-de.test.de --limit 500 \
+        --samples 8 --length-tolerance 0.2 --temperature 0.8 --seed 3 --output data/en-de/dpo.test.jsonl
 fi

@@ -95,11 +95,17 @@ extension AlignCommand {
         }
     }
 
-    /// `glossa align dpo-data`: two samples per prompt from a model, ranked by chrF against the reference.
+    /// `glossa align dpo-data`: samples per prompt from a model; the best and the worst by chrF against the reference make a pair.
     struct PreferenceData: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "dpo-data", abstract: "Write {prompt, chosen, rejected} JSONL: two samples per source ranked by chrF.",
-            discussion: "Sources whose two samples tie on sentence chrF (or are identical) give no pair.")
+            commandName: "dpo-data", abstract: "Write {prompt, chosen, rejected} JSONL: samples per source ranked by chrF.",
+            discussion: """
+            Each source is sampled --samples times (one batch); the sample with the highest sentence chrF is chosen, \
+            the one with the lowest rejected. With --length-tolerance t, the rejected sample is the lowest-scoring one \
+            whose length in characters is within a fraction t of the chosen one's, so that pairs differ in what they \
+            say rather than in length (chrF favours recall, so unmatched pairs teach DPO that longer is better). \
+            Sources without such a pair give none.
+            """)
 
         @Option(help: "The decoder-only model (the SFT model) to sample from.") var model: String
         @Option(help: "Source sentences, one per line.") var source: String
@@ -108,9 +114,16 @@ extension AlignCommand {
         @Option(help: "Use only the first N sources.") var limit: Int?
         @Option(help: "Sampling temperature.") var temperature: Float = 1
         @Option(help: "Seed of the samples.") var seed: UInt64 = 1
+        @Option(help: "Samples per source (at least 2).") var samples = 2
+        @Option(help: "Pair only samples whose lengths differ by at most this fraction of the chosen one's.") var lengthTolerance: Double?
         @Option(help: "The longest sample.") var maxNewTokens = 64
         @Option(help: "The JSONL file to write.") var output: String
         @OptionGroup var threads: ThreadOptions
+
+        func validate() throws {
+            guard samples >= 2 else { throw ValidationError("--samples must be at least 2") }
+            if let lengthTolerance, !(lengthTolerance >= 0) { throw ValidationError("--length-tolerance must be non-negative") }
+        }
 
         func run() throws {
             threads.apply()
@@ -121,20 +134,24 @@ extension AlignCommand {
             let prompts = sources.map { TranslationPrompt.prompt($0, language: language) }
             let encoded = try lm.tokenizer.encodeBatch(prompts)
             let started = Date()
-            // Both samples of a prompt are one batch of two rows.
-            let rows = encoded.flatMap { [$0, $0] }
-            let samples = try withoutGrad {
+            // The samples of a prompt are rows of one batch.
+            let rows = encoded.flatMap { Array(repeating: $0, count: samples) }
+            let generated = try withoutGrad {
                 try ResponseGeneration.generate(lm.model, prompts: rows, sampler: StochasticSampler(temperature: temperature, seed: seed),
                                                 maxNewTokens: maxNewTokens)
             }
-            let texts = try samples.map { try lm.tokenizer.decode($0.tokens) }
+            let texts = try generated.map { try lm.tokenizer.decode($0.tokens) }
             let chrF = ChrF()
             var pairs: [PreferencePair] = []
             for i in prompts.indices {
-                let (a, b) = (texts[2 * i], texts[2 * i + 1])
-                let (sa, sb) = (chrF.sentenceScore(hypothesis: a, reference: refs[i]).score, chrF.sentenceScore(hypothesis: b, reference: refs[i]).score)
-                guard a != b, sa != sb else { continue }
-                pairs.append(PreferencePair(prompt: prompts[i], chosen: sa > sb ? a : b, rejected: sa > sb ? b : a))
+                let scored = texts[(samples * i)..<(samples * (i + 1))].map { ($0, chrF.sentenceScore(hypothesis: $0, reference: refs[i]).score) }
+                // max/min keep the first of equal scores, so a fixed seed gives a fixed pair.
+                guard let best = scored.max(by: { $0.1 < $1.1 }) else { continue }
+                let matched = scored.filter { sample in
+                    lengthTolerance.map { Double(abs(sample.0.count - best.0.count)) <= $0 * Double(best.0.count) } ?? true
+                }
+                guard let worst = matched.min(by: { $0.1 < $1.1 }), best.1 > worst.1, best.0 != worst.0 else { continue }
+                pairs.append(PreferencePair(prompt: prompts[i], chosen: best.0, rejected: worst.0))
             }
             AlignCommand.log(String(format: "%d of %d prompts gave a pair (%.1f s)", pairs.count, prompts.count, Date().timeIntervalSince(started)))
             try AlignCommand.write(pairs, to: output)

@@ -115,7 +115,8 @@ extension TrainCommand {
             before: before, after: after, parameters: model.parameterCount,
             start: extras.initializeFrom.map { i in
                 "random initialisation, with " + i.tensors.sorted { $0.key < $1.key }.map { "`\($0.key)` copied from `\(i.file)` (`\($0.value)`)" }.joined(separator: ", ")
-            } ?? "random initialisation"))
+            } ?? "random initialisation",
+            pooling: (model as? any PoolingEncoderModel)?.sentencePooler == nil ? "mean pooling" : "the plugin's own pooler"))
     }
 
     /// Copies the tensors `initial` names into `model`, checking that each exists with the same shape.
@@ -172,6 +173,8 @@ struct EmbedderReport {
     var parameters: Int
     /// Where the weights started: "random initialisation", or the tensors copied from another model.
     var start: String
+    /// How token states become one vector: mean pooling, or the plugin's own pooler.
+    var pooling: String
 
     func json(recipe: Recipe) -> [String: Any] {
         ["steps": steps, "seconds": Int(seconds), "training_pairs": pairs, "dev_pairs": devPairs, "batch_size": batchSize,
@@ -181,12 +184,12 @@ struct EmbedderReport {
 
     func card(recipe: Recipe) -> String {
         """
-        # English–German sentence embedder
+        # Sentence embedder (`\(recipe.plugin)`)
 
         A \(String(format: "%.1f", Double(parameters) / 1e6)) M-parameter \(recipe.plugin == "bert" ? "BERT " : "")encoder (Glossa plugin `\(recipe.plugin)`) with the \
-        shared SentencePiece tokenizer, mean pooling and L2 normalisation, trained by Glossa (starting from \(start)) with an \
+        shared SentencePiece tokenizer, \(pooling) and L2 normalisation, trained by Glossa (starting from \(start)) with an \
         in-batch-negatives contrastive loss on the translation pairs of `\(recipe.data.train.source)` / \
-        `\(recipe.data.train.target)`, so an English sentence and its German translation land close together.
+        `\(recipe.data.train.target)`, so a sentence and its translation land close together.
 
         Use: `glossa embed --model <this directory>`, `glossa similar --model <this directory> --corpus FILE`.
 

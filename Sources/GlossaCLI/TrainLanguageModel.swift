@@ -91,7 +91,7 @@ extension TrainCommand {
         let record = DecoderTrainingLog(recipe: recipe, objective: objective.name, weights: note, finalDev: final,
                                         wallMinutes: Date().timeIntervalSince(started) / 60, history: history)
         try AtomicFile.write(try encoder.encode(record), to: outputURL.appendingPathComponent("training.json"))
-        for (name, data) in try (objective as? ReportingObjective)?.reportFiles() ?? [:] {
+        for (name, data) in try (objective as? ReportingObjective)?.reportFiles(history: history) ?? [:] {
             try AtomicFile.write(data, to: outputURL.appendingPathComponent(name))
         }
         log("wrote \(outputURL.path) (\(note))" + final.sorted { $0.key < $1.key }.map { String(format: "  dev %@ %.4g", $0.key, $0.value) }.joined())

@@ -98,9 +98,11 @@ func copyExamples(count: Int, seed: UInt64) -> [TokenizedExample] {
                                                       maxTokens: 256, maxLength: 16)
         let before = try withoutGrad { try objective.validate(model: model) }
         #expect(before["accuracy"] == 0 && abs(before["reward_margin"] ?? 1) < 1e-6, "policy = reference at the start: \(before)")
-        _ = try train(model, objective, steps: 40)
+        let history = try train(model, objective, steps: 40)
         let after = try withoutGrad { try objective.validate(model: model) }
         #expect((after["accuracy"] ?? 0) > 0.8, "held-out preference accuracy \(after)")
+        let svg = String(decoding: try objective.reportFiles(history: history)["preference-curve.svg"] ?? Data(), as: UTF8.self)
+        #expect(svg.contains("<svg") && svg.contains("held-out DPO loss"), "\(svg.prefix(200))")
         #expect((after["reward_margin"] ?? 0) > 0.1 && (after["loss"] ?? 1) < (before["loss"] ?? 0) - 0.05, "\(before) → \(after)")
         // The reference stayed frozen.
         #expect(reference.parameters.allSatisfy { !$0.requiresGrad })
@@ -122,7 +124,7 @@ func copyExamples(count: Int, seed: UInt64) -> [TokenizedExample] {
         #expect(curve.count == 20, "one rollout per two updates: \(curve.count)")
         let first = curve.prefix(4).reduce(0, +) / 4, last = curve.suffix(4).reduce(0, +) / 4
         #expect(last > first + 0.3, "rollout reward went from \(first) to \(last): \(curve)")
-        let svg = String(decoding: try objective.reportFiles()["reward-curve.svg"] ?? Data(), as: UTF8.self)
+        let svg = String(decoding: try objective.reportFiles(history: [])["reward-curve.svg"] ?? Data(), as: UTF8.self)
         #expect(svg.hasPrefix("<svg") || svg.contains("<svg"))
     }
 

@@ -123,3 +123,15 @@ public final class DirectPreferenceObjective: DecoderObjective {
                 "policy_accuracy": Double(policyCorrect) / n]
     }
 }
+
+extension DirectPreferenceObjective: ReportingObjective {
+    /// `preference-curve.svg`: held-out DPO loss and preference accuracies, and the training accuracy, by update.
+    public func reportFiles(history: [DecoderTrainingRecord]) throws -> [String: Data] {
+        let lines = [series("held-out DPO loss", "loss", in: history), series("held-out accuracy (implicit reward)", "accuracy", in: history),
+                     series("held-out policy accuracy", "policy_accuracy", in: history),
+                     series("training accuracy (implicit reward)", "accuracy", train: true, in: history)].compactMap { $0 }
+        guard !lines.isEmpty else { return [:] }
+        let plot = LinePlot(title: "DPO (β = \(beta))", xLabel: "update", yLabel: "loss / accuracy", series: lines)
+        return ["preference-curve.svg": Data(plot.svg().utf8)]
+    }
+}

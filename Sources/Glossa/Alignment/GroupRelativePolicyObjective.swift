@@ -4,8 +4,16 @@ import GlossaTensor
 
 /// An objective that leaves files beside the trained model (plots, curves), written by `glossa train`.
 public protocol ReportingObjective {
-    /// File name → contents.
-    func reportFiles() throws -> [String: Data]
+    /// File name → contents; `history` is the trainer's records, kept across resumes.
+    func reportFiles(history: [DecoderTrainingRecord]) throws -> [String: Data]
+}
+
+extension ReportingObjective {
+    /// One line of the records' `dev` (or, with `train`, `trainMetrics`) value `key`, by step.
+    func series(_ name: String, _ key: String, train: Bool = false, in history: [DecoderTrainingRecord]) -> LinePlot.Series? {
+        let points = history.compactMap { r in (train ? r.trainMetrics[key] : r.dev[key]).map { (x: Double(r.step), y: $0) } }
+        return points.isEmpty ? nil : LinePlot.Series(name: name, points: points)
+    }
 }
 
 /// The settings of GRPO, read from the recipe's `"grpo"` block.
@@ -174,10 +182,17 @@ public final class GroupRelativePolicyObjective: DecoderObjective, ReportingObje
         pendingRewards = []
     }
 
-    /// `reward-curve.svg` and `reward-curve.json`: the mean training reward of each update's rollouts.
-    public func reportFiles() throws -> [String: Data] {
-        let plot = LinePlot(title: "GRPO: mean reward of each update's rollouts (\(reward.name))", xLabel: "update", yLabel: "mean reward",
-                            series: [LinePlot.Series(name: "rollout reward", points: rewardCurve.map { (Double($0.step), $0.reward) })])
+    /// `reward-curve.svg`: the rollout reward (a moving mean over 25 updates, this run's updates only) and,
+    /// from `history`, the held-out greedy reward and accuracy; `reward-curve.json`: each update's rollout reward.
+    public func reportFiles(history: [DecoderTrainingRecord]) throws -> [String: Data] {
+        let window = 25
+        let smoothed = rewardCurve.indices.map { i in
+            let slice = rewardCurve[Swift.max(0, i - window + 1)...i]
+            return (x: Double(rewardCurve[i].step), y: slice.reduce(0) { $0 + $1.reward } / Double(slice.count))
+        }
+        let lines = [LinePlot.Series(name: "rollout reward (mean of \(window) updates)", points: smoothed)]
+            + [series("held-out greedy reward", "reward", in: history), series("held-out greedy accuracy", "accuracy", in: history)].compactMap { $0 }
+        let plot = LinePlot(title: "GRPO (\(reward.name) reward)", xLabel: "update", yLabel: "reward / accuracy", series: lines)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let rows = rewardCurve.map { ["step": Double($0.step), "reward": $0.reward] }

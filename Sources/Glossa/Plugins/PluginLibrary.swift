@@ -54,6 +54,13 @@ public enum PluginLibrary {
         let answered = withExtendedLifetime(registrar) {
             entry(host, Unmanaged.passUnretained(registrar).toOpaque())
         }
+        return try plugins(answered: answered, registrar: registrar, path: path)
+    }
+
+    /// What a library's entry point left: its plugins, or the reason it gave none (a foreign SDK copy, another
+    /// ABI, a failure thrown while making its plugins, or no plugins at all).
+    static func plugins(answered: UInt32, registrar: PluginRegistrar, path: String) throws -> [Plugin] {
+        let host = PluginEntryPoint.abiVersion
         if answered == PluginRegistrar.separateTypesCode {
             throw PluginLoadError(
                 path: path, reason: "it carries its own copy of the Glossa SDK types instead of using this program's; "

@@ -43,6 +43,8 @@ public struct LinePlot: Sendable {
         let xs = PlotAxis(values: points.map(\.x))
         let ys = PlotAxis(values: points.map(\.y))
         var body = frame.axes(title: title, xLabel: xLabel, yLabel: yLabel, x: xs, y: ys)
+        // The legend sits inside the top right corner, wide enough for its longest name (about 6.5 px a character at 12 px).
+        let legendX = frame.right - 25 - 6.5 * Double(series.map(\.name.count).max() ?? 0)
         for (index, line) in series.enumerated() {
             let colour = PlotFrame.palette[index % PlotFrame.palette.count]
             let coordinates = line.points.filter { $0.x.isFinite && $0.y.isFinite }.map {
@@ -56,8 +58,8 @@ public struct LinePlot: Sendable {
                 body += "<circle cx=\"\(xy[0])\" cy=\"\(xy[1])\" r=\"2.5\" fill=\"\(colour)\"/>\n"
             }
             let legendY = frame.top + 16 + Double(index) * 18
-            body += "<rect x=\"\(frame.right - 150)\" y=\"\(legendY - 9)\" width=\"12\" height=\"12\" fill=\"\(colour)\"/>\n"
-            body += "<text x=\"\(frame.right - 133)\" y=\"\(legendY + 1)\" font-size=\"12\">\(escapeXML(line.name))</text>\n"
+            body += "<rect x=\"\(legendX)\" y=\"\(legendY - 9)\" width=\"12\" height=\"12\" fill=\"\(colour)\"/>\n"
+            body += "<text x=\"\(legendX + 17)\" y=\"\(legendY + 1)\" font-size=\"12\">\(escapeXML(line.name))</text>\n"
         }
         return frame.document(body)
     }
