@@ -24,9 +24,10 @@ if [ "${1:-}" != dpo ]; then
     "$G" align sft-data --source data/en-de/dev100.en --target data/en-de/dev100.de --output data/en-de/prompts.dev.jsonl.tmp
     sed 's/"response":/"reference":/' data/en-de/prompts.dev.jsonl.tmp > data/en-de/prompts.dev.jsonl
     rm data/en-de/prompts.dev.jsonl.tmp data/en-de/dev100.en data/en-de/dev100.de
-    # DPO sources: the first 1000 dev lines give training pairs, the other 321 held-out pairs.
-    head -1000 corpora/en-de.dev.en > data/en-de/dpo-train.en
-    head -1000 corpora/en-de.dev.de > data/en-de/dpo-train.de
+    # DPO sources: the first 1000 dev lines and every 20th training line give training pairs, the other 321 dev
+    # lines validation pairs.
+    { head -1000 corpora/en-de.dev.en; awk 'NR % 20 == 0' corpora/en-de.train.en; } > data/en-de/dpo-train.en
+    { head -1000 corpora/en-de.dev.de; awk 'NR % 20 == 0' corpora/en-de.train.de; } > data/en-de/dpo-train.de
     tail -n +1001 corpora/en-de.dev.en > data/en-de/dpo-heldout.en
     tail -n +1001 corpora/en-de.dev.de > data/en-de/dpo-heldout.de
 else
@@ -35,9 +36,9 @@ else
     # Training pairs from the first 1000 dev lines, validation pairs (early stopping) from the other 321, and report
     # pairs from the first 500 test lines.
     "$G" align dpo-data --model models/sft-en-de --source data/en-de/dpo-train.en --references data/en-de/dpo-train.de \
-        --samples 8 --length-tolerance 0.2 --temperature 0.8 --seed 1 --output data/en-de/dpo.train.jsonl
+        --samples 8 --length-tolerance 0.2 --balance-lengths --temperature 0.8 --seed 1 --output data/en-de/dpo.train.jsonl
     "$G" align dpo-data --model models/sft-en-de --source data/en-de/dpo-heldout.en --references data/en-de/dpo-heldout.de \
-        --samples 8 --length-tolerance 0.2 --temperature 0.8 --seed 2 --output data/en-de/dpo.heldout.jsonl
+        --samples 8 --length-tolerance 0.2 --balance-lengths --temperature 0.8 --seed 2 --output data/en-de/dpo.heldout.jsonl
     "$G" align dpo-data --model models/sft-en-de --source corpora/en-de.test.en --references corpora/en-de.test.de --limit 500 \
-        --samples 8 --length-tolerance 0.2 --temperature 0.8 --seed 3 --output data/en-de/dpo.test.jsonl
+        --samples 8 --length-tolerance 0.2 --balance-lengths --temperature 0.8 --seed 3 --output data/en-de/dpo.test.jsonl
 fi

@@ -104,6 +104,8 @@ extension AlignCommand {
             the one with the lowest rejected. With --length-tolerance t, the rejected sample is the lowest-scoring one \
             whose length in characters is within a fraction t of the chosen one's, so that pairs differ in what they \
             say rather than in length (chrF favours recall, so unmatched pairs teach DPO that longer is better). \
+            --balance-lengths also alternates which side may be longer (the rejected sample is at least as long as the \
+            chosen one for even-numbered sources, at most as long for odd ones), so that length predicts no preference. \
             Sources without such a pair give none.
             """)
 
@@ -116,6 +118,7 @@ extension AlignCommand {
         @Option(help: "Seed of the samples.") var seed: UInt64 = 1
         @Option(help: "Samples per source (at least 2).") var samples = 2
         @Option(help: "Pair only samples whose lengths differ by at most this fraction of the chosen one's.") var lengthTolerance: Double?
+        @Flag(help: "Alternate which side of a pair may be longer, source by source.") var balanceLengths = false
         @Option(help: "The longest sample.") var maxNewTokens = 64
         @Option(help: "The JSONL file to write.") var output: String
         @OptionGroup var threads: ThreadOptions
@@ -148,7 +151,9 @@ extension AlignCommand {
                 // max/min keep the first of equal scores, so a fixed seed gives a fixed pair.
                 guard let best = scored.max(by: { $0.1 < $1.1 }) else { continue }
                 let matched = scored.filter { sample in
-                    lengthTolerance.map { Double(abs(sample.0.count - best.0.count)) <= $0 * Double(best.0.count) } ?? true
+                    let difference = sample.0.count - best.0.count
+                    let near = lengthTolerance.map { Double(abs(difference)) <= $0 * Double(best.0.count) } ?? true
+                    return near && (!balanceLengths || (i % 2 == 0 ? difference >= 0 : difference <= 0))
                 }
                 guard let worst = matched.min(by: { $0.1 < $1.1 }), best.1 > worst.1, best.0 != worst.0 else { continue }
                 pairs.append(PreferencePair(prompt: prompts[i], chosen: best.0, rejected: worst.0))

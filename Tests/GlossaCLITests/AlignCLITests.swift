@@ -67,6 +67,23 @@ import Testing
         #expect(written.allSatisfy { ($0["chosen"] as? String) != ($0["rejected"] as? String) })
         #expect(try Data(contentsOf: URL(fileURLWithPath: pairs)) == Data(contentsOf: URL(fileURLWithPath: again)))
 
+        // Length-matched pairs: within 30% of the chosen length, and the rejected side no shorter for even-numbered
+        // sources and no longer for odd ones.
+        let matched = folder.appendingPathComponent("matched.jsonl").path
+        let matching = try runGlossa(["align", "dpo-data", "--model", trained.model, "--source", source, "--references", references,
+                                      "--samples", "6", "--max-new-tokens", "8", "--length-tolerance", "0.3", "--balance-lengths",
+                                      "--threads", "1", "--output", matched])
+        #expect(matching.status == 0, "\(matching.stderr)")
+        let sources = try outputLines(String(contentsOfFile: source, encoding: .utf8))
+        #expect(try !records(matched).isEmpty)
+        for record in try records(matched) {
+            let chosen = try #require(record["chosen"] as? String), rejected = try #require(record["rejected"] as? String)
+            let prompt = try #require(record["prompt"] as? String)
+            let index = try #require(sources.firstIndex { "Translate to German: " + $0 == prompt })
+            #expect(Double(abs(chosen.count - rejected.count)) <= 0.3 * Double(chosen.count), "\(record)")
+            #expect(index % 2 == 0 ? rejected.count >= chosen.count : rejected.count <= chosen.count, "\(index): \(record)")
+        }
+
         // While the policy is the reference, every implicit reward is 0: loss log 2, accuracy 0.
         let scored = try runGlossa(["align", "preference", "--model", trained.model, "--reference", trained.model, "--data", pairs,
                                     "--json", "--threads", "1"])

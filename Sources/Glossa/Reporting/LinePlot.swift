@@ -45,6 +45,8 @@ public struct LinePlot: Sendable {
         var body = frame.axes(title: title, xLabel: xLabel, yLabel: yLabel, x: xs, y: ys)
         // The legend sits inside the top right corner, wide enough for its longest name (about 6.5 px a character at 12 px).
         let legendX = frame.right - 25 - 6.5 * Double(series.map(\.name.count).max() ?? 0)
+        var legend = "<rect x=\"\(legendX - 6)\" y=\"\(frame.top + 2)\" width=\"\(frame.right - legendX + 4)\" "
+            + "height=\"\(Double(series.count) * 18 + 8)\" fill=\"white\" fill-opacity=\"0.85\" stroke=\"#ccc\"/>\n"
         for (index, line) in series.enumerated() {
             let colour = PlotFrame.palette[index % PlotFrame.palette.count]
             let coordinates = line.points.filter { $0.x.isFinite && $0.y.isFinite }.map {
@@ -58,10 +60,11 @@ public struct LinePlot: Sendable {
                 body += "<circle cx=\"\(xy[0])\" cy=\"\(xy[1])\" r=\"2.5\" fill=\"\(colour)\"/>\n"
             }
             let legendY = frame.top + 16 + Double(index) * 18
-            body += "<rect x=\"\(legendX)\" y=\"\(legendY - 9)\" width=\"12\" height=\"12\" fill=\"\(colour)\"/>\n"
-            body += "<text x=\"\(legendX + 17)\" y=\"\(legendY + 1)\" font-size=\"12\">\(escapeXML(line.name))</text>\n"
+            legend += "<rect x=\"\(legendX)\" y=\"\(legendY - 9)\" width=\"12\" height=\"12\" fill=\"\(colour)\"/>\n"
+            legend += "<text x=\"\(legendX + 17)\" y=\"\(legendY + 1)\" font-size=\"12\">\(escapeXML(line.name))</text>\n"
         }
-        return frame.document(body)
+        // Drawn last, over the lines, on a white box.
+        return frame.document(body + legend)
     }
 }
 

@@ -41,7 +41,7 @@ public final class DecoderTrainer {
     let settings: TrainingSettings
     let checkpoints: CheckpointStore
     let log: (String) -> Void
-    let progress = ProgressLine()
+    let progress: ProgressLine
 
     /// A trainer writing its checkpoints under `directory/checkpoints`.
     public init(model: any DecoderOnlyModel, objective: any DecoderObjective, settings: TrainingSettings,
@@ -51,6 +51,7 @@ public final class DecoderTrainer {
         self.settings = settings
         self.checkpoints = CheckpointStore(directory: directory.appendingPathComponent("checkpoints"))
         self.log = log
+        self.progress = ProgressLine(unit: objective.unit)
     }
 
     /// Trains until the budget is spent or `shouldStop` turns true (then it saves a checkpoint and
