@@ -57,6 +57,9 @@ func tinySettings(steps: Int) -> TrainingSettings {
         #expect(start > 15, "an untrained model is near uniform over 20 tokens, got perplexity \(start)")
         #expect(end < start / 3, "dev perplexity went from \(start) to \(end)")
         #expect(history.last?.step == 60 && history.last?.dev["perplexity"] != nil)
+        // The first record is the untrained model, before any update.
+        #expect(history.first?.step == 0 && history.first?.trainLoss == nil)
+        #expect(abs((history.first?.dev["perplexity"] ?? 0) - start) <= 1e-6 * start)
     }
 
     @Test func resumingRepeatsAnUninterruptedRun() throws {

@@ -10,8 +10,8 @@ public struct DecoderTrainingRecord: Codable, Sendable {
     public var minutes: Double
     /// Units (tokens, pairs, samples) trained on so far.
     public var units: Int
-    /// Mean training loss per unit since the previous record.
-    public var trainLoss: Double
+    /// Mean training loss per unit since the previous record (nil for the step-0 record, before any update).
+    public var trainLoss: Double?
     /// Training metrics since the previous record, each a mean over batches.
     public var trainMetrics: [String: Double]
     /// Dev metrics at this step (empty when the objective has no dev data).
@@ -75,6 +75,21 @@ public final class DecoderTrainer {
         var rateWindow: [(time: Double, units: Int)] = [(Date().timeIntervalSince1970, state.units)]
 
         func budgetLeft() -> Bool { settings.hasBudget(step: state.step, seconds: state.seconds) }
+
+        if state.step == 0, state.history.isEmpty {
+            // Where training starts, so that curves begin there and keep-best only keeps what beats the start.
+            let dev = try withoutGrad { try objective.validate(model: model) }
+            if !dev.isEmpty {
+                let record = DecoderTrainingRecord(step: 0, minutes: 0, units: 0, trainLoss: nil, trainMetrics: [:], dev: dev)
+                if let primary = objective.primaryMetric, let value = dev[primary.name] {
+                    state.best = value
+                    state.bestStep = 0
+                    if settings.keepBest { try checkpoints.saveBest(model) }
+                }
+                state.history.append(record)
+                log(describe(record))
+            }
+        }
 
         while budgetLeft() {
             if shouldStop() {
@@ -147,7 +162,8 @@ public final class DecoderTrainer {
 
     /// One log line for a record.
     func describe(_ record: DecoderTrainingRecord) -> String {
-        var line = String(format: "step %d  %.1f min  %d %@  train loss %.3f", record.step, record.minutes, record.units, objective.unit, record.trainLoss)
+        var line = String(format: "step %d  %.1f min  %d %@", record.step, record.minutes, record.units, objective.unit)
+            + (record.trainLoss.map { String(format: "  train loss %.3f", $0) } ?? "  before training")
         for (name, value) in record.trainMetrics.sorted(by: { $0.key < $1.key }) { line += String(format: "  %@ %.4g", name, value) }
         for (name, value) in record.dev.sorted(by: { $0.key < $1.key }) { line += String(format: "  dev %@ %.4g", name, value) }
         return line
