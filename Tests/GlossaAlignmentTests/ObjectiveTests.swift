@@ -6,18 +6,6 @@ import GlossaTensor
 import GlossaTestSupport
 import Testing
 
-/// Letters a…r as ids 1…18 (0 = EOS and start, 19 = pad), so rewards can read outputs as text.
-struct Letters: Tokenizer {
-    let letters = Array("abcdefghijklmnopqr")
-    var vocabularySize: Int { 20 }
-    var specialTokens: SpecialTokens { SpecialTokens(pad: 19, eos: 0) }
-    func encode(_ text: String) throws -> [Int] { text.compactMap { c in letters.firstIndex(of: c).map { $0 + 1 } } }
-    func pieces(_ text: String) throws -> [String] { try encode(text).map { piece(for: $0) } }
-    func decode(_ ids: [Int]) throws -> String { String(ids.compactMap { (1...18).contains($0) ? letters[$0 - 1] : nil }) }
-    func piece(for id: Int) -> String { (1...18).contains(id) ? String(letters[id - 1]) : "<\(id)>" }
-    func id(for piece: String) -> Int? { piece.count == 1 ? piece.first.flatMap { letters.firstIndex(of: $0) }.map { $0 + 1 } : nil }
-}
-
 /// The fraction of an output's letters among a, b, c: a reward a tiny policy learns in a few updates.
 struct EarlyLettersReward: Reward {
     var name: String { "early-letters" }
@@ -118,7 +106,7 @@ func copyExamples(count: Int, seed: UInt64) -> [TokenizedExample] {
         grpo.klCoefficient = 0.01
         grpo.updatesPerRollout = 2
         let objective = try GroupRelativePolicyObjective(train: prompts, dev: nil, reference: reference, reward: EarlyLettersReward(),
-                                                         tokenizer: Letters(), settings: grpo, seed: 3)
+                                                         tokenizer: LetterTokenizer(), settings: grpo, seed: 3)
         _ = try train(model, objective, steps: 40, learningRate: 1e-2)
         let curve = objective.rewardCurve.map(\.reward)
         #expect(curve.count == 20, "one rollout per two updates: \(curve.count)")

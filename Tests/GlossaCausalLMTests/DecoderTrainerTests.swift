@@ -6,18 +6,6 @@ import GlossaNN
 import GlossaTensor
 import GlossaTestSupport
 
-/// Letters a…r as ids 1…18 (0 = EOS, 19 = pad), so tests can run text through a language model.
-struct LetterTokenizer: Tokenizer {
-    let letters = Array("abcdefghijklmnopqr")
-    var vocabularySize: Int { 20 }
-    var specialTokens: SpecialTokens { SpecialTokens(pad: 19, eos: 0) }
-    func encode(_ text: String) throws -> [Int] { text.compactMap { c in letters.firstIndex(of: c).map { $0 + 1 } } }
-    func pieces(_ text: String) throws -> [String] { try encode(text).map { piece(for: $0) } }
-    func decode(_ ids: [Int]) throws -> String { String(ids.compactMap { (1...18).contains($0) ? letters[$0 - 1] : nil }) }
-    func piece(for id: Int) -> String { (1...18).contains(id) ? String(letters[id - 1]) : "<\(id)>" }
-    func id(for piece: String) -> Int? { piece.count == 1 ? piece.first.flatMap { letters.firstIndex(of: $0) }.map { $0 + 1 } : nil }
-}
-
 /// Runs of consecutive letters ("cdefg"): a tiny LM learns to continue them.
 func alphabetRuns(count: Int, seed: UInt64) -> [[Int]] {
     var rng = SeededGenerator(seed: seed)

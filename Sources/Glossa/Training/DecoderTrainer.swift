@@ -78,17 +78,8 @@ public final class DecoderTrainer {
 
         if state.step == 0, state.history.isEmpty {
             // Where training starts, so that curves begin there and keep-best only keeps what beats the start.
-            let dev = try withoutGrad { try objective.validate(model: model) }
-            if !dev.isEmpty {
-                let record = DecoderTrainingRecord(step: 0, minutes: 0, units: 0, trainLoss: nil, trainMetrics: [:], dev: dev)
-                if let primary = objective.primaryMetric, let value = dev[primary.name] {
-                    state.best = value
-                    state.bestStep = 0
-                    if settings.keepBest { try checkpoints.saveBest(model) }
-                }
-                state.history.append(record)
-                log(describe(record))
-            }
+            var record = DecoderTrainingRecord(step: 0, minutes: 0, units: 0, trainLoss: nil, trainMetrics: [:], dev: [:])
+            try validate(&record, state: &state)
         }
 
         while budgetLeft() {
@@ -141,16 +132,9 @@ public final class DecoderTrainer {
                     step: state.step, minutes: state.seconds / 60, units: state.units, trainLoss: lossSum / Double(Swift.max(lossUnits, 1)),
                     trainMetrics: metricSums.mapValues { $0 / Double(Swift.max(metricBatches, 1)) }, dev: [:])
                 (lossSum, lossUnits, metricSums, metricBatches) = (0, 0, [:], 0)
-                record.dev = try withoutGrad { try objective.validate(model: model) }
-                if let primary = objective.primaryMetric, let value = record.dev[primary.name], primary.improves(value, over: state.best) {
-                    state.best = value
-                    state.bestStep = state.step
-                    if settings.keepBest { try checkpoints.saveBest(model) }
-                }
+                try validate(&record, state: &state)
                 // Validation time does not count against the training budget.
                 started += Date().timeIntervalSince1970 - validationStart
-                state.history.append(record)
-                log(describe(record))
             }
             if state.step % settings.checkpointEvery == 0 || !budgetLeft() {
                 try saveCheckpoint(&state, optimizer: optimizer, context: context)
@@ -158,6 +142,20 @@ public final class DecoderTrainer {
         }
         progress.finish()
         return state.history
+    }
+
+    /// Fills `record.dev`, keeps the best checkpoint when its primary metric improves, and records and logs it.
+    /// A record with no dev metrics (no dev data) is kept only when training has begun.
+    func validate(_ record: inout DecoderTrainingRecord, state: inout DecoderTrainerState) throws {
+        record.dev = try withoutGrad { try objective.validate(model: model) }
+        if record.step == 0, record.dev.isEmpty { return }
+        if let primary = objective.primaryMetric, let value = record.dev[primary.name], primary.improves(value, over: state.best) {
+            state.best = value
+            state.bestStep = record.step
+            if settings.keepBest { try checkpoints.saveBest(model) }
+        }
+        state.history.append(record)
+        log(describe(record))
     }
 
     /// One log line for a record.
