@@ -5,7 +5,10 @@ import GlossaNN
 /// The configuration of a Marian translator, field for field as Hugging Face's `MarianConfig`
 /// writes it in `config.json`, so OPUS-MT directories load and ours open in `transformers`.
 public struct MarianConfiguration: Codable, Sendable, Equatable {
+    /// The source vocabulary (and the target's too when the embeddings are shared).
     public var vocabSize: Int
+    /// The target vocabulary when the embeddings are not shared (`decoder_vocab_size`).
+    public var decoderVocabSize: Int
     public var dModel: Int
     public var encoderLayers: Int
     public var decoderLayers: Int
@@ -22,7 +25,11 @@ public struct MarianConfiguration: Codable, Sendable, Equatable {
     public var dropout: Float
     public var attentionDropout: Float
     public var activationDropout: Float
+    /// One table for encoder, decoder and output; false gives the encoder and decoder a table each
+    /// (OPUS-MT "tc-big" models with separate vocabularies).
     public var shareEncoderDecoderEmbeddings: Bool
+    /// The output projection is the decoder's embedding table.
+    public var tieWordEmbeddings: Bool
     public var staticPositionEmbeddings: Bool
     public var initStd: Float
 
@@ -33,6 +40,7 @@ public struct MarianConfiguration: Codable, Sendable, Equatable {
         eosTokenId: Int = 0, dropout: Float = 0.1, attentionDropout: Float = 0, activationDropout: Float = 0
     ) {
         self.vocabSize = vocabSize
+        self.decoderVocabSize = vocabSize
         self.dModel = dModel
         self.encoderLayers = encoderLayers
         self.decoderLayers = decoderLayers
@@ -50,25 +58,27 @@ public struct MarianConfiguration: Codable, Sendable, Equatable {
         self.attentionDropout = attentionDropout
         self.activationDropout = activationDropout
         self.shareEncoderDecoderEmbeddings = true
+        self.tieWordEmbeddings = true
         self.staticPositionEmbeddings = true
         self.initStd = 0.02
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case vocabSize = "vocab_size", dModel = "d_model", encoderLayers = "encoder_layers"
+        case vocabSize = "vocab_size", decoderVocabSize = "decoder_vocab_size", dModel = "d_model", encoderLayers = "encoder_layers"
         case decoderLayers = "decoder_layers", encoderAttentionHeads = "encoder_attention_heads"
         case decoderAttentionHeads = "decoder_attention_heads", encoderFfnDim = "encoder_ffn_dim"
         case decoderFfnDim = "decoder_ffn_dim", activationFunction = "activation_function"
         case maxPositionEmbeddings = "max_position_embeddings", scaleEmbedding = "scale_embedding"
         case padTokenId = "pad_token_id", eosTokenId = "eos_token_id", decoderStartTokenId = "decoder_start_token_id"
         case dropout, attentionDropout = "attention_dropout", activationDropout = "activation_dropout"
-        case shareEncoderDecoderEmbeddings = "share_encoder_decoder_embeddings"
+        case shareEncoderDecoderEmbeddings = "share_encoder_decoder_embeddings", tieWordEmbeddings = "tie_word_embeddings"
         case staticPositionEmbeddings = "static_position_embeddings", initStd = "init_std"
     }
 
     public init(from decoder: any Swift.Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         vocabSize = try c.decode(Int.self, forKey: .vocabSize)
+        decoderVocabSize = try c.decodeIfPresent(Int.self, forKey: .decoderVocabSize) ?? vocabSize
         dModel = try c.decodeIfPresent(Int.self, forKey: .dModel) ?? 1024
         encoderLayers = try c.decodeIfPresent(Int.self, forKey: .encoderLayers) ?? 12
         decoderLayers = try c.decodeIfPresent(Int.self, forKey: .decoderLayers) ?? 12
@@ -86,6 +96,9 @@ public struct MarianConfiguration: Codable, Sendable, Equatable {
         attentionDropout = try c.decodeIfPresent(Float.self, forKey: .attentionDropout) ?? 0
         activationDropout = try c.decodeIfPresent(Float.self, forKey: .activationDropout) ?? 0
         shareEncoderDecoderEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .shareEncoderDecoderEmbeddings) ?? true
+        tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings) ?? true
+        // One shared table has one size, whatever decoder_vocab_size says (as in transformers).
+        if shareEncoderDecoderEmbeddings { decoderVocabSize = vocabSize }
         staticPositionEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .staticPositionEmbeddings) ?? true
         initStd = try c.decodeIfPresent(Float.self, forKey: .initStd) ?? 0.02
         try validate()
@@ -97,6 +110,9 @@ public struct MarianConfiguration: Codable, Sendable, Equatable {
             if !ok { throw GlossaError.invalidConfiguration(message) }
         }
         try require(vocabSize > 0, "vocab_size must be positive, got \(vocabSize)")
+        try require(decoderVocabSize > 0, "decoder_vocab_size must be positive, got \(decoderVocabSize)")
+        try require(!shareEncoderDecoderEmbeddings || decoderVocabSize == vocabSize,
+                    "shared embeddings need decoder_vocab_size (\(decoderVocabSize)) equal to vocab_size (\(vocabSize))")
         try require(dModel > 0 && dModel % 2 == 0, "d_model must be a positive even number, got \(dModel)")
         try require(encoderLayers >= 0 && decoderLayers >= 1, "the decoder needs at least one layer")
         try require(encoderAttentionHeads > 0 && dModel % encoderAttentionHeads == 0,
@@ -105,10 +121,10 @@ public struct MarianConfiguration: Codable, Sendable, Equatable {
                     "d_model \(dModel) must be divisible by decoder_attention_heads \(decoderAttentionHeads)")
         try require(encoderFfnDim > 0 && decoderFfnDim > 0, "ffn dims must be positive")
         try require(maxPositionEmbeddings > 1, "max_position_embeddings must be at least 2")
+        try require(padTokenId >= 0 && padTokenId < vocabSize, "pad_token_id \(padTokenId) is outside the source vocabulary of \(vocabSize)")
         for (name, id) in [("pad_token_id", padTokenId), ("eos_token_id", eosTokenId), ("decoder_start_token_id", decoderStartTokenId)] {
-            try require(id >= 0 && id < vocabSize, "\(name) \(id) is outside the vocabulary of \(vocabSize)")
+            try require(id >= 0 && id < decoderVocabSize, "\(name) \(id) is outside the target vocabulary of \(decoderVocabSize)")
         }
-        try require(shareEncoderDecoderEmbeddings, "separate source and target vocabularies are not supported yet (share_encoder_decoder_embeddings must be true)")
         for (name, p) in [("dropout", dropout), ("attention_dropout", attentionDropout), ("activation_dropout", activationDropout)] {
             try require(p >= 0 && p < 1, "\(name) must be in [0, 1), got \(p)")
         }
@@ -122,8 +138,6 @@ public struct MarianConfiguration: Codable, Sendable, Equatable {
         object["model_type"] = "marian"
         object["architectures"] = ["MarianMTModel"]
         object["glossa_plugin"] = "marian"
-        object["decoder_vocab_size"] = vocabSize
-        object["tie_word_embeddings"] = true
         object["is_encoder_decoder"] = true
         object["normalize_embedding"] = false
         object["forced_eos_token_id"] = eosTokenId

@@ -7,33 +7,53 @@ import GlossaTensor
 // by √d_model, fixed sinusoidal positions, one embedding shared by encoder, decoder and output
 // projection, and a `final_logits_bias`.
 
-/// The Marian encoder-decoder: `model.shared`, `model.encoder`, `model.decoder`, `final_logits_bias`.
+/// The Marian encoder-decoder: `model.shared` (or `model.encoder.embed_tokens` and
+/// `model.decoder.embed_tokens` when the vocabularies are separate), `model.encoder`, `model.decoder`,
+/// `lm_head` when untied, and `final_logits_bias`.
 public final class MarianModel: EncoderDecoderModel {
     /// The configuration it was built from.
     public let configuration: MarianConfiguration
-    /// The shared token embedding `[V, C]`; also the output projection.
+    /// The source embedding `[V, C]`; with shared embeddings also the target's and the output projection.
     public let shared: Tensor
-    /// `[1, V]`, added to the logits.
+    /// The target embedding `[V_t, C]`: `shared` itself when the embeddings are shared.
+    public let targetEmbedding: Tensor
+    /// The output projection `[V_t, C]`: `targetEmbedding` itself when the weights are tied.
+    public let outputProjection: Tensor
+    /// `[1, V_t]`, added to the logits.
     public let finalLogitsBias: Tensor
+    /// Whether updates keep the pad rows at zero: so for fresh models and for checkpoints stored that
+    /// way (converted OPUS-MT models); a checkpoint fine-tuned with a non-zero pad row keeps it as it is.
+    public private(set) var holdsPadRowsAtZero = true
     let encoderStack: MarianEncoder
     let decoderStack: MarianDecoder
 
-    /// A freshly initialised model (normal(0, init_std) weights, zero pad row), seeded.
+    /// A freshly initialised model (normal(0, init_std) weights, zero pad rows), seeded.
     public init(_ configuration: MarianConfiguration, seed: UInt64 = 0) throws {
         try configuration.validate()
         self.configuration = configuration
         var rng = SeededGenerator(seed: seed)
         let c = configuration
-        var table = Tensor.normal([c.vocabSize, c.dModel], std: c.initStd, using: &rng).scalars
-        for j in 0..<c.dModel { table[c.padTokenId * c.dModel + j] = 0 }
-        shared = Tensor(shape: [c.vocabSize, c.dModel], scalars: table, requiresGrad: true)
-        finalLogitsBias = Tensor.zeros([1, c.vocabSize])  // a buffer in transformers: never trained
+        func table(_ rows: Int) -> Tensor {
+            var values = Tensor.normal([rows, c.dModel], std: c.initStd, using: &rng).scalars
+            for j in 0..<c.dModel { values[c.padTokenId * c.dModel + j] = 0 }
+            return Tensor(shape: [rows, c.dModel], scalars: values, requiresGrad: true)
+        }
+        shared = table(c.vocabSize)
+        targetEmbedding = c.shareEncoderDecoderEmbeddings ? shared : table(c.decoderVocabSize)
+        outputProjection = c.tieWordEmbeddings
+            ? targetEmbedding
+            : Tensor(shape: [c.decoderVocabSize, c.dModel], scalars: Tensor.normal([c.decoderVocabSize, c.dModel], std: c.initStd, using: &rng).scalars,
+                     requiresGrad: true)
+        finalLogitsBias = Tensor.zeros([1, c.decoderVocabSize])  // a buffer in transformers: never trained
         let positions = SinusoidalPositions.table(count: c.maxPositionEmbeddings, dimension: c.dModel)
-        let embedder = MarianEmbedder(shared: shared, positions: positions, scale: c.scaleEmbedding ? Float(c.dModel).squareRoot() : 1,
-                                      padId: c.padTokenId, dropout: c.dropout)
-        encoderStack = MarianEncoder(configuration: c, embedder: embedder, generator: &rng)
-        decoderStack = MarianDecoder(configuration: c, embedder: embedder, finalLogitsBias: finalLogitsBias, generator: &rng)
-        for p in parameters where p !== shared && p !== finalLogitsBias && p.rank == 2 {
+        let scale: Float = c.scaleEmbedding ? Float(c.dModel).squareRoot() : 1
+        let own = !c.shareEncoderDecoderEmbeddings
+        encoderStack = MarianEncoder(configuration: c, embedder: MarianEmbedder(table: shared, positions: positions, scale: scale, dropout: c.dropout),
+                                     ownsTable: own, generator: &rng)
+        decoderStack = MarianDecoder(configuration: c, embedder: MarianEmbedder(table: targetEmbedding, positions: positions, scale: scale, dropout: c.dropout),
+                                     ownsTable: own, output: outputProjection, finalLogitsBias: finalLogitsBias, generator: &rng)
+        let tables = [shared, targetEmbedding, outputProjection]
+        for p in parameters where !tables.contains(where: { $0 === p }) && p !== finalLogitsBias && p.rank == 2 {
             // transformers' _init_weights: Linear weights N(0, init_std), biases zero.
             p.withMutableScalars { values in
                 let fresh = Tensor.normal([values.count], std: c.initStd, using: &rng).scalars
@@ -57,11 +77,11 @@ public final class MarianModel: EncoderDecoderModel {
     public var pluginName: String { "marian" }
 
     public var localParameters: [(name: String, tensor: Tensor)] {
-        [("final_logits_bias", finalLogitsBias)]
+        configuration.tieWordEmbeddings ? [("final_logits_bias", finalLogitsBias)] : [("final_logits_bias", finalLogitsBias), ("lm_head.weight", outputProjection)]
     }
 
     public var children: [(name: String, module: any Module)] {
-        [("model", MarianTree(shared: shared, encoder: encoderStack, decoder: decoderStack))]
+        [("model", MarianTree(shared: configuration.shareEncoderDecoderEmbeddings ? shared : nil, encoder: encoderStack, decoder: decoderStack))]
     }
 
     public func configurationJSON() throws -> Data { try configuration.huggingFaceJSON() }
@@ -75,49 +95,64 @@ public final class MarianModel: EncoderDecoderModel {
         return ["generation_config.json": try JSONSerialization.data(withJSONObject: generation, options: [.prettyPrinted, .sortedKeys])]
     }
 
-    /// Holds the pad row of the shared table at zero: the tied output projection would otherwise
-    /// move it, and CTranslate2 starts its decoder from a zero vector in its place.
+    /// Holds the pad rows at zero when the model started that way: the tied output projection would
+    /// otherwise move them, and CTranslate2 starts its decoder from a zero vector in their place.
     public func didUpdateParameters() {
+        guard holdsPadRowsAtZero else { return }
         let (pad, width) = (configuration.padTokenId, configuration.dModel)
-        shared.withMutableScalars { table in for j in 0..<width { table[pad * width + j] = 0 } }
+        for table in [shared, targetEmbedding] {
+            table.withMutableScalars { values in for j in 0..<width { values[pad * width + j] = 0 } }
+        }
     }
 
     /// Loads `transformers`-layout weights; the tied names and fixed positions are optional.
     public func loadCheckpoint(_ tensors: [String: Tensor]) throws {
         var state = tensors
-        if state["model.shared.weight"] == nil {
-            state["model.shared.weight"] = state["model.encoder.embed_tokens.weight"] ?? state["lm_head.weight"]
+        var dropped = ["model.encoder.embed_positions.weight", "model.decoder.embed_positions.weight"]
+        if configuration.shareEncoderDecoderEmbeddings {
+            if state["model.shared.weight"] == nil {
+                state["model.shared.weight"] = state["model.encoder.embed_tokens.weight"] ?? state["lm_head.weight"]
+            }
+            dropped += ["model.encoder.embed_tokens.weight", "model.decoder.embed_tokens.weight"]
+        } else {
+            if state["model.encoder.embed_tokens.weight"] == nil { state["model.encoder.embed_tokens.weight"] = state["model.shared.weight"] }
+            if state["model.decoder.embed_tokens.weight"] == nil && configuration.tieWordEmbeddings {
+                state["model.decoder.embed_tokens.weight"] = state["lm_head.weight"]
+            }
+            dropped.append("model.shared.weight")
         }
-        for name in ["model.encoder.embed_tokens.weight", "model.decoder.embed_tokens.weight", "lm_head.weight",
-                     "model.encoder.embed_positions.weight", "model.decoder.embed_positions.weight"] {
-            state[name] = nil
-        }
+        if configuration.tieWordEmbeddings { dropped.append("lm_head.weight") }
+        for name in dropped { state[name] = nil }
         try load(state, strict: true)
+        let (pad, width) = (configuration.padTokenId, configuration.dModel)
+        holdsPadRowsAtZero = [shared, targetEmbedding].allSatisfy { table in
+            table.scalars[(pad * width)..<((pad + 1) * width)].allSatisfy { $0 == 0 }
+        }
     }
 }
 
 /// The `model.` level of the tree.
 final class MarianTree: Module {
-    let shared: Tensor
+    let shared: Tensor?
     let encoder: MarianEncoder
     let decoder: MarianDecoder
 
-    init(shared: Tensor, encoder: MarianEncoder, decoder: MarianDecoder) {
+    init(shared: Tensor?, encoder: MarianEncoder, decoder: MarianDecoder) {
         self.shared = shared
         self.encoder = encoder
         self.decoder = decoder
     }
 
-    var localParameters: [(name: String, tensor: Tensor)] { [("shared.weight", shared)] }
+    var localParameters: [(name: String, tensor: Tensor)] { shared.map { [("shared.weight", $0)] } ?? [] }
     var children: [(name: String, module: any Module)] { [("encoder", encoder), ("decoder", decoder)] }
 }
 
-/// Token embedding × scale + fixed position, with the pad row held at zero (as `padding_idx` does).
+/// Token embedding × scale + fixed position. The pad row is used as stored, as transformers'
+/// `nn.Embedding` does: it is the decoder's start token, and fine-tuned models move it.
 struct MarianEmbedder {
-    let shared: Tensor
+    let table: Tensor
     let positions: Tensor
     let scale: Float
-    let padId: Int
     let dropout: Float
 
     /// `[B, T]` ids starting at absolute position `offset` → `[B, T, C]`.
@@ -126,8 +161,7 @@ struct MarianEmbedder {
         guard offset + batch.length <= limit else {
             throw GlossaError.invalidInput("a sequence of \(offset + batch.length) tokens is longer than this model's limit of \(limit) positions")
         }
-        let notPad = Tensor(shape: [batch.batchSize, batch.length, 1], scalars: batch.ids.map { $0 == padId ? 0 : 1 })
-        let tokens = shared.gather(rows: batch.ids, shape: batch.shape) * notPad * scale  // [B, T, C]
+        let tokens = table.gather(rows: batch.ids, shape: batch.shape) * scale  // [B, T, C]
         let position = positions.slice(axis: 0, offset..<(offset + batch.length))  // [T, C]
         return context.dropout(tokens + position, dropout)
     }
@@ -138,9 +172,12 @@ final class MarianEncoder: Encoder {
     let embedder: MarianEmbedder
     let layers: [TransformerEncoderLayer]
     let hiddenSize: Int
+    /// Whether `embed_tokens.weight` is this stack's own (separate vocabularies) rather than `model.shared`.
+    let ownsTable: Bool
 
-    init(configuration c: MarianConfiguration, embedder: MarianEmbedder, generator: inout SeededGenerator) {
+    init(configuration c: MarianConfiguration, embedder: MarianEmbedder, ownsTable: Bool, generator: inout SeededGenerator) {
         self.embedder = embedder
+        self.ownsTable = ownsTable
         hiddenSize = c.dModel
         layers = (0..<c.encoderLayers).map { _ in
             TransformerEncoderLayer(dimension: c.dModel, heads: c.encoderAttentionHeads, feedForward: c.encoderFfnDim,
@@ -150,6 +187,8 @@ final class MarianEncoder: Encoder {
     }
 
     var maxLength: Int? { embedder.positions.shape[0] }
+    var vocabularySize: Int? { embedder.table.shape[0] }
+    var localParameters: [(name: String, tensor: Tensor)] { ownsTable ? [("embed_tokens.weight", embedder.table)] : [] }
     var children: [(name: String, module: any Module)] { layers.enumerated().map { ("layers.\($0.offset)", $0.element) } }
 
     func encode(_ batch: TokenBatch, context: ForwardContext) throws -> Tensor {
@@ -181,10 +220,16 @@ final class MarianDecoderState: DecoderState {
 final class MarianDecoder: Decoder {
     let embedder: MarianEmbedder
     let layers: [TransformerDecoderLayer]
+    let output: Tensor
     let finalLogitsBias: Tensor
+    /// Whether `embed_tokens.weight` is this stack's own (separate vocabularies) rather than `model.shared`.
+    let ownsTable: Bool
 
-    init(configuration c: MarianConfiguration, embedder: MarianEmbedder, finalLogitsBias: Tensor, generator: inout SeededGenerator) {
+    init(configuration c: MarianConfiguration, embedder: MarianEmbedder, ownsTable: Bool, output: Tensor, finalLogitsBias: Tensor,
+         generator: inout SeededGenerator) {
         self.embedder = embedder
+        self.ownsTable = ownsTable
+        self.output = output
         self.finalLogitsBias = finalLogitsBias
         layers = (0..<c.decoderLayers).map { _ in
             TransformerDecoderLayer(dimension: c.dModel, heads: c.decoderAttentionHeads, feedForward: c.decoderFfnDim,
@@ -193,8 +238,9 @@ final class MarianDecoder: Decoder {
         }
     }
 
-    var vocabularySize: Int { embedder.shared.shape[0] }
+    var vocabularySize: Int { output.shape[0] }
     var maxLength: Int? { embedder.positions.shape[0] }
+    var localParameters: [(name: String, tensor: Tensor)] { ownsTable ? [("embed_tokens.weight", embedder.table)] : [] }
     var children: [(name: String, module: any Module)] { layers.enumerated().map { ("layers.\($0.offset)", $0.element) } }
 
     func makeState() -> any DecoderState { MarianDecoderState(layers: layers.count) }
@@ -212,7 +258,7 @@ final class MarianDecoder: Decoder {
             h = layer(h, memory: memory.states, selfMask: selfMask, memoryMask: memory.mask,
                       selfCache: caches?.selfCaches[i], crossCache: caches?.crossCaches[i], context: context)
         }
-        let logits = h.matmul(embedder.shared, transposeOther: true)  // [B, T, V]
+        let logits = h.matmul(output, transposeOther: true)  // [B, T, V]
         // The bias is a fixed buffer, zero in models trained here: skip a pass over [B, T, V] then.
         return finalLogitsBias.scalars.contains { $0 != 0 } ? logits + finalLogitsBias : logits
     }

@@ -75,7 +75,7 @@ struct EvalCommand: ParsableCommand {
         if let origins {
             for name in Set(origins) { byOrigin[name] = try score(origins.indices.filter { origins[$0] == name }) }
         }
-        let report = Report(model: modelURL.path, beamSize: decoding.beamSize, batchSize: decoding.batchSize, threads: Threads.count,
+        let report = Report(model: modelURL.path, beamSize: decoding.search(for: translator).beamSize, batchSize: decoding.batchSize, threads: Threads.count,
                             all: try score(Array(sources.indices)), byOrigin: byOrigin, seconds: seconds,
                             sentencesPerSecond: Double(sources.count) / seconds, generatedTokensPerSecond: Double(generated) / seconds,
                             bleuSignature: "BLEU tok:13a, chrF nc:6 nw:0 beta 2 (sacreBLEU defaults)")

@@ -5,22 +5,45 @@ import GlossaBuiltins
 import GlossaSentencePiece
 import GlossaTensor
 
-/// Decoding flags shared by `translate` and `eval`.
+/// transformers' three meanings of `early_stopping`, as a flag.
+enum EarlyStoppingChoice: String, ExpressibleByArgument, CaseIterable {
+    case `true`, `false`, never
+
+    var value: EarlyStopping {
+        switch self {
+        case .true: .whenFull
+        case .false: .heuristic
+        case .never: .never
+        }
+    }
+}
+
+/// Decoding flags shared by `translate` and `eval`. Search flags left unset take the model
+/// directory's `generation_config.json`, as transformers does.
 struct DecodingOptions: ParsableArguments {
     @Option(help: "Model directory (default: the shipped en-de model, or $GLOSSA_MODEL).")
     var model: String?
 
-    @Option(help: "Beam size; 1 is greedy search.")
-    var beamSize: Int = 4
+    @Option(help: "Beam size; 1 is greedy search (default: the model's num_beams, else 4).")
+    var beamSize: Int?
 
-    @Option(help: "Length penalty α: scores are Σ log p / length^α.")
-    var lengthPenalty: Float = 1
+    @Option(help: "Length penalty α: scores are Σ log p / length^α (default: the model's, else 1).")
+    var lengthPenalty: Float?
+
+    @Option(help: "When beam search stops: true (once N hypotheses finished), false (transformers' heuristic), never (default: the model's, else false).")
+    var earlyStopping: EarlyStoppingChoice?
+
+    @Option(help: "Never repeat an n-gram of this length; 0 is off (default: the model's, else 0).")
+    var noRepeatNgramSize: Int?
+
+    @Option(help: "Penalise tokens already generated; 1 is off (default: the model's, else 1).")
+    var repetitionPenalty: Float?
 
     @Option(help: "Sentences decoded together (sorted by length, output in input order).")
     var batchSize: Int = 32
 
-    @Option(help: "Most tokens generated per sentence.")
-    var maxLength: Int = 128
+    @Option(help: "Most tokens generated per sentence (default: the model's max_new_tokens or max_length, else 128).")
+    var maxLength: Int?
 
     @Option(help: "Sample instead of searching, at this softmax temperature (0 = greedy).")
     var temperature: Float?
@@ -35,29 +58,47 @@ struct DecodingOptions: ParsableArguments {
     var seed: UInt64 = 0
 
     func validate() throws {
-        if let temperature, temperature < 0 { throw ValidationError("--temperature must not be negative") }
+        if let temperature, !(temperature >= 0 && temperature.isFinite) { throw ValidationError("--temperature must be a finite number ≥ 0") }
         if topK < 0 { throw ValidationError("--top-k must not be negative") }
         if !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must be in (0, 1]") }
-        if beamSize < 1 { throw ValidationError("--beam-size must be at least 1") }
-        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
-        if maxLength < 1 { throw ValidationError("--max-length must be at least 1") }
+        if let beamSize, !(1...SearchSettings.maxBeamSize).contains(beamSize) {
+            throw ValidationError("--beam-size must be in 1...\(SearchSettings.maxBeamSize)")
+        }
+        if let lengthPenalty, !lengthPenalty.isFinite { throw ValidationError("--length-penalty must be a finite number") }
+        if let noRepeatNgramSize, noRepeatNgramSize < 0 { throw ValidationError("--no-repeat-ngram-size must not be negative") }
+        if let repetitionPenalty, !(repetitionPenalty > 0 && repetitionPenalty.isFinite) {
+            throw ValidationError("--repetition-penalty must be a positive finite number")
+        }
+        if !(1...100_000).contains(batchSize) { throw ValidationError("--batch-size must be in 1...100000") }
+        if let maxLength, !(1...100_000).contains(maxLength) { throw ValidationError("--max-length must be in 1...100000") }
     }
 
     func loadTranslator() throws -> Translator {
         try Translator.load(try ModelLocator.resolve(model), registry: Registry.current)
     }
 
+    /// The directory's search settings with the flags given on top.
+    func search(for translator: Translator) -> SearchSettings {
+        var s = translator.defaultSearch()
+        if let beamSize { s.beamSize = beamSize }
+        if let lengthPenalty { s.lengthPenalty = lengthPenalty }
+        if let earlyStopping { s.earlyStopping = earlyStopping.value }
+        if let noRepeatNgramSize { s.noRepeatNGramSize = noRepeatNgramSize }
+        if let repetitionPenalty { s.repetitionPenalty = repetitionPenalty }
+        if let maxLength { s.maxNewTokens = maxLength }
+        return s
+    }
+
     func translate(_ translator: Translator, _ lines: [String], nBest: Int = 1) throws -> [[GeneratedText]] {
+        let search = search(for: translator)
         if let temperature {
-            return try translator.translate(lines, sampler: StochasticSampler(temperature: temperature, topK: topK, topP: topP, seed: seed),
-                                            batchSize: batchSize, maxNewTokens: maxLength, lengthPenalty: lengthPenalty, nBest: 1)
+            let sampler = StochasticSampler(temperature: temperature, topK: topK, topP: topP, repetitionPenalty: search.repetitionPenalty,
+                                            noRepeatNGramSize: search.noRepeatNGramSize, seed: seed)
+            return try translator.translate(lines, sampler: sampler, batchSize: batchSize, maxNewTokens: search.maxNewTokens,
+                                            lengthPenalty: search.lengthPenalty, nBest: 1, forceEOSAtLimit: search.forceEOSAtLimit,
+                                            banned: search.bannedTokens)
         }
-        if beamSize == 1 {
-            return try translator.translate(lines, sampler: GreedySampler(), batchSize: batchSize, maxNewTokens: maxLength,
-                                            lengthPenalty: lengthPenalty, nBest: 1)
-        }
-        return try translator.translate(lines, sampler: BeamSampler(beamSize: beamSize), batchSize: batchSize,
-                                        maxNewTokens: maxLength, lengthPenalty: lengthPenalty, nBest: nBest)
+        return try translator.translate(lines, search: search, batchSize: batchSize, nBest: nBest)
     }
 }
 
@@ -85,14 +126,17 @@ struct TranslateCommand: ParsableCommand {
     @OptionGroup var threads: ThreadOptions
 
     func validate() throws {
-        if let nBest, nBest < 1 || nBest > decoding.beamSize {
-            throw ValidationError("--n-best must be between 1 and --beam-size (\(decoding.beamSize))")
+        if let nBest, nBest < 1 || nBest > SearchSettings.maxBeamSize {
+            throw ValidationError("--n-best must be in 1...\(SearchSettings.maxBeamSize)")
         }
+        if nBest != nil && decoding.temperature != nil { throw ValidationError("--n-best needs a beam search, not sampling (--temperature)") }
     }
 
     func run() throws {
         threads.apply()
         let translator = try decoding.loadTranslator()
+        let beamSize = decoding.search(for: translator).beamSize
+        if let nBest, nBest > beamSize { throw ValidationError("--n-best \(nBest) is more than the beam size \(beamSize)") }
         let writer = OutputWriter()
         var index = 0
         func emit(_ lines: [String]) throws {

@@ -77,7 +77,8 @@ struct MarianFixture {
         for c in try MarianFixture.expected().cases {
             let greedy = try translator.translateIds([c.source_ids], sampler: GreedySampler(), maxNewTokens: 20)
             #expect([249] + greedy[0][0].tokens + [0] == c.greedy.ids, "greedy: \(c.source)")
-            let beam = try translator.translateIds([c.source_ids], sampler: BeamSampler(beamSize: 4), maxNewTokens: 20, nBest: 4)
+            let beam = try translator.translateIds([c.source_ids], sampler: BeamSampler(beamSize: 4), maxNewTokens: 20, nBest: 4,
+                                                  earlyStopping: .whenFull)
             #expect(beam[0].map { [249] + $0.tokens + [0] } == c.beam4.ids, "beam: \(c.source)")
             assertClose(beam[0].map(\.score), c.beam4.sequences_scores, rtol: 1e-4, atol: 1e-4, "beam scores: \(c.source)")
         }

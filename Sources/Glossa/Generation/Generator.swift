@@ -16,15 +16,23 @@ public struct GenerationOptions: Sendable, Equatable {
     public var lengthPenalty: Float
     /// How many finished hypotheses to return per sentence (at most the sampler's width).
     public var nBest: Int
+    /// When a sentence's search ends (transformers' `early_stopping`).
+    public var earlyStopping: EarlyStopping
+    /// Whether the last allowed step is EOS, adding nothing to the score (transformers'
+    /// `forced_eos_token_id`); otherwise outputs that reach the limit end without it.
+    public var forceEOSAtLimit: Bool
 
     /// Options with the common defaults.
-    public init(maxNewTokens: Int = 128, eosId: Int, startId: Int, forbidden: [Int] = [], lengthPenalty: Float = 1, nBest: Int = 1) {
+    public init(maxNewTokens: Int = 128, eosId: Int, startId: Int, forbidden: [Int] = [], lengthPenalty: Float = 1, nBest: Int = 1,
+                earlyStopping: EarlyStopping = .heuristic, forceEOSAtLimit: Bool = true) {
         self.maxNewTokens = maxNewTokens
         self.eosId = eosId
         self.startId = startId
         self.forbidden = forbidden
         self.lengthPenalty = lengthPenalty
         self.nBest = nBest
+        self.earlyStopping = earlyStopping
+        self.forceEOSAtLimit = forceEOSAtLimit
     }
 }
 
@@ -37,7 +45,8 @@ public struct GeneratedSequence: Sendable, Equatable {
 }
 
 /// The search loop shared by every sampler: runs the decoder one position at a time with its
-/// cache, lets the sampler choose, reorders the cache, and stops when every sentence has finished.
+/// cache, lets the sampler choose, reorders the cache, and stops each sentence as transformers'
+/// beam search does (per sentence, so a sentence's output does not depend on its batch).
 public enum Generator {
     /// Decodes `batchSize` sentences. `memory` (for translators) has one row per sentence;
     /// `prompts` (for language models) are fed after the start token. With a width-1 sampler,
@@ -50,7 +59,7 @@ public enum Generator {
         let state = decoder.makeState()
         let context = ForwardContext()
         var live: [[Hypothesis]] = (0..<batchSize).map { [Hypothesis(prefix: prompts?[$0] ?? [])] }
-        var finished: [[GeneratedSequence]] = Array(repeating: [], count: batchSize)
+        var finished = [FinishedHypotheses](repeating: FinishedHypotheses(), count: batchSize)
         var rowMemory = memory
         var inputs: [[Int]] = (0..<batchSize).map { [options.startId] + (prompts?[$0] ?? []) }
         let width = sampler.width
@@ -58,28 +67,32 @@ public enum Generator {
         let limit = decoder.maxLength.map { Swift.min(options.maxNewTokens, $0 - longestPrompt) } ?? options.maxNewTokens
 
         for step in 0..<Swift.max(limit, 0) where !inputs.isEmpty {
-            if step == limit - 1 {
-                // The last allowed step forces EOS, adding nothing to the score (transformers'
-                // `forced_eos_token_id`), so every output ends properly.
-                for sentence in 0..<batchSize where !live[sentence].isEmpty {
-                    for h in live[sentence] where finished[sentence].count < width {
-                        let normalised = h.score / Foundation.pow(Float(h.tokens.count + 1), options.lengthPenalty)
-                        finished[sentence].append(GeneratedSequence(tokens: h.tokens, score: normalised))
-                    }
+            let atLimit = step == limit - 1
+            var proposals: [[Continuation]] = Array(repeating: [], count: batchSize)
+            if atLimit && options.forceEOSAtLimit {
+                // Forcing EOS leaves it log-probability 0: every live hypothesis ends as it is.
+                for sentence in 0..<batchSize {
+                    proposals[sentence] = live[sentence].indices.map { Continuation(parent: $0, token: options.eosId, score: live[sentence][$0].score) }
                 }
-                break
+            } else {
+                // The first step may feed prompts of several tokens (left-aligned; each row reads the
+                // logits at its own last position); later steps feed one token per row.
+                let batch = TokenBatch(inputs, padId: options.startId)
+                let logits3 = try withoutGrad { try decoder.decode(batch, memory: rowMemory, state: state, context: context) }
+                let v = logits3.shape[2]
+                let lastPositions = batch.lengths.enumerated().map { $0.offset * batch.length + $0.element - 1 }
+                let rawLogits = logits3.reshaped([-1, v]).indexSelect(axis: 0, lastPositions)
+                // Forbidden tokens are removed after the log-softmax, not renormalised (as in transformers).
+                let logProbabilities = forbid(options.forbidden, in: rawLogits.logSoftmax())
+                let logits = forbid(options.forbidden, in: rawLogits)
+                var row = 0
+                for sentence in 0..<batchSize where !live[sentence].isEmpty {
+                    let rows = Array(row..<(row + live[sentence].count))
+                    row += rows.count
+                    proposals[sentence] = sampler.step(logits: logits.indexSelect(axis: 0, rows),
+                                                       logProbabilities: logProbabilities.indexSelect(axis: 0, rows), live: live[sentence])
+                }
             }
-
-            // The first step may feed prompts of several tokens (left-aligned; each row reads the
-            // logits at its own last position); later steps feed one token per row.
-            let batch = TokenBatch(inputs, padId: options.startId)
-            let logits3 = try withoutGrad { try decoder.decode(batch, memory: rowMemory, state: state, context: context) }
-            let v = logits3.shape[2]
-            let lastPositions = batch.lengths.enumerated().map { $0.offset * batch.length + $0.element - 1 }
-            let rawLogits = logits3.reshaped([-1, v]).indexSelect(axis: 0, lastPositions)
-            // Forbidden tokens are removed after the log-softmax, not renormalised (as in transformers).
-            let logProbabilities = forbid(options.forbidden, in: rawLogits.logSoftmax())
-            let logits = forbid(options.forbidden, in: rawLogits)
 
             var nextRows: [Int] = [], nextInputs: [[Int]] = []
             var nextLive: [[Hypothesis]] = Array(repeating: [], count: batchSize)
@@ -87,24 +100,31 @@ public enum Generator {
             for sentence in 0..<batchSize where !live[sentence].isEmpty {
                 let rows = Array(row..<(row + live[sentence].count))
                 row += rows.count
-                let proposals = sampler.step(logits: logits.indexSelect(axis: 0, rows), logProbabilities: logProbabilities.indexSelect(axis: 0, rows),
-                                             live: live[sentence])
                 var kept: [(row: Int, hypothesis: Hypothesis)] = []
-                for (rank, c) in proposals.enumerated() {
-                    let tokens = live[sentence][c.parent].tokens + [c.token]
-                    if c.token == options.eosId {
-                        // Only EOS among the best `width` proposals ends a hypothesis (as in transformers).
-                        guard rank < width else { continue }
-                        let normalised = c.score / Foundation.pow(Float(tokens.count), options.lengthPenalty)
-                        finished[sentence].append(GeneratedSequence(tokens: Array(tokens.dropLast()), score: normalised))
-                    } else if kept.count < width {
-                        kept.append((rows[c.parent], Hypothesis(tokens: tokens, score: c.score, prefix: live[sentence][c.parent].prefix)))
+                var ending: [GeneratedSequence] = []
+                var allEnd = true
+                for (rank, c) in proposals[sentence].enumerated() {
+                    let parent = live[sentence][c.parent]
+                    // A proposal ends its hypothesis on EOS or at the length limit; only the best
+                    // `width` proposals may finish (as in transformers).
+                    if c.token == options.eosId || atLimit {
+                        let tokens = c.token == options.eosId ? parent.tokens : parent.tokens + [c.token]
+                        if rank < width {
+                            ending.append(GeneratedSequence(tokens: tokens, score: c.score / Foundation.pow(Float(parent.tokens.count + 1), options.lengthPenalty)))
+                        }
+                        continue
+                    }
+                    allEnd = false
+                    if kept.count < width {
+                        kept.append((rows[c.parent], Hypothesis(tokens: parent.tokens + [c.token], score: c.score, prefix: parent.prefix)))
                         if width == 1 { try onToken?(sentence, c.token) }
                     }
                     if kept.count == width { break }
                 }
-                // Early stopping: a sentence is done once it has `width` finished hypotheses.
-                guard finished[sentence].count < width else { continue }
+                let searching = finished[sentence].update(
+                    adding: ending, bestLive: kept.first?.hypothesis.score, width: width, earlyStopping: options.earlyStopping,
+                    lengthPenalty: options.lengthPenalty, length: options.earlyStopping == .never && options.lengthPenalty > 0 ? options.maxNewTokens : step + 1)
+                guard searching && !allEnd && !kept.isEmpty else { continue }
                 nextLive[sentence] = kept.map(\.hypothesis)
                 nextRows += kept.map(\.row)
                 nextInputs += kept.map { [$0.hypothesis.tokens.last ?? options.startId] }
@@ -112,14 +132,12 @@ public enum Generator {
             live = nextLive
             inputs = nextInputs
             // Greedy search mostly keeps every row in place: then there is nothing to reorder.
-            if nextRows != Array(0..<row) {
+            if !inputs.isEmpty && nextRows != Array(0..<row) {
                 state.select(rows: nextRows)
                 rowMemory = rowMemory?.selecting(rows: nextRows)
             }
         }
-        return finished.map { outputs in
-            Array(outputs.sorted { $0.score > $1.score }.prefix(Swift.max(1, options.nBest)))
-        }
+        return finished.map { Array($0.best.prefix(Swift.max(1, options.nBest))) }
     }
 
     /// Sets the entries of `tokens` to −∞ on every row.
@@ -129,5 +147,30 @@ public enum Generator {
         var values = logits.scalars
         for r in 0..<logits.shape[0] { for t in tokens where t >= 0 && t < v { values[r * v + t] = -.infinity } }
         return Tensor(shape: logits.shape, scalars: values)
+    }
+}
+
+/// A sentence's finished hypotheses, the best `width` kept, and whether the live ones may still
+/// improve them: transformers' `_update_finished_beams` and `_check_early_stop_heuristic` for one sentence.
+struct FinishedHypotheses {
+    /// Best first.
+    private(set) var best: [GeneratedSequence] = []
+    /// Cleared for good once the best live hypothesis, normalised by `length`, cannot beat the worst finished one.
+    private var improvable = true
+
+    /// Adds `ending` where allowed, then judges the live hypotheses; returns whether the search goes on.
+    mutating func update(adding ending: [GeneratedSequence], bestLive: Float?, width: Int, earlyStopping: EarlyStopping,
+                         lengthPenalty: Float, length: Int) -> Bool {
+        let full = best.count >= width
+        if improvable && !(earlyStopping == .whenFull && full) && !ending.isEmpty {
+            // Stable: among equal scores, earlier finishers stay ahead.
+            best = Array((best + ending).enumerated().sorted { $0.element.score > $1.element.score || ($0.element.score == $1.element.score && $0.offset < $1.offset) }
+                .map(\.element).prefix(width))
+        }
+        if best.count >= width, let worst = best.last?.score {
+            let possible = (bestLive ?? -.infinity) / Foundation.pow(Float(Swift.max(length, 1)), lengthPenalty)
+            if !(possible > worst) { improvable = false }
+        }
+        return improvable && !(earlyStopping == .whenFull && best.count >= width)
     }
 }

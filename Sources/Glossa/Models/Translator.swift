@@ -11,12 +11,22 @@ public final class Translator {
     public let sourceTokenizer: any Tokenizer
     /// Turns target ids back into text.
     public let targetTokenizer: any Tokenizer
+    /// The directory's `generation_config.json` (or the same fields of `config.json`): the defaults
+    /// of `search`, as transformers reads them.
+    public var generationConfig: GenerationConfig
 
     /// A translator from its parts.
-    public init(model: any EncoderDecoderModel, sourceTokenizer: any Tokenizer, targetTokenizer: any Tokenizer) {
+    public init(model: any EncoderDecoderModel, sourceTokenizer: any Tokenizer, targetTokenizer: any Tokenizer,
+                generationConfig: GenerationConfig = GenerationConfig()) {
         self.model = model
         self.sourceTokenizer = sourceTokenizer
         self.targetTokenizer = targetTokenizer
+        self.generationConfig = generationConfig
+    }
+
+    /// The search the model directory asks for, `fallback` filling what it leaves unset.
+    public func defaultSearch(fallback: SearchSettings = SearchSettings(beamSize: 4, forceEOSAtLimit: true)) -> SearchSettings {
+        generationConfig.settings(fallback: fallback)
     }
 
     /// Loads a model directory: its plugin from `config.json`, its weights, and its tokenizer
@@ -32,7 +42,8 @@ public final class Translator {
         let (source, target) = try loadTokenizers(directory, registry: registry)
         try checkTokenizer(source, fits: model.encoder.vocabularySize ?? model.decoder.vocabularySize, role: "source")
         try checkTokenizer(target, fits: model.decoder.vocabularySize, role: "target")
-        return Translator(model: model, sourceTokenizer: source, targetTokenizer: target)
+        return Translator(model: model, sourceTokenizer: source, targetTokenizer: target,
+                          generationConfig: try GenerationConfig.load(from: directory))
     }
 
     static func loadTokenizers(_ directory: URL, registry: PluginRegistry) throws -> (any Tokenizer, any Tokenizer) {
@@ -41,18 +52,22 @@ public final class Translator {
         guard case .tokenizer(let make) = plugin.factory else {
             throw GlossaError.wrongPluginKind(plugin.name, expected: "tokenizer", found: plugin.factory.kind)
         }
-        func open(_ name: String) throws -> (any Tokenizer)? {
+        // Marian: one joint vocab.json, or with separate vocabularies vocab.json for the source and
+        // target_vocab.json for the target (MarianTokenizer's `separate_vocabs`).
+        func open(_ name: String, vocabularies: [String]) throws -> (any Tokenizer)? {
             let url = directory.appendingPathComponent(name)
             guard files.fileExists(atPath: url.path) else { return nil }
             let spm = try make(PluginConfiguration(json: Data("{\"model_file\": \"\(name)\"}".utf8), directory: directory))
-            let vocab = directory.appendingPathComponent("vocab.json")
-            if files.fileExists(atPath: vocab.path) { return try VocabularyTokenizer(base: spm, vocabJSON: Data(contentsOf: vocab)) }
+            for vocabulary in vocabularies {
+                let vocab = directory.appendingPathComponent(vocabulary)
+                if files.fileExists(atPath: vocab.path) { return try VocabularyTokenizer(base: spm, vocabJSON: Data(contentsOf: vocab)) }
+            }
             return spm
         }
-        if let source = try open("source.spm") {
-            return (source, try open("target.spm") ?? source)
+        if let source = try open("source.spm", vocabularies: ["vocab.json"]) {
+            return (source, try open("target.spm", vocabularies: ["target_vocab.json", "vocab.json"]) ?? source)
         }
-        if let joint = try open("tokenizer.model") { return (joint, joint) }
+        if let joint = try open("tokenizer.model", vocabularies: ["vocab.json"]) { return (joint, joint) }
         throw GlossaError.missingFile(directory.appendingPathComponent("source.spm"),
                                       purpose: "a translator directory needs source.spm/target.spm (Marian) or tokenizer.model")
     }
@@ -60,13 +75,16 @@ public final class Translator {
     /// Translates token sequences (each ending in EOS), keeping their order: sorted by length into
     /// batches of `batchSize`, decoded, and restored to input order.
     public func translateIds<S: Sampler>(
-        _ sources: [[Int]], sampler: S, batchSize: Int = 32, maxNewTokens: Int = 128, lengthPenalty: Float = 1, nBest: Int = 1
+        _ sources: [[Int]], sampler: S, batchSize: Int = 32, maxNewTokens: Int = 128, lengthPenalty: Float = 1, nBest: Int = 1,
+        earlyStopping: EarlyStopping = .heuristic, forceEOSAtLimit: Bool = true, banned: [Int] = []
     ) throws -> [[GeneratedSequence]] {
         let ids = model.specialIds
         let order = sources.indices.sorted { sources[$0].count < sources[$1].count }
         var outputs = [[GeneratedSequence]](repeating: [], count: sources.count)
+        // The decoder's start token (pad) is never an output, whatever the directory says.
         let options = GenerationOptions(maxNewTokens: maxNewTokens, eosId: ids.eos, startId: ids.decoderStart,
-                                        forbidden: [ids.pad], lengthPenalty: lengthPenalty, nBest: nBest)
+                                        forbidden: Array(Set([ids.pad] + banned)).sorted(), lengthPenalty: lengthPenalty, nBest: nBest,
+                                        earlyStopping: earlyStopping, forceEOSAtLimit: forceEOSAtLimit)
         var chunkStart = 0
         while chunkStart < order.count {
             let chunk = Array(order[chunkStart..<Swift.min(order.count, chunkStart + Swift.max(1, batchSize))])
@@ -85,7 +103,8 @@ public final class Translator {
     /// `batchSize` and restored to input order; empty lines give empty translations; a sentence
     /// longer than the model's limit is translated in consecutive parts.
     public func translate<S: Sampler>(
-        _ texts: [String], sampler: S, batchSize: Int = 32, maxNewTokens: Int = 128, lengthPenalty: Float = 1, nBest: Int = 1
+        _ texts: [String], sampler: S, batchSize: Int = 32, maxNewTokens: Int = 128, lengthPenalty: Float = 1, nBest: Int = 1,
+        earlyStopping: EarlyStopping = .heuristic, forceEOSAtLimit: Bool = true, banned: [Int] = []
     ) throws -> [[GeneratedText]] {
         let ids = model.specialIds
         let limit = (model.encoder.maxLength ?? Int.max) - 1
@@ -102,7 +121,8 @@ public final class Translator {
             }
         }
         let outputs = try translateIds(parts.map(\.ids), sampler: sampler, batchSize: batchSize, maxNewTokens: maxNewTokens,
-                                       lengthPenalty: lengthPenalty, nBest: nBest)
+                                       lengthPenalty: lengthPenalty, nBest: nBest, earlyStopping: earlyStopping,
+                                       forceEOSAtLimit: forceEOSAtLimit, banned: banned)
         // Join the parts of each input (n-best lists join rank by rank).
         var joined = [[GeneratedText]](repeating: [], count: texts.count)
         for i in texts.indices { joined[i] = [GeneratedText(text: "", score: 0)] }
@@ -117,6 +137,29 @@ public final class Translator {
             }
         }
         return joined
+    }
+}
+
+extension Translator {
+    /// Translates `texts` with a deterministic search (greedy when `search.beamSize` is 1), keeping their order.
+    public func translate(_ texts: [String], search: SearchSettings, batchSize: Int = 32, nBest: Int = 1) throws -> [[GeneratedText]] {
+        try translate(texts, sampler: Self.sampler(for: search), batchSize: batchSize, maxNewTokens: search.maxNewTokens,
+                      lengthPenalty: search.lengthPenalty, nBest: nBest, earlyStopping: search.earlyStopping,
+                      forceEOSAtLimit: search.forceEOSAtLimit, banned: search.bannedTokens)
+    }
+
+    /// The same for token ids (each source ending in EOS).
+    public func translateIds(_ sources: [[Int]], search: SearchSettings, batchSize: Int = 32, nBest: Int = 1) throws -> [[GeneratedSequence]] {
+        try translateIds(sources, sampler: Self.sampler(for: search), batchSize: batchSize, maxNewTokens: search.maxNewTokens,
+                         lengthPenalty: search.lengthPenalty, nBest: nBest, earlyStopping: search.earlyStopping,
+                         forceEOSAtLimit: search.forceEOSAtLimit, banned: search.bannedTokens)
+    }
+
+    /// Beam search with the settings' processors, or greedy search (through them when there are any).
+    public static func sampler(for search: SearchSettings) -> any Sampler {
+        let processors = search.processors
+        if search.beamSize > 1 { return BeamSampler(beamSize: search.beamSize, processors: processors) }
+        return processors.isEmpty ? GreedySampler() : ProcessedSampler(processors: processors, choice: .greedy)
     }
 }
 

@@ -40,8 +40,10 @@ public struct VocabularyTokenizer: Tokenizer {
         return try base.pieces(text).map { ids[$0] ?? unknown }
     }
 
+    /// The text of `ids` with every special token left out (`<unk>` too), as transformers'
+    /// `decode(skip_special_tokens=True)` gives it.
     public func decode(_ ids: [Int]) throws -> String {
-        let special = Set([specialTokens.pad, specialTokens.eos, specialTokens.bos].compactMap { $0 })
+        let special = Set([specialTokens.pad, specialTokens.eos, specialTokens.bos, specialTokens.unk].compactMap { $0 })
         let text = ids.filter { !special.contains($0) && $0 >= 0 && $0 < pieceList.count }.map { pieceList[$0] }.joined()
         return text.replacingOccurrences(of: "\u{2581}", with: " ").trimmingCharacters(in: .whitespaces)
     }

@@ -81,26 +81,35 @@ public struct GreedySampler: Sampler {
     }
 }
 
-/// Beam search: keeps the `beamSize` best hypotheses by summed log-probability.
+/// Beam search: keeps the `beamSize` best hypotheses by summed log-probability. Processors act on
+/// each row's log-probabilities before they are added to the hypothesis' score, as in transformers'
+/// beam search, so a repetition penalty changes the scores themselves.
 public struct BeamSampler: Sampler {
     /// The number of hypotheses kept per sentence.
     public let beamSize: Int
+    /// Applied in order to each row's log-probabilities (none by default).
+    public var processors: [any LogitProcessor]
 
     /// Beam search of width `beamSize` (at least 1).
-    public init(beamSize: Int) { self.beamSize = Swift.max(1, beamSize) }
+    public init(beamSize: Int, processors: [any LogitProcessor] = []) {
+        self.beamSize = Swift.max(1, beamSize)
+        self.processors = processors
+    }
     public var width: Int { beamSize }
 
     public mutating func step(logProbabilities: Tensor, live: [Hypothesis]) -> [Continuation] {
         let v = logProbabilities.shape[1]
-        let logProbabilities = logProbabilities.scalars
+        let all = logProbabilities.scalars
         let wanted = 2 * beamSize
         // A small sorted list beats sorting rows × V candidates.
         var best: [Continuation] = []
         best.reserveCapacity(wanted + 1)
         for row in live.indices {
+            var scores = Array(all[(row * v)..<((row + 1) * v)])
+            for processor in processors { processor.process(&scores, history: live[row].history) }
             let base = live[row].score
             for token in 0..<v {
-                let score = base + logProbabilities[row * v + token]
+                let score = base + scores[token]
                 if best.count == wanted, let worst = best.last, score <= worst.score { continue }
                 let c = Continuation(parent: row, token: token, score: score)
                 let at = best.firstIndex { $0.score < score } ?? best.count

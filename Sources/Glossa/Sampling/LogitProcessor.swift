@@ -46,6 +46,24 @@ public struct NoRepeatNGram: LogitProcessor {
     }
 }
 
+/// Bans the last token of each sequence whose other tokens were just generated (transformers'
+/// `NoBadWordsLogitsProcessor` for sequences longer than one token; single tokens are banned by the search).
+public struct BadWordSequences: LogitProcessor {
+    /// The banned sequences, each at least two tokens long.
+    public var sequences: [[Int]]
+
+    /// A ban on `sequences`.
+    public init(_ sequences: [[Int]]) { self.sequences = sequences }
+
+    public func process(_ logits: inout [Float], history: [Int]) {
+        for words in sequences where words.count > 1 && history.count >= words.count - 1 {
+            guard history.suffix(words.count - 1).elementsEqual(words.dropLast()), let banned = words.last,
+                  banned >= 0 && banned < logits.count else { continue }
+            logits[banned] = -.infinity
+        }
+    }
+}
+
 /// Divides the logits by a temperature T. T = 0 keeps only the arg-max (greedy search exactly);
 /// for T > 0 the logits are shifted by their maximum before dividing (in Double), so nothing
 /// divides by zero or overflows, and as T → 0 every token but the maximum gets probability 0.
