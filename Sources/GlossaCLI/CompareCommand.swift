@@ -85,7 +85,6 @@ struct CompareCommand: ParsableCommand {
         if evaluateRun == nil { try train(runs, failures: &failures) }
 
         signal(SIGINT, SIG_DFL)  // evaluations are stored per run, so Ctrl-C from here on loses at most one
-        Threads.count = runThreads
         BLAS.setThreads(runThreads)
         guard let testFiles = runs[0].recipe.data.test else { throw CommandError(description: "the first recipe has no test data") }
         let test = try CompareTestSet.load(testFiles, limit: testLines)

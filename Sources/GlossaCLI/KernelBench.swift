@@ -12,7 +12,11 @@ enum KernelBench {
             (1536, 256, 1024, false, false, "[1536,1024]x[1024,256]"),
             (256, 1024, 1536, true, false, "[256,1536]ᵀx[1536,1024] (weight grad)"),
             (32, 8000, 256, false, true, "[32,256]x[8000,256]ᵀ (decode, output layer)"),
+            (32, 8000, 256, false, false, "[32,256]x[256,8000] (decode, output layer, weight stored [in, out])"),
             (32, 1024, 256, false, true, "[32,256]x[1024,256]ᵀ (decode, feed-forward)"),
+            (32, 1024, 256, false, false, "[32,256]x[256,1024] (decode, feed-forward, weight stored [in, out])"),
+            (4, 8000, 256, false, true, "[4,256]x[8000,256]ᵀ (decode, few sentences left)"),
+            (4, 8000, 256, false, false, "[4,256]x[256,8000] (few left, weight stored [in, out])"),
         ]
         return cases.map { c in
             let a = randomInput(c.transA ? [c.k, c.m] : [c.m, c.k], seed: 1), b = randomInput(c.transB ? [c.n, c.k] : [c.k, c.n], seed: 2)

@@ -10,13 +10,8 @@ struct ThreadOptions: ParsableArguments {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
-    /// Sets both the BLAS and the Swift kernel thread counts.
+    /// Sets Glossa's thread count; OpenBLAS stays single-threaded, its products split over those threads.
     func apply() {
-        if let threads {
-            Threads.count = threads
-            BLAS.setThreads(threads)
-        } else {
-            BLAS.setThreads(Threads.count)
-        }
+        BLAS.setThreads(threads ?? Threads.count)
     }
 }

@@ -43,7 +43,6 @@ struct TrainCommand: ParsableCommand {
         }
         if let output { recipe.output = output }
         if threads.threads == nil, let n = recipe.training.threads {
-            Threads.count = n
             BLAS.setThreads(n)
         } else {
             threads.apply()

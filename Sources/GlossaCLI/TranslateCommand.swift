@@ -42,6 +42,9 @@ struct DecodingOptions: ParsableArguments {
     @Option(help: "Sentences decoded together (sorted by length, output in input order).")
     var batchSize: Int = 32
 
+    @Option(help: "Also cap each batch at this many source tokens, padding included (0 = no cap).")
+    var batchTokens: Int = 0
+
     @Option(help: "Most tokens generated per sentence (default: the model's max_new_tokens or max_length, else 128).")
     var maxLength: Int?
 
@@ -70,6 +73,7 @@ struct DecodingOptions: ParsableArguments {
             throw ValidationError("--repetition-penalty must be a positive finite number")
         }
         if !(1...100_000).contains(batchSize) { throw ValidationError("--batch-size must be in 1...100000") }
+        if !(0...10_000_000).contains(batchTokens) { throw ValidationError("--batch-tokens must be in 0...10000000") }
         if let maxLength, !(1...100_000).contains(maxLength) { throw ValidationError("--max-length must be in 1...100000") }
     }
 
@@ -94,11 +98,11 @@ struct DecodingOptions: ParsableArguments {
         if let temperature {
             let sampler = StochasticSampler(temperature: temperature, topK: topK, topP: topP, repetitionPenalty: search.repetitionPenalty,
                                             noRepeatNGramSize: search.noRepeatNGramSize, seed: seed)
-            return try translator.translate(lines, sampler: sampler, batchSize: batchSize, maxNewTokens: search.maxNewTokens,
+            return try translator.translate(lines, sampler: sampler, batchSize: batchSize, batchTokens: batchTokens, maxNewTokens: search.maxNewTokens,
                                             lengthPenalty: search.lengthPenalty, nBest: 1, forceEOSAtLimit: search.forceEOSAtLimit,
                                             banned: search.bannedTokens)
         }
-        return try translator.translate(lines, search: search, batchSize: batchSize, nBest: nBest)
+        return try translator.translate(lines, search: search, batchSize: batchSize, batchTokens: batchTokens, nBest: nBest)
     }
 }
 
@@ -120,6 +124,9 @@ struct TranslateCommand: ParsableCommand {
     @Option(help: "Print the N best translations of each line as `i ||| text ||| score`.")
     var nBest: Int?
 
+    @Option(help: "Lines already waiting that are read ahead, sorted by length and decoded together, in batches (Marian's maxi-batch).")
+    var maxiBatch: Int = 100
+
     @Flag(help: "Replace invalid UTF-8 with U+FFFD instead of stopping with an error.")
     var replaceInvalid = false
 
@@ -130,6 +137,7 @@ struct TranslateCommand: ParsableCommand {
             throw ValidationError("--n-best must be in 1...\(SearchSettings.maxBeamSize)")
         }
         if nBest != nil && decoding.temperature != nil { throw ValidationError("--n-best needs a beam search, not sampling (--temperature)") }
+        if !(1...10_000).contains(maxiBatch) { throw ValidationError("--maxi-batch must be in 1...10000") }
     }
 
     func run() throws {
@@ -168,7 +176,9 @@ struct TranslateCommand: ParsableCommand {
                 try emit(pending)  // the lines before a bad one still get their translations
                 throw error
             }
-            if pending.count >= decoding.batchSize {
+            // Lines already waiting are read ahead up to the window, so sorting by length fills batches well;
+            // a line typed at a terminal is answered at once by the flush before blocking.
+            if pending.count >= decoding.batchSize * maxiBatch {
                 try emit(pending)
                 pending = []
             }

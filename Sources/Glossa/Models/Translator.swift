@@ -73,9 +73,10 @@ public final class Translator {
     }
 
     /// Translates token sequences (each ending in EOS), keeping their order: sorted by length into
-    /// batches of `batchSize`, decoded, and restored to input order.
+    /// batches of `batchSize` sentences (and at most `batchTokens` padded source tokens when positive),
+    /// decoded, and restored to input order.
     public func translateIds<S: Sampler>(
-        _ sources: [[Int]], sampler: S, batchSize: Int = 32, maxNewTokens: Int = 128, lengthPenalty: Float = 1, nBest: Int = 1,
+        _ sources: [[Int]], sampler: S, batchSize: Int = 32, batchTokens: Int = 0, maxNewTokens: Int = 128, lengthPenalty: Float = 1, nBest: Int = 1,
         earlyStopping: EarlyStopping = .heuristic, forceEOSAtLimit: Bool = true, banned: [Int] = []
     ) throws -> [[GeneratedSequence]] {
         let ids = model.specialIds
@@ -87,7 +88,15 @@ public final class Translator {
                                         earlyStopping: earlyStopping, forceEOSAtLimit: forceEOSAtLimit)
         var chunkStart = 0
         while chunkStart < order.count {
-            let chunk = Array(order[chunkStart..<Swift.min(order.count, chunkStart + Swift.max(1, batchSize))])
+            // Up to `batchSize` sentences; with `batchTokens`, also at most that many padded source tokens
+            // (sorted ascending, so the last sentence taken sets the padded length).
+            var end = Swift.min(order.count, chunkStart + Swift.max(1, batchSize))
+            if batchTokens > 0 {
+                var fits = chunkStart + 1
+                while fits < end && (fits + 1 - chunkStart) * sources[order[fits]].count <= batchTokens { fits += 1 }
+                end = fits
+            }
+            let chunk = Array(order[chunkStart..<end])
             chunkStart += chunk.count
             let batch = TokenBatch(chunk.map { sources[$0] }, padId: ids.pad)
             let states = try withoutGrad { try model.encoder.encode(batch, context: ForwardContext()) }
@@ -103,7 +112,7 @@ public final class Translator {
     /// `batchSize` and restored to input order; empty lines give empty translations; a sentence
     /// longer than the model's limit is translated in consecutive parts.
     public func translate<S: Sampler>(
-        _ texts: [String], sampler: S, batchSize: Int = 32, maxNewTokens: Int = 128, lengthPenalty: Float = 1, nBest: Int = 1,
+        _ texts: [String], sampler: S, batchSize: Int = 32, batchTokens: Int = 0, maxNewTokens: Int = 128, lengthPenalty: Float = 1, nBest: Int = 1,
         earlyStopping: EarlyStopping = .heuristic, forceEOSAtLimit: Bool = true, banned: [Int] = []
     ) throws -> [[GeneratedText]] {
         let ids = model.specialIds
@@ -120,7 +129,7 @@ public final class Translator {
                 start = end
             }
         }
-        let outputs = try translateIds(parts.map(\.ids), sampler: sampler, batchSize: batchSize, maxNewTokens: maxNewTokens,
+        let outputs = try translateIds(parts.map(\.ids), sampler: sampler, batchSize: batchSize, batchTokens: batchTokens, maxNewTokens: maxNewTokens,
                                        lengthPenalty: lengthPenalty, nBest: nBest, earlyStopping: earlyStopping,
                                        forceEOSAtLimit: forceEOSAtLimit, banned: banned)
         // Join the parts of each input (n-best lists join rank by rank).
@@ -142,15 +151,15 @@ public final class Translator {
 
 extension Translator {
     /// Translates `texts` with a deterministic search (greedy when `search.beamSize` is 1), keeping their order.
-    public func translate(_ texts: [String], search: SearchSettings, batchSize: Int = 32, nBest: Int = 1) throws -> [[GeneratedText]] {
-        try translate(texts, sampler: Self.sampler(for: search), batchSize: batchSize, maxNewTokens: search.maxNewTokens,
+    public func translate(_ texts: [String], search: SearchSettings, batchSize: Int = 32, batchTokens: Int = 0, nBest: Int = 1) throws -> [[GeneratedText]] {
+        try translate(texts, sampler: Self.sampler(for: search), batchSize: batchSize, batchTokens: batchTokens, maxNewTokens: search.maxNewTokens,
                       lengthPenalty: search.lengthPenalty, nBest: nBest, earlyStopping: search.earlyStopping,
                       forceEOSAtLimit: search.forceEOSAtLimit, banned: search.bannedTokens)
     }
 
     /// The same for token ids (each source ending in EOS).
-    public func translateIds(_ sources: [[Int]], search: SearchSettings, batchSize: Int = 32, nBest: Int = 1) throws -> [[GeneratedSequence]] {
-        try translateIds(sources, sampler: Self.sampler(for: search), batchSize: batchSize, maxNewTokens: search.maxNewTokens,
+    public func translateIds(_ sources: [[Int]], search: SearchSettings, batchSize: Int = 32, batchTokens: Int = 0, nBest: Int = 1) throws -> [[GeneratedSequence]] {
+        try translateIds(sources, sampler: Self.sampler(for: search), batchSize: batchSize, batchTokens: batchTokens, maxNewTokens: search.maxNewTokens,
                          lengthPenalty: search.lengthPenalty, nBest: nBest, earlyStopping: search.earlyStopping,
                          forceEOSAtLimit: search.forceEOSAtLimit, banned: search.bannedTokens)
     }

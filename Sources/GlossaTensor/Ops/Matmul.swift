@@ -1,20 +1,72 @@
 import COpenBLAS
 
-/// BLAS threading for matrix products.
+/// Matrix products through OpenBLAS, always called single-threaded: large products are split over
+/// Glossa's own threads (`Threads.count`) instead, so one pool of workers serves BLAS and the Swift
+/// kernels alike and no two pools spin against each other.
 public enum BLAS {
-    /// Sets the number of OpenBLAS threads (process-wide, as OpenBLAS itself is).
-    public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(Swift.max(1, n))) }
-    /// The number of OpenBLAS threads.
+    /// Sets the threads matrix products use: Glossa's `Threads.count`. OpenBLAS itself stays at one.
+    public static func setThreads(_ n: Int) {
+        Threads.count = n
+        _ = singleThreaded
+    }
+    /// The number of OpenBLAS's own threads (1 once Glossa has made a product).
     public static var threads: Int { Int(openblas_get_num_threads()) }
+    /// OpenBLAS's pool is never used: set once, before the first product.
+    private static let singleThreaded: Void = openblas_set_num_threads(1)
 
-    /// C = op(A)·op(B) (+ C when `accumulate`) for row-major matrices, one `cblas_sgemm` call.
+    /// C = op(A)·op(B) (+ C when `accumulate`) for row-major matrices, split by rows or columns over
+    /// `Threads.count` threads when large enough, each part one single-threaded `cblas_sgemm`.
     public static func gemm(
         _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
         m: Int, n: Int, k: Int, transA: Bool, transB: Bool, accumulate: Bool = false
     ) {
+        let lda = transA ? m : k, ldb = transB ? k : n
+        let threads = Threads.count
+        guard threads > 1, m * n * k >= 1 << 18 else {
+            call(a, lda, b, ldb, c, n, m: m, n: n, k: k, transA: transA, transB: transB, accumulate: accumulate)
+            return
+        }
+        // Split the longer side: rows re-pack B per part, columns re-pack A, so the smaller operand is
+        // the one copied twice. Column parts are multiples of 64 to keep the kernels' panels whole.
+        if n >= m {
+            let panels = (n + 63) / 64, parts = Swift.min(threads, panels)
+            parallelChunks(parts, cost: .max / parts) { range in
+                for part in range {
+                    let lo = Swift.min(n, panels * part / parts * 64), hi = Swift.min(n, panels * (part + 1) / parts * 64)
+                    guard lo < hi else { continue }
+                    call(a, lda, b + (transB ? lo * k : lo), ldb, c + lo, n, m: m, n: hi - lo, k: k,
+                         transA: transA, transB: transB, accumulate: accumulate)
+                }
+            }
+        } else {
+            let parts = Swift.min(threads, m)
+            parallelChunks(parts, cost: .max / parts) { range in
+                for part in range {
+                    let lo = m * part / parts, hi = m * (part + 1) / parts
+                    guard lo < hi else { continue }
+                    call(a + (transA ? lo : lo * k), lda, b, ldb, c + lo * n, n, m: hi - lo, n: n, k: k,
+                         transA: transA, transB: transB, accumulate: accumulate)
+                }
+            }
+        }
+    }
+
+    /// The same product as one single-threaded `cblas_sgemm` call on the calling thread.
+    public static func serialGemm(
+        _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
+        m: Int, n: Int, k: Int, transA: Bool, transB: Bool, accumulate: Bool = false
+    ) {
+        call(a, transA ? m : k, b, transB ? k : n, c, n, m: m, n: n, k: k, transA: transA, transB: transB, accumulate: accumulate)
+    }
+
+    /// One `cblas_sgemm` call with explicit leading dimensions.
+    static func call(
+        _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
+        m: Int, n: Int, k: Int, transA: Bool, transB: Bool, accumulate: Bool
+    ) {
+        _ = singleThreaded
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), 1, a, Int32(transA ? m : k), b, Int32(transB ? k : n),
-                    accumulate ? 1 : 0, c, Int32(n))
+                    Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), accumulate ? 1 : 0, c, Int32(ldc))
     }
 }
 
@@ -53,14 +105,16 @@ extension Tensor {
                 if batchB.isEmpty && !transposeSelf {
                     BLAS.gemm(pa, pb, pc, m: batch * m, n: n, k: k, transA: false, transB: transposeOther, accumulate: bias != nil)
                 } else {
-                    // Many small products (attention heads): OpenBLAS runs each on one thread anyway,
-                    // so spread the batch over our threads instead of paying its hand-off per call.
-                    let small = m * n * k < 1 << 18
-                    parallelChunks(batch, cost: small ? m * n * k : 0) { range in
-                        for i in range {
-                            BLAS.gemm(pa + (batchA.isEmpty ? 0 : i * m * k), pb + (batchB.isEmpty ? 0 : i * k * n), pc + i * m * n,
-                                      m: m, n: n, k: k, transA: transposeSelf, transB: transposeOther, accumulate: bias != nil)
-                        }
+                    // Many products (attention heads, weight gradients): spread the batch over our threads,
+                    // each product single-threaded; a batch smaller than the threads splits inside each product.
+                    func product(_ i: Int, _ gemm: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int, Int, Bool, Bool, Bool) -> Void) {
+                        gemm(pa + (batchA.isEmpty ? 0 : i * m * k), pb + (batchB.isEmpty ? 0 : i * k * n), pc + i * m * n,
+                             m, n, k, transposeSelf, transposeOther, bias != nil)
+                    }
+                    if batch >= Threads.count {
+                        parallelChunks(batch, cost: m * n * k) { range in for i in range { product(i, BLAS.serialGemm) } }
+                    } else {
+                        for i in 0..<batch { product(i, BLAS.gemm) }
                     }
                 }
             }
