@@ -6,6 +6,10 @@
 #   bench/compare-ctranslate2.sh [MODEL_DIR] [--input FILE] [--threads N] [--batch-size N] [--repeats N]
 #
 # Needs ctranslate2, transformers and torch (the converter only) and sentencepiece in PYTHON (default python3).
+# CTranslate2 runs with its fastest backend on this machine: MKL's packed SGEMM for float32 (CT2_USE_MKL=1: its
+# default on AMD CPUs, oneDNN, was 4x slower here) and its default oneDNN for int8 (MKL's int8 was slower). Beam
+# runs stop a sentence once it has 4 finished hypotheses on both sides (CTranslate2's rule; Glossa's
+# --early-stopping true), so both do the same search.
 # The converted model goes to $CT2_DIR (default /tmp/glossa-ct2/<name>). Glossa int8 rows print "n/a" until
 # `glossa translate --compute-type int8` exists.
 set -euo pipefail
@@ -47,12 +51,13 @@ for beam in 1 4; do
     for compute in float32 int8; do
         ct2=(); ours=()
         for i in $(seq "$REPEATS"); do
-            ct2+=("$(timed ct2 "$PYTHON" bench/ct2_translate.py "$CT2_DIR" "$MODEL" --beam "$beam" --batch-size "$BATCH" \
+            mkl=0; [ "$compute" = float32 ] && mkl=1
+            ct2+=("$(CT2_USE_MKL=$mkl timed ct2 "$PYTHON" bench/ct2_translate.py "$CT2_DIR" "$MODEL" --beam "$beam" --batch-size "$BATCH" \
                 --threads "$THREADS" --compute-type "$compute")")
             if [ "$compute" = float32 ]; then
-                ours+=("$(timed glossa "$GLOSSA" translate --model "$MODEL" --beam-size "$beam" --batch-size "$BATCH" --threads "$THREADS")")
+                ours+=("$(timed glossa "$GLOSSA" translate --model "$MODEL" --beam-size "$beam" --early-stopping true --batch-size "$BATCH" --threads "$THREADS")")
             elif "$GLOSSA" translate --help 2>/dev/null | grep -q -- --compute-type; then
-                ours+=("$(timed glossa "$GLOSSA" translate --model "$MODEL" --beam-size "$beam" --batch-size "$BATCH" --threads "$THREADS" \
+                ours+=("$(timed glossa "$GLOSSA" translate --model "$MODEL" --beam-size "$beam" --early-stopping true --batch-size "$BATCH" --threads "$THREADS" \
                     --compute-type "$compute")")
             fi
         done

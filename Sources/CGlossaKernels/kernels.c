@@ -254,3 +254,82 @@ void gk_keep_freed_memory(void) {
     mallopt(M_TRIM_THRESHOLD, 0x7fffffff);
 #endif
 }
+
+// ---- attention for one query per head (incremental decoding) ------------------------------------
+
+static void attention_step_scalar(const float *q, const float *k, const float *v, const float *mask, float *out,
+                                  float *scores, size_t rows, size_t heads, size_t t, size_t d, size_t stride) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *qr = q + r * d, *kr = k + r * stride, *vr = v + r * stride;
+        const float *mr = mask ? mask + (r / heads) * t : NULL;
+        float m = -INFINITY;
+        for (size_t j = 0; j < t; j++) {
+            float s = 0;
+            for (size_t i = 0; i < d; i++) s += qr[i] * kr[j * d + i];
+            if (mr) s += mr[j];
+            scores[j] = s;
+            m = s > m ? s : m;
+        }
+        if (m == -INFINITY) m = 0;
+        float sum = 0;
+        for (size_t j = 0; j < t; j++) { scores[j] = expf(scores[j] - m); sum += scores[j]; }
+        float *o = out + r * d;
+        for (size_t i = 0; i < d; i++) o[i] = 0;
+        for (size_t j = 0; j < t; j++) {
+            float p = scores[j] / sum;
+            for (size_t i = 0; i < d; i++) o[i] += p * vr[j * d + i];
+        }
+    }
+}
+
+AVX2 static void attention_step_avx2(const float *q, const float *k, const float *v, const float *mask, float *out,
+                                     float *scores, size_t rows, size_t heads, size_t t, size_t d, size_t stride) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *qr = q + r * d, *kr = k + r * stride, *vr = v + r * stride;
+        const float *mr = mask ? mask + (r / heads) * t : NULL;
+        float m = -INFINITY;
+        for (size_t j = 0; j < t; j++) {
+            const float *kj = kr + j * d;
+            __m256 acc = _mm256_setzero_ps();
+            size_t i = 0;
+            for (; i + 8 <= d; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(qr + i), _mm256_loadu_ps(kj + i), acc);
+            float s = hsum8(acc);
+            for (; i < d; i++) s += qr[i] * kj[i];
+            if (mr) s += mr[j];
+            scores[j] = s;
+            m = s > m ? s : m;
+        }
+        if (m == -INFINITY) m = 0;
+        // The same exponential as the row softmax kernel, so both paths agree to rounding.
+        const __m256 vmax = _mm256_set1_ps(m);
+        __m256 vsum = _mm256_setzero_ps();
+        float sum = 0;
+        size_t j = 0;
+        for (; j + 8 <= t; j += 8) {
+            __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(scores + j), vmax));
+            vsum = _mm256_add_ps(vsum, e);
+            _mm256_storeu_ps(scores + j, e);
+        }
+        for (; j < t; j++) { scores[j] = expf(scores[j] - m); sum += scores[j]; }
+        sum += hsum8(vsum);
+        const float inv = 1.0f / sum;
+        float *o = out + r * d;
+        size_t i = 0;
+        for (; i + 8 <= d; i += 8) {
+            __m256 acc = _mm256_setzero_ps();
+            for (j = 0; j < t; j++) acc = _mm256_fmadd_ps(_mm256_set1_ps(scores[j]), _mm256_loadu_ps(vr + j * d + i), acc);
+            _mm256_storeu_ps(o + i, _mm256_mul_ps(acc, _mm256_set1_ps(inv)));
+        }
+        for (; i < d; i++) {
+            float acc = 0;
+            for (j = 0; j < t; j++) acc += scores[j] * vr[j * d + i];
+            o[i] = acc * inv;
+        }
+    }
+}
+
+void gk_attention_step(const float *q, const float *k, const float *v, const float *mask, float *out, float *scratch,
+                       size_t rows, size_t heads, size_t t, size_t d, size_t stride) {
+    if (gk_has_avx2()) attention_step_avx2(q, k, v, mask, out, scratch, rows, heads, t, d, stride);
+    else attention_step_scalar(q, k, v, mask, out, scratch, rows, heads, t, d, stride);
+}

@@ -2,22 +2,105 @@ import GlossaTensor
 
 /// Keys and values already computed for an attention layer during incremental decoding:
 /// self-attention appends one step at a time; cross-attention computes them once from the encoder.
+///
+/// Stored as `[B, H, capacity, D]` with room to grow, so a step appends in place instead of copying
+/// the whole history, and the decode kernel reads it where it lies.
 public final class KeyValueCache {
-    /// `[B, H, T, D]`, or `nil` before the first step.
-    public internal(set) var keys: Tensor?
-    /// `[B, H, T, D]`, or `nil` before the first step.
-    public internal(set) var values: Tensor?
+    private var keyStorage: [Float] = []
+    private var valueStorage: [Float] = []
+    private var rows = 0, heads = 0, width = 0, capacity = 0
+    /// The number of cached positions.
+    public private(set) var length = 0
 
     /// An empty cache.
     public init() {}
 
-    /// The number of cached positions.
-    public var length: Int { keys?.shape[2] ?? 0 }
+    /// `[B, H, T, D]`, or `nil` before the first step.
+    public var keys: Tensor? { materialize(keyStorage) }
+    /// `[B, H, T, D]`, or `nil` before the first step.
+    public var values: Tensor? { materialize(valueStorage) }
+
+    private func materialize(_ storage: [Float]) -> Tensor? {
+        guard length > 0 else { return nil }
+        if capacity == length { return Tensor(shape: [rows, heads, length, width], scalars: storage) }
+        let block = capacity * width, used = length * width
+        var out = [Float](repeating: 0, count: rows * heads * used)
+        for r in 0..<(rows * heads) { out[(r * used)..<((r + 1) * used)] = storage[(r * block)..<(r * block + used)] }
+        return Tensor(shape: [rows, heads, length, width], scalars: out)
+    }
+
+    /// Replaces the contents with `keys` and `values` `[B, H, T, D]` (cross-attention's, computed once).
+    func set(keys: Tensor, values: Tensor) {
+        (rows, heads, length, width) = (keys.shape[0], keys.shape[1], keys.shape[2], keys.shape[3])
+        capacity = length
+        keyStorage = keys.scalars
+        valueStorage = values.scalars
+    }
+
+    /// Appends `keys` and `values` `[B, H, T', D]` after the cached positions, growing the room geometrically.
+    func append(keys: Tensor, values: Tensor) {
+        guard length > 0 else {
+            set(keys: keys, values: values)
+            return
+        }
+        let added = keys.shape[2]
+        precondition(keys.shape[0] == rows && keys.shape[1] == heads && keys.shape[3] == width, "cache append of \(keys.shape) onto [\(rows), \(heads), \(length), \(width)]")
+        if length + added > capacity { grow(to: Swift.max(2 * capacity, length + added, 16)) }
+        let block = capacity * width, step = added * width
+        for (storageIndex, source) in [(0, keys.scalars), (1, values.scalars)] {
+            func write(_ storage: inout [Float]) {
+                for r in 0..<(rows * heads) {
+                    storage.replaceSubrange((r * block + length * width)..<(r * block + length * width + step), with: source[(r * step)..<((r + 1) * step)])
+                }
+            }
+            if storageIndex == 0 { write(&keyStorage) } else { write(&valueStorage) }
+        }
+        length += added
+    }
+
+    private func grow(to newCapacity: Int) {
+        let oldBlock = capacity * width, newBlock = newCapacity * width, used = length * width
+        func regrow(_ storage: [Float]) -> [Float] {
+            var out = [Float](repeating: 0, count: rows * heads * newBlock)
+            for r in 0..<(rows * heads) { out[(r * newBlock)..<(r * newBlock + used)] = storage[(r * oldBlock)..<(r * oldBlock + used)] }
+            return out
+        }
+        keyStorage = regrow(keyStorage)
+        valueStorage = regrow(valueStorage)
+        capacity = newCapacity
+    }
 
     /// Keeps only the batch rows `rows` (beam search reorders and prunes hypotheses).
-    public func select(rows: [Int]) {
-        keys = keys?.indexSelect(axis: 0, rows)
-        values = values?.indexSelect(axis: 0, rows)
+    public func select(rows selected: [Int]) {
+        guard length > 0 else { return }
+        let batchBlock = heads * capacity * width
+        func gather(_ storage: [Float]) -> [Float] {
+            var out = [Float](repeating: 0, count: selected.count * batchBlock)
+            for (i, r) in selected.enumerated() { out[(i * batchBlock)..<((i + 1) * batchBlock)] = storage[(r * batchBlock)..<((r + 1) * batchBlock)] }
+            return out
+        }
+        keyStorage = gather(keyStorage)
+        valueStorage = gather(valueStorage)
+        rows = selected.count
+    }
+
+    /// Attention of one query per row and head, `query` `[B, H, 1, D]` (already scaled), over every
+    /// cached position, with an additive `mask` `[B, T]` or none → `[B, 1, H·D]`. Rows and heads are
+    /// independent, so the result does not depend on the batch.
+    func attendOne(_ query: Tensor, mask: [Float]?) -> Tensor {
+        let d = width
+        var out = [Float](repeating: 0, count: rows * heads * d)
+        query.scalars.withUnsafeBufferPointer { q in keyStorage.withUnsafeBufferPointer { k in valueStorage.withUnsafeBufferPointer { v in
+            out.withUnsafeMutableBufferPointer { o in
+                guard let qp = q.baseAddress, let kp = k.baseAddress, let vp = v.baseAddress, let op = o.baseAddress else { return }
+                func run(_ mp: UnsafePointer<Float>?) {
+                    AttentionStep.run(query: qp, keys: kp, values: vp, mask: mp, output: op, rows: rows, heads: heads, positions: length,
+                                      width: d, stride: capacity * d)
+                }
+                if let mask { mask.withUnsafeBufferPointer { run($0.baseAddress) } } else { run(nil) }
+            }
+        } } }
+        return Tensor(shape: [rows, 1, heads * d], scalars: out)
     }
 }
 
@@ -74,32 +157,49 @@ public final class MultiHeadAttention: Module {
         let (b, tq, c) = (query.shape[0], query.shape[1], query.shape[2])
         let d = c / heads
         func split(_ x: Tensor) -> Tensor {  // [B, T, C] → [B, H, T, D]
-            x.reshaped([b, x.shape[1], heads, d]).permuted([0, 2, 1, 3])
+            x.shape[1] == 1 ? x.reshaped([b, heads, 1, d]) : x.reshaped([b, x.shape[1], heads, d]).permuted([0, 2, 1, 3])
         }
         var q = split(queryProjection(query) * (1 / Float(d).squareRoot()))
         if let rotate { q = rotate(q) }
+        if let cache, memory == nil || cache.length > 0 {
+            // Keys and values of this step join the cache (self-attention) or come from it (cross).
+            if memory == nil {
+                var k = split(keyProjection(query))
+                if let rotate { k = rotate(k) }
+                cache.append(keys: k, values: split(valueProjection(query)))
+            }
+            // Incremental decoding, one query per row: the decode kernel reads the cache in place.
+            if tq == 1 && !GradMode.isEnabled, let rowMask = Self.rowMask(mask, rows: b, keys: cache.length) {
+                return outputProjection(cache.attendOne(q, mask: rowMask.isEmpty ? nil : rowMask))
+            }
+        }
         var k: Tensor, v: Tensor
-        if memory != nil, let cache, let ck = cache.keys, let cv = cache.values {
+        if let cache, let ck = cache.keys, let cv = cache.values {
             (k, v) = (ck, cv)
         } else {
             let source = memory ?? query
             k = split(keyProjection(source))
             if let rotate, memory == nil { k = rotate(k) }
             v = split(valueProjection(source))
-            if let cache {
-                if memory == nil, let ck = cache.keys, let cv = cache.values {
-                    k = Tensor.concat([ck, k], axis: 2)
-                    v = Tensor.concat([cv, v], axis: 2)
-                }
-                cache.keys = k
-                cache.values = v
-            }
+            cache?.set(keys: k, values: v)
         }
         var scores = q.matmul(k, transposeOther: true)  // [B, H, Tq, Tk]
         if let mask { scores = scores + mask }
         let weights = context.dropout(scores.softmax(), dropout)
         let mixed = weights.matmul(v)  // [B, H, Tq, D]
         return outputProjection(mixed.permuted([0, 2, 1, 3]).reshaped([b, tq, c]))
+    }
+}
+
+extension MultiHeadAttention {
+    /// An additive mask broadcastable to `[B, H, 1, T]` as one row of `T` per batch row (`[]` for none),
+    /// or `nil` when it varies by head or query and needs the general path.
+    static func rowMask(_ mask: Tensor?, rows: Int, keys: Int) -> [Float]? {
+        guard let mask else { return [] }
+        guard mask.rank == 4, mask.shape[1] == 1, mask.shape[2] == 1, mask.shape[3] == keys else { return nil }
+        if mask.shape[0] == rows { return mask.scalars }
+        guard mask.shape[0] == 1 else { return nil }
+        return Array([[Float]](repeating: mask.scalars, count: rows).joined())
     }
 }
 

@@ -87,6 +87,39 @@ final class TinyCausalTransformer: Module {
         assertClose(Tensor.concat(steps, axis: 1), full, rtol: 1e-4, atol: 1e-5)
     }
 
+    /// Inference takes the decode kernel over the growing cache; it must agree with the full pass, with a
+    /// padded memory and a reorder of the rows half-way (as beam search does).
+    @Test func inferenceDecodingWithCacheMatchesFullPass() {
+        var rng = SeededGenerator(seed: 16)
+        let layer = TransformerDecoderLayer(dimension: 16, heads: 4, feedForward: 32, activation: .relu, generator: &rng)
+        let x = randomTensor([2, 40, 16], seed: 17), memory = randomTensor([2, 4, 16], seed: 18)
+        let memoryMask = AttentionMask.padding([[true, true, true, false], [true, true, true, true]])
+        let swapped = x.indexSelect(axis: 0, [1, 0])
+        let full = withoutGrad {
+            layer(swapped, memory: memory.indexSelect(axis: 0, [1, 0]), selfMask: AttentionMask.causal(queries: 40, keys: 40),
+                  memoryMask: memoryMask.indexSelect(axis: 0, [1, 0]))
+        }
+        let selfCache = KeyValueCache(), crossCache = KeyValueCache()
+        var steps: [Tensor] = []
+        var rows = [0, 1]
+        for t in 0..<40 {
+            if t == 20 {
+                rows = [1, 0]
+                selfCache.select(rows: rows)
+                crossCache.select(rows: rows)
+                steps = steps.map { $0.indexSelect(axis: 0, rows) }
+            }
+            let input = x.indexSelect(axis: 0, rows).slice(axis: 1, t..<(t + 1))
+            steps.append(withoutGrad {
+                layer(input, memory: memory.indexSelect(axis: 0, rows), selfMask: nil, memoryMask: memoryMask.indexSelect(axis: 0, rows),
+                      selfCache: selfCache, crossCache: crossCache)
+            })
+        }
+        #expect(selfCache.length == 40 && crossCache.length == 4)
+        #expect(selfCache.keys?.shape == [2, 4, 40, 4])
+        assertClose(Tensor.concat(steps, axis: 1), full, rtol: 1e-4, atol: 1e-5)
+    }
+
     @Test func copyTaskLossFalls() {
         let model = TinyCausalTransformer(vocabulary: 12, width: 32, layers: 2, maxLength: 12, seed: 9)
         var optimizer = Adam(beta1: 0.9, beta2: 0.98, epsilon: 1e-9)

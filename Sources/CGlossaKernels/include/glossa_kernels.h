@@ -28,6 +28,14 @@ void gk_rmsnorm_rows(const float *x, const float *w, float *y, float *rstd, size
 /// Elementwise activations (kind: 0 sigmoid, 1 tanh, 2 silu, 3 gelu-tanh, 4 gelu-erf).
 void gk_activation(int kind, const float *x, float *y, size_t n);
 
+/// Attention of one query per (row, head) over `t` cached positions, for incremental decoding:
+/// for each of `rows` blocks (row r = b * heads + h), scores_j = q_r · k_rj + mask[b][j], p = softmax(scores),
+/// out_r = Σ_j p_j v_rj. `q` and `out` are `[rows, d]`; keys and values of block r start at r * `stride`
+/// floats and hold `t` positions of `d` (a cache with room to grow). `mask` is `[rows / heads, t]`, additive,
+/// or NULL. `scratch` holds `t` floats.
+void gk_attention_step(const float *q, const float *k, const float *v, const float *mask, float *out, float *scratch,
+                       size_t rows, size_t heads, size_t t, size_t d, size_t stride);
+
 /// Tells glibc's malloc to keep freed large buffers for reuse (no mmap/munmap per tensor).
 void gk_keep_freed_memory(void);
 

@@ -1,0 +1,43 @@
+import CGlossaKernels
+import Foundation
+
+/// Attention of one query per (row, head) over cached keys and values, the inner loop of incremental
+/// decoding: no permutes and no per-head matrix products, each block independent of the others.
+public enum AttentionStep {
+    /// For each of `rows`·`heads` blocks r: p = softmax(q_r · K_rᵀ + mask[row]) and out_r = p · V_r.
+    /// `query` and `output` are `[rows·heads, width]`; block r's keys and values start at r·`stride`
+    /// and hold `positions` rows of `width`; `mask` is `[rows, positions]`, additive, or nil.
+    public static func run(
+        query: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, mask: UnsafePointer<Float>?,
+        output: UnsafeMutablePointer<Float>, rows: Int, heads: Int, positions: Int, width: Int, stride: Int
+    ) {
+        nonisolated(unsafe) let (q, k, v, o, m) = (query, keys, values, output, mask)
+        parallelChunks(rows, cost: heads * positions * width * 2) { range in
+            var scratch = [Float](repeating: 0, count: Swift.max(positions, 1))
+            scratch.withUnsafeMutableBufferPointer { s in
+                let first = range.lowerBound * heads
+                gk_attention_step(q + first * width, k + first * stride, v + first * stride, m.map { $0 + range.lowerBound * positions },
+                                  o + first * width, s.baseAddress, range.count * heads, heads, positions, width, stride)
+            }
+        }
+    }
+
+    /// The same as a plain loop, the test oracle.
+    public static func reference(
+        query: [Float], keys: [Float], values: [Float], mask: [Float]?, rows: Int, heads: Int, positions: Int, width: Int, stride: Int
+    ) -> [Float] {
+        var out = [Float](repeating: 0, count: rows * heads * width)
+        for r in 0..<(rows * heads) {
+            var scores = (0..<positions).map { j in
+                (0..<width).reduce(Float(0)) { $0 + query[r * width + $1] * keys[r * stride + j * width + $1] } + (mask?[(r / heads) * positions + j] ?? 0)
+            }
+            let top = scores.max() ?? 0
+            scores = scores.map { Foundation.exp($0 - top) }
+            let total = scores.reduce(0, +)
+            for j in 0..<positions {
+                for i in 0..<width { out[r * width + i] += scores[j] / total * values[r * stride + j * width + i] }
+            }
+        }
+        return out
+    }
+}
