@@ -258,8 +258,10 @@ final class MarianDecoder: Decoder {
             h = layer(h, memory: memory.states, selfMask: selfMask, memoryMask: memory.mask,
                       selfCache: caches?.selfCaches[i], crossCache: caches?.crossCaches[i], context: context)
         }
-        let logits = h.matmul(output, transposeOther: true)  // [B, T, V]
-        // The bias is a fixed buffer, zero in models trained here: skip a pass over [B, T, V] then.
-        return finalLogitsBias.scalars.contains { $0 != 0 } ? logits + finalLogitsBias : logits
+        return context.measure(.outputProjection) {
+            let logits = h.matmul(output, transposeOther: true)  // [B, T, V]
+            // The bias is a fixed buffer, zero in models trained here: skip a pass over [B, T, V] then.
+            return finalLogitsBias.scalars.contains { $0 != 0 } ? logits + finalLogitsBias : logits
+        }
     }
 }

@@ -10,7 +10,7 @@ struct BenchCommand: ParsableCommand {
 
     /// The workloads.
     enum Workload: String, ExpressibleByArgument, CaseIterable {
-        case gemm, softmax, layernorm, attention, train, rnn, generate, plugin
+        case gemm, softmax, layernorm, attention, train, rnn, generate, decode, plugin
     }
 
     @Argument(help: "Workloads to run (\(Workload.allCases.map(\.rawValue).joined(separator: ", "))); all when none.")
@@ -24,7 +24,7 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Print JSON lines instead of a table.")
     var json = false
 
-    @Option(help: "generate: the language model to time (default: the shipped en-de-lm, else a random one of its size).")
+    @Option(help: "generate: the language model to time (default: the shipped en-de-lm, else a random one of its size); decode: the translator (default: the shipped one).")
     var model: String?
 
     @Option(help: "generate: output positions to time (1…N).")
@@ -51,6 +51,7 @@ struct BenchCommand: ParsableCommand {
             case .train: rows += try ModelBench.train(seconds: seconds)
             case .rnn: rows += RNNBench.run(seconds: seconds)
             case .generate: rows += try GenerateBench.run(directory: model, positions: max(1, positions))
+            case .decode: rows += try DecodeBench.run(directory: model, input: "corpora/en-de.test.en", lines: 512, beamSize: 1, batchSize: 32)
             case .plugin:
                 rows += try PluginBench.run(encoder: pluginEncoder, configFile: pluginConfig, runner: staticRunner,
                                             batchSize: 32, length: 48, seconds: seconds, rounds: 5)

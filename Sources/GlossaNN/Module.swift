@@ -88,6 +88,8 @@ public final class ForwardContext {
     public var training: Bool
     /// The source of dropout masks.
     public var generator: SeededGenerator
+    /// Where the layers add their time, when decoding is profiled.
+    public var profile: StepProfile?
 
     /// A context; inference (no dropout) by default.
     public init(training: Bool = false, seed: UInt64 = 0) {

@@ -101,14 +101,20 @@ public final class TransformerDecoderLayer: Module {
         _ x: Tensor, memory: Tensor?, selfMask: Tensor?, memoryMask: Tensor?,
         selfCache: KeyValueCache? = nil, crossCache: KeyValueCache? = nil, context: ForwardContext = ForwardContext()
     ) -> Tensor {
-        var h = base.residual(x, norm: base.selfAttentionNorm, context: context) {
-            base.selfAttention($0, mask: selfMask, cache: selfCache, context: context)
-        }
-        if let memory {
-            h = base.residual(h, norm: crossAttentionNorm, context: context) {
-                crossAttention($0, memory: memory, mask: memoryMask, cache: crossCache, context: context)
+        var h = context.measure(.selfAttention) {
+            base.residual(x, norm: base.selfAttentionNorm, context: context) {
+                base.selfAttention($0, mask: selfMask, cache: selfCache, context: context)
             }
         }
-        return base.residual(h, norm: base.finalNorm, context: context) { base.feedForward($0, context: context) }
+        if let memory {
+            h = context.measure(.crossAttention) {
+                base.residual(h, norm: crossAttentionNorm, context: context) {
+                    crossAttention($0, memory: memory, mask: memoryMask, cache: crossCache, context: context)
+                }
+            }
+        }
+        return context.measure(.feedForward) {
+            base.residual(h, norm: base.finalNorm, context: context) { base.feedForward($0, context: context) }
+        }
     }
 }

@@ -3,6 +3,7 @@ import Testing
 import Glossa
 import GlossaBuiltins
 import GlossaMarian
+import GlossaNN
 
 /// Directories in the real OPUS-MT layout made by `scripts/fixtures/make_opus_fixtures.py` with
 /// transformers (two SentencePiece models, a shuffled joint `vocab.json` with pad last, a
@@ -99,6 +100,18 @@ struct OpusFixture {
         #expect(abs(norm - (try OpusFixture.expected("opus-finetuned").pad_row_norm)) < 1e-4)
         model.didUpdateParameters()
         #expect(model.shared.scalars[(pad * width)..<((pad + 1) * width)] == row)
+    }
+
+    /// `glossa bench decode`'s split: every part of a step is timed, and timing changes nothing.
+    @Test func profiledDecodingTimesEveryPart() throws {
+        let translator = try Translator.load(OpusFixture.directory("opus-shuffled"), registry: builtinPlugins)
+        let sources = try OpusFixture.expected("opus-shuffled").greedy.prefix(12).map(\.source_ids)
+        let profile = StepProfile()
+        let timed = try translator.translateIds(Array(sources), sampler: GreedySampler(), batchSize: 5, maxNewTokens: 64, profile: profile)
+        let plain = try translator.translateIds(Array(sources), sampler: GreedySampler(), batchSize: 5, maxNewTokens: 64)
+        #expect(timed == plain)
+        #expect(profile.steps > 0)
+        for part in StepProfile.Part.allCases { #expect((profile.seconds[part] ?? 0) > 0, "\(part)") }
     }
 
     @Test func separateVocabulariesHaveTheirOwnTables() throws {

@@ -52,12 +52,15 @@ public enum Generator {
     /// `prompts` (for language models) are fed after the start token. With a width-1 sampler,
     /// `onToken(sentence, token)` is called for each token as soon as it is chosen (EOS excluded),
     /// so callers can stream; wider searches only know their outputs at the end and never call it.
+    /// With a `profile`, the decoder's layers and the search add their time to it.
     public static func generate<S: Sampler>(
         decoder: any Decoder, memory: EncoderMemory?, batchSize: Int, prompts: [[Int]]? = nil,
-        sampler: inout S, options: GenerationOptions, onToken: ((_ sentence: Int, _ token: Int) throws -> Void)? = nil
+        sampler: inout S, options: GenerationOptions, profile: StepProfile? = nil,
+        onToken: ((_ sentence: Int, _ token: Int) throws -> Void)? = nil
     ) throws -> [[GeneratedSequence]] {
         let state = decoder.makeState()
         let context = ForwardContext()
+        context.profile = profile
         var live: [[Hypothesis]] = (0..<batchSize).map { [Hypothesis(prefix: prompts?[$0] ?? [])] }
         var finished = [FinishedHypotheses](repeating: FinishedHypotheses(), count: batchSize)
         var rowMemory = memory
@@ -79,6 +82,9 @@ public enum Generator {
                 // logits at its own last position); later steps feed one token per row.
                 let batch = TokenBatch(inputs, padId: options.startId)
                 let logits3 = try withoutGrad { try decoder.decode(batch, memory: rowMemory, state: state, context: context) }
+                profile?.steps += 1
+                let searchStart = DispatchTime.now().uptimeNanoseconds
+                defer { profile?.add(.search, since: searchStart) }
                 let v = logits3.shape[2]
                 let lastPositions = batch.lengths.enumerated().map { $0.offset * batch.length + $0.element - 1 }
                 let rawLogits = logits3.reshaped([-1, v]).indexSelect(axis: 0, lastPositions)
@@ -94,6 +100,8 @@ public enum Generator {
                 }
             }
 
+            let bookkeepingStart = DispatchTime.now().uptimeNanoseconds
+            defer { profile?.add(.search, since: bookkeepingStart) }
             var nextRows: [Int] = [], nextInputs: [[Int]] = []
             var nextLive: [[Hypothesis]] = Array(repeating: [], count: batchSize)
             var row = 0

@@ -77,7 +77,7 @@ public final class Translator {
     /// decoded, and restored to input order.
     public func translateIds<S: Sampler>(
         _ sources: [[Int]], sampler: S, batchSize: Int = 32, batchTokens: Int = 0, maxNewTokens: Int = 128, lengthPenalty: Float = 1, nBest: Int = 1,
-        earlyStopping: EarlyStopping = .heuristic, forceEOSAtLimit: Bool = true, banned: [Int] = []
+        earlyStopping: EarlyStopping = .heuristic, forceEOSAtLimit: Bool = true, banned: [Int] = [], profile: StepProfile? = nil
     ) throws -> [[GeneratedSequence]] {
         let ids = model.specialIds
         let order = sources.indices.sorted { sources[$0].count < sources[$1].count }
@@ -99,10 +99,13 @@ public final class Translator {
             let chunk = Array(order[chunkStart..<end])
             chunkStart += chunk.count
             let batch = TokenBatch(chunk.map { sources[$0] }, padId: ids.pad)
-            let states = try withoutGrad { try model.encoder.encode(batch, context: ForwardContext()) }
+            let states = try withoutGrad {
+                try profile.map { try $0.measure(.encoder) { try model.encoder.encode(batch, context: ForwardContext()) } }
+                    ?? model.encoder.encode(batch, context: ForwardContext())
+            }
             var search = sampler
             let results = try Generator.generate(decoder: model.decoder, memory: EncoderMemory(states: states, source: batch),
-                                                 batchSize: chunk.count, sampler: &search, options: options)
+                                                 batchSize: chunk.count, sampler: &search, options: options, profile: profile)
             for (k, p) in chunk.enumerated() { outputs[p] = results[k] }
         }
         return outputs
