@@ -214,6 +214,11 @@ final class MarianDecoderState: DecoderState {
     func select(rows: [Int]) {
         for cache in selfCaches + crossCaches { cache.select(rows: rows) }
     }
+
+    func select(rows: [Int], memoryRows: [Int]) {
+        for cache in selfCaches { cache.select(rows: rows) }
+        for cache in crossCaches { cache.select(rows: memoryRows) }
+    }
 }
 
 /// The Marian decoder stack with the tied output projection.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Glossa
 import GlossaTensor
 
 /// `glossa bench`: kernel throughput, each figure beside a reference run in the same process.
@@ -27,6 +28,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "generate: the language model to time (default: the shipped en-de-lm, else a random one of its size); decode: the translator (default: the shipped one).")
     var model: String?
 
+    @Option(help: "decode: the beam size (1 is greedy search).")
+    var beamSize: Int = 1
+
     @Option(help: "generate: output positions to time (1…N).")
     var positions: Int = 128
 
@@ -38,6 +42,10 @@ struct BenchCommand: ParsableCommand {
 
     @Option(help: "plugin: a program with the same plugin linked statically, timed alternately for the ratio.")
     var staticRunner: String?
+
+    func validate() throws {
+        if !(1...SearchSettings.maxBeamSize).contains(beamSize) { throw ValidationError("--beam-size must be in 1...\(SearchSettings.maxBeamSize)") }
+    }
 
     func run() throws {
         threads.apply()
@@ -51,7 +59,7 @@ struct BenchCommand: ParsableCommand {
             case .train: rows += try ModelBench.train(seconds: seconds)
             case .rnn: rows += RNNBench.run(seconds: seconds)
             case .generate: rows += try GenerateBench.run(directory: model, positions: max(1, positions))
-            case .decode: rows += try DecodeBench.run(directory: model, input: "corpora/en-de.test.en", lines: 512, beamSize: 1, batchSize: 32)
+            case .decode: rows += try DecodeBench.run(directory: model, input: "corpora/en-de.test.en", lines: 512, beamSize: beamSize, batchSize: 32)
             case .plugin:
                 rows += try PluginBench.run(encoder: pluginEncoder, configFile: pluginConfig, runner: staticRunner,
                                             batchSize: 32, length: 48, seconds: seconds, rounds: 5)
@@ -80,7 +88,7 @@ struct BenchRow: Encodable {
 
     enum CodingKeys: String, CodingKey { case workload, shape, unit, glossa, reference, referenceName = "reference_name", ratio }
 
-    func encode(to encoder: any Encoder) throws {
+    func encode(to encoder: any Swift.Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(workload, forKey: .workload)
         try c.encode(shape, forKey: .shape)

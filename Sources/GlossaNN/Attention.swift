@@ -70,13 +70,19 @@ public final class KeyValueCache {
         capacity = newCapacity
     }
 
-    /// Keeps only the batch rows `rows` (beam search reorders and prunes hypotheses).
+    /// Keeps only the batch rows `rows` (beam search reorders and prunes hypotheses); rows that stay
+    /// where they are cost nothing.
     public func select(rows selected: [Int]) {
-        guard length > 0 else { return }
-        let batchBlock = heads * capacity * width
+        guard length > 0, !(selected.count == rows && selected.indices.allSatisfy { selected[$0] == $0 }) else { return }
+        let block = capacity * width, used = length * width, batchBlock = heads * block
         func gather(_ storage: [Float]) -> [Float] {
             var out = [Float](repeating: 0, count: selected.count * batchBlock)
-            for (i, r) in selected.enumerated() { out[(i * batchBlock)..<((i + 1) * batchBlock)] = storage[(r * batchBlock)..<((r + 1) * batchBlock)] }
+            out.withUnsafeMutableBufferPointer { o in storage.withUnsafeBufferPointer { s in
+                guard let op = o.baseAddress, let sp = s.baseAddress else { return }
+                for (i, r) in selected.enumerated() {
+                    for h in 0..<heads { (op + i * batchBlock + h * block).update(from: sp + r * batchBlock + h * block, count: used) }
+                }
+            } }
             return out
         }
         keyStorage = gather(keyStorage)

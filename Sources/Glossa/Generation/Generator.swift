@@ -90,19 +90,25 @@ public enum Generator {
                 let rawLogits = logits3.reshaped([-1, v]).indexSelect(axis: 0, lastPositions)
                 // Forbidden tokens are removed after the log-softmax, not renormalised (as in transformers).
                 let logProbabilities = forbid(options.forbidden, in: rawLogits.logSoftmax())
-                let logits = forbid(options.forbidden, in: rawLogits)
+                let logits = sampler.readsLogits ? forbid(options.forbidden, in: rawLogits) : logProbabilities
+                let rowCount = logProbabilities.shape[0]
                 var row = 0
                 for sentence in 0..<batchSize where !live[sentence].isEmpty {
                     let rows = Array(row..<(row + live[sentence].count))
                     row += rows.count
-                    proposals[sentence] = sampler.step(logits: logits.indexSelect(axis: 0, rows),
-                                                       logProbabilities: logProbabilities.indexSelect(axis: 0, rows), live: live[sentence])
+                    func part(_ x: Tensor) -> Tensor { rows.count == rowCount ? x : x.slice(axis: 0, rows[0]..<(rows[0] + rows.count)) }
+                    let sentenceLogProbabilities = part(logProbabilities)
+                    proposals[sentence] = sampler.step(logits: sampler.readsLogits ? part(logits) : sentenceLogProbabilities,
+                                                       logProbabilities: sentenceLogProbabilities, live: live[sentence])
                 }
             }
 
             let bookkeepingStart = DispatchTime.now().uptimeNanoseconds
             defer { profile?.add(.search, since: bookkeepingStart) }
             var nextRows: [Int] = [], nextInputs: [[Int]] = []
+            // For each new row, a previous row of the same sentence: they share one source, so what
+            // depends only on it (cross-attention caches, the encoder memory) moves only with sentences.
+            var memoryRows: [Int] = []
             var nextLive: [[Hypothesis]] = Array(repeating: [], count: batchSize)
             var row = 0
             for sentence in 0..<batchSize where !live[sentence].isEmpty {
@@ -135,14 +141,17 @@ public enum Generator {
                 guard searching && !allEnd && !kept.isEmpty else { continue }
                 nextLive[sentence] = kept.map(\.hypothesis)
                 nextRows += kept.map(\.row)
+                memoryRows += kept.indices.map { rows[Swift.min($0, rows.count - 1)] }
                 nextInputs += kept.map { [$0.hypothesis.tokens.last ?? options.startId] }
             }
             live = nextLive
             inputs = nextInputs
-            // Greedy search mostly keeps every row in place: then there is nothing to reorder.
-            if !inputs.isEmpty && nextRows != Array(0..<row) {
-                state.select(rows: nextRows)
-                rowMemory = rowMemory?.selecting(rows: nextRows)
+            // Greedy search mostly keeps every row in place, and beam search keeps each sentence's rows:
+            // then there is nothing to reorder.
+            let unchanged = Array(0..<row)
+            if !inputs.isEmpty && (nextRows != unchanged || memoryRows != unchanged) {
+                state.select(rows: nextRows, memoryRows: memoryRows)
+                if memoryRows != unchanged { rowMemory = rowMemory?.selecting(rows: memoryRows) }
             }
         }
         return finished.map { Array($0.best.prefix(Swift.max(1, options.nBest))) }

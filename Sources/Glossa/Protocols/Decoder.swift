@@ -8,6 +8,16 @@ public protocol DecoderState: AnyObject {
     var length: Int { get }
     /// Keeps batch rows `rows` in that order (beam search reorders and prunes hypotheses).
     func select(rows: [Int])
+    /// Keeps rows `rows` of what depends on the generated tokens, and rows `memoryRows` of what depends
+    /// only on the source (cross-attention caches). The two differ when beam search moves hypotheses
+    /// within a sentence, whose rows share one source: then `memoryRows` is the identity and nothing
+    /// source-side needs copying.
+    func select(rows: [Int], memoryRows: [Int])
+}
+
+extension DecoderState {
+    /// Treats everything as depending on the generated tokens.
+    public func select(rows: [Int], memoryRows: [Int]) { select(rows: rows) }
 }
 
 /// Turns previous tokens (plus, for a translator, the encoder's memory) into next-token logits.

@@ -56,9 +56,15 @@ public protocol Sampler {
     /// tokens at −∞), for processors that are not shift-invariant (the repetition penalty acts on
     /// logits, as in transformers). By default it ignores them.
     mutating func step(logits: Tensor, logProbabilities: Tensor, live: [Hypothesis]) -> [Continuation]
+    /// Whether `step` reads the raw logits; a sampler that does not spares the search a copy of them
+    /// per step. True unless a sampler says otherwise.
+    var readsLogits: Bool { get }
 }
 
 extension Sampler {
+    /// Assumes the raw logits are read.
+    public var readsLogits: Bool { true }
+
     /// Ignores the raw logits.
     public mutating func step(logits: Tensor, logProbabilities: Tensor, live: [Hypothesis]) -> [Continuation] {
         step(logProbabilities: logProbabilities, live: live)
@@ -70,6 +76,8 @@ public struct GreedySampler: Sampler {
     /// Greedy search.
     public init() {}
     public var width: Int { 1 }
+    /// Only log-probabilities are read.
+    public var readsLogits: Bool { false }
 
     public mutating func step(logProbabilities: Tensor, live: [Hypothesis]) -> [Continuation] {
         let v = logProbabilities.shape[1]
@@ -96,6 +104,8 @@ public struct BeamSampler: Sampler {
         self.processors = processors
     }
     public var width: Int { beamSize }
+    /// Only log-probabilities are read (the processors act on them).
+    public var readsLogits: Bool { false }
 
     public mutating func step(logProbabilities: Tensor, live: [Hypothesis]) -> [Continuation] {
         let v = logProbabilities.shape[1]
