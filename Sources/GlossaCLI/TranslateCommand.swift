@@ -111,9 +111,11 @@ struct TranslateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "translate", abstract: "Translate text (arguments, or standard input one line at a time).",
         discussion: """
-            Each input line gives exactly one output line, written as soon as its batch is done; an empty \
-            line gives an empty line. Lines are batched only when more input is already waiting, so \
-            interactive use answers line by line.
+            Each input line gives exactly one output line, in input order; an empty line gives an empty \
+            line. Lines already waiting are read ahead (up to --maxi-batch batches), sorted by length and \
+            decoded in batches; when no more input is waiting, what has arrived is translated at once, so \
+            interactive use answers line by line. Search settings not given as flags come from the model \
+            directory's generation_config.json.
             """)
 
     @Argument(help: "Sentences to translate; standard input when none.")
@@ -124,7 +126,7 @@ struct TranslateCommand: ParsableCommand {
     @Option(help: "Print the N best translations of each line as `i ||| text ||| score`.")
     var nBest: Int?
 
-    @Option(help: "Lines already waiting that are read ahead, sorted by length and decoded together, in batches (Marian's maxi-batch).")
+    @Option(help: "Batches' worth of waiting lines read ahead, sorted by length and decoded together (Marian's maxi-batch); a line typed at a terminal is still answered at once.")
     var maxiBatch: Int = 100
 
     @Flag(help: "Replace invalid UTF-8 with U+FFFD instead of stopping with an error.")
