@@ -37,19 +37,24 @@ extension EarlyStopping: Codable {
 /// The search settings of a model directory's `generation_config.json` that Glossa honours, in the
 /// meaning transformers gives them; every field is optional, as in the file.
 public struct GenerationConfig: Codable, Sendable, Equatable {
+    /// `num_beams`: 1 is greedy search.
     public var numBeams: Int?
-    /// Counts the decoder's start token for encoder-decoder models, as in transformers.
+    /// `max_length`: counts the decoder's start token for encoder-decoder models, as in transformers.
     public var maxLength: Int?
-    /// Wins over `maxLength` when both are set.
+    /// `max_new_tokens`: wins over `maxLength` when both are set.
     public var maxNewTokens: Int?
+    /// `length_penalty` α: finished hypotheses score Σ log p / length^α.
     public var lengthPenalty: Float?
+    /// `early_stopping`: `true`, `false` or `"never"`.
     public var earlyStopping: EarlyStopping?
     /// Token sequences never generated: a single token is banned everywhere, a longer one wherever
     /// the tokens before its last have just been generated.
     public var badWordsIds: [[Int]]?
     /// The token forced at the last allowed step, so every output ends in it.
     public var forcedEosTokenId: Int?
+    /// `no_repeat_ngram_size`: never repeat an n-gram of this length.
     public var noRepeatNgramSize: Int?
+    /// `repetition_penalty`: above 1 discourages tokens already generated.
     public var repetitionPenalty: Float?
 
     /// A configuration with nothing set.
