@@ -1,6 +1,9 @@
 // int8-gemm-bench: oneDNN u8·s8→s32 (QuantizedMatrix, quantization and dequantization included) against
-// OpenBLAS fp32 (BLAS.gemm) at Glossa's inference shapes, 1 and 2 threads, plus a saturation probe of the
-// 8-bit path. Usage: swift run -c release int8-gemm-bench [--seconds S] [--shapes decode,encoder,minilm]
+// OpenBLAS fp32 (BLAS.gemm) at Glossa's inference shapes, 1 and 2 threads, the cost of a new per-M primitive,
+// a quality table and a saturation probe of the 8-bit path.
+// Usage: swift run -c release int8-gemm-bench [--seconds S] [--shapes decode,encoder,minilm,quality]
+//        [--threads 1,2] [--int8-only] [--check]
+// ONEDNN_MAX_CPU_ISA=AVX2 shows the kernels of a CPU without AVX-512 (7-bit activation codes there).
 import CDNNL
 import Foundation
 import GlossaTensor
@@ -15,12 +18,16 @@ let shapes: [Shape] = [
 ]
 
 nonisolated(unsafe) var seconds = 0.3
+var threadCounts = [1, 2]
+var int8Only = false
 var groups: Set<String> = ["decode", "encoder", "minilm"]
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let argument = arguments.next() {
     switch argument {
     case "--seconds": seconds = arguments.next().flatMap(Double.init) ?? seconds
     case "--check": break
+    case "--threads": threadCounts = (arguments.next() ?? "").split(separator: ",").compactMap { Int($0) }
+    case "--int8-only": int8Only = true
     case "--shapes": groups = Set((arguments.next() ?? "").split(separator: ",").map(String.init))
     default: print("unknown argument \(argument)"); exit(2)
     }
@@ -46,13 +53,13 @@ print("shape               threads  fp32 GFLOP/s  int8 GOP/s (runtime M)  int8 G
 for shape in shapes where groups.contains(shape.group) {
     let x = Tensor.normal([shape.m, shape.k], std: 1, using: &generator)
     let w = Tensor.normal([shape.n, shape.k], std: 0.05, using: &generator)
-    guard let runtime = try? QuantizedMatrix(weight: w, runtimeRows: true),
-          let perM = try? QuantizedMatrix(weight: w, runtimeRows: false) else { print("oneDNN refused \(shape)"); continue }
+    guard let runtime = try? QuantizedMatrix(weight: w, fixedRowsUpTo: 0),
+          let perM = try? QuantizedMatrix(weight: w, fixedRowsUpTo: .max) else { print("oneDNN refused \(shape)"); continue }
     let ops = 2.0 * Double(shape.m * shape.k * shape.n)
-    for threads in [1, 2] {
+    for threads in threadCounts {
         BLAS.setThreads(threads)
         var c = [Float](repeating: 0, count: shape.m * shape.n)
-        let fp32 = time {
+        let fp32 = int8Only ? .nan : time {
             x.scalars.withUnsafeBufferPointer { a in w.scalars.withUnsafeBufferPointer { b in c.withUnsafeMutableBufferPointer { pc in
                 BLAS.gemm(a.baseAddress!, b.baseAddress!, pc.baseAddress!, m: shape.m, n: shape.n, k: shape.k, transA: false, transB: true)
             } } }
@@ -76,6 +83,22 @@ if CommandLine.arguments.contains("--check") {
     var e: Float = 0, d: Float = 0
     for (a, b) in zip(y.scalars, ref.scalars) { e += (a - b) * (a - b); d += b * b }
     print("check: 201 calls wall \(wall) s cpu \(cpu) s, GOP/s by wall \(201 * 2 * 32 * 256 * 8000 / wall / 1e9), rel error \((e / d).squareRoot())")
+}
+
+// The cost of a primitive for a new row count (per-M caching) against one call at that shape.
+if groups.contains("decode") {
+    let w = Tensor.normal([8000, 256], std: 0.05, using: &generator)
+    if let q = try? QuantizedMatrix(weight: w, fixedRowsUpTo: .max) {
+        BLAS.setThreads(1)
+        var made = 0.0
+        for m in 1...20 {
+            let x = Tensor.normal([m, 256], std: 1, using: &generator)
+            let t = Date(); _ = q.matmul(x); made += Date().timeIntervalSince(t)
+        }
+        let x = Tensor.normal([20, 256], std: 1, using: &generator)
+        let warm = time { _ = q.matmul(x) }
+        print(String(format: "per-M primitives, [M, 256]·[8000, 256]ᵀ, 1 thread: first call at a new M %.3f ms on average (M = 1...20), a cached call at M = 20 %.3f ms", made / 20 * 1e3, warm * 1e3))
+    }
 }
 
 // Quality: relative Frobenius error of int8 against fp32 on random data and on transformer-like activations

@@ -54,8 +54,8 @@ import GlossaTestSupport
     @Test(arguments: shapes)
     func oneDNNProductIsExact(shape: (Int, Int, Int)) throws {
         let (m, k, n) = shape
-        for runtimeRows in [true, false] {
-            let q = try QuantizedMatrix(weight: Self.data([n, k], seed: 3, std: 0.05), runtimeRows: runtimeRows)
+        for fixedRowsUpTo in [0, Int.max] {
+            let q = try QuantizedMatrix(weight: Self.data([n, k], seed: 3, std: 0.05), fixedRowsUpTo: fixedRowsUpTo)
             let codes = q.quantizeRows(Self.realistic(m, k, seed: 4))
             #expect(try q.oneDNNIntegerProduct(codes, rows: m) == q.referenceIntegerProduct(codes.codes, rows: m), "\(shape)")
         }

@@ -63,8 +63,10 @@ public final class QuantizedMatrix: @unchecked Sendable {
     /// The chosen layout when it is a plain one (`ba`: column n of Wᵀ at n·K; `ab`: row k of Wᵀ at k·N), so column
     /// ranges are strided views; nil for blocked layouts (then products are split by rows only).
     let packedPlain: dnnl_format_tag_t?
-    /// Whether primitives are made once with a runtime row count rather than once per row count.
-    let runtimeRows: Bool
+    /// Products of up to this many rows get a primitive made for their row count (cached: decoding repeats the
+    /// same few counts every step); longer ones share one primitive with a runtime row count (encoders see a new
+    /// count with every batch, and a new primitive costs about ten small products).
+    public let fixedRowsUpTo: Int
     private let lock = NSLock()
     nonisolated(unsafe) private var primitives: [PrimitiveKey: OneDNNMatmul] = [:]
 
@@ -72,7 +74,7 @@ public final class QuantizedMatrix: @unchecked Sendable {
 
     /// Quantizes a Float weight `[N, K]` (and an optional bias `[N]`).
     public convenience init(weight: Tensor, bias: Tensor? = nil, activations: ActivationQuantization = .asymmetricPerRow,
-                            runtimeRows: Bool = true) throws(QuantizationError) {
+                            fixedRowsUpTo: Int = 64) throws(QuantizationError) {
         guard weight.rank == 2 else { throw .shape("the weight must be [N, K], got \(weight.shape)") }
         let n = weight.shape[0], k = weight.shape[1]
         var codes = [Int8](repeating: 0, count: n * k), scales = [Float](repeating: 1, count: n)
@@ -88,12 +90,12 @@ public final class QuantizedMatrix: @unchecked Sendable {
                 }
             }
         }
-        try self.init(codes: codes, scales: scales, shape: [n, k], bias: bias?.scalars, activations: activations, runtimeRows: runtimeRows)
+        try self.init(codes: codes, scales: scales, shape: [n, k], bias: bias?.scalars, activations: activations, fixedRowsUpTo: fixedRowsUpTo)
     }
 
     /// Wraps codes already quantized (a saved int8 checkpoint): `codes` `[N, K]`, `scales` `[N]`, `bias` `[N]`.
     public init(codes: [Int8], scales: [Float], shape: [Int], bias: [Float]? = nil,
-                activations: ActivationQuantization = .asymmetricPerRow, runtimeRows: Bool = true) throws(QuantizationError) {
+                activations: ActivationQuantization = .asymmetricPerRow, fixedRowsUpTo: Int = 64) throws(QuantizationError) {
         guard shape.count == 2, shape[0] > 0, shape[1] > 0 else { throw .shape("the weight must be [N, K] with N, K > 0, got \(shape)") }
         let n = shape[0], k = shape[1]
         guard codes.count == n * k else { throw .shape("\(codes.count) codes for a [\(n), \(k)] weight") }
@@ -106,7 +108,7 @@ public final class QuantizedMatrix: @unchecked Sendable {
         self.scales = scales
         self.bias = bias
         self.activations = activations
-        self.runtimeRows = runtimeRows
+        self.fixedRowsUpTo = fixedRowsUpTo
         var sums = [Int32](repeating: 0, count: n)
         for row in 0..<n { var s: Int32 = 0; for i in 0..<k { s += Int32(codes[row * k + i]) }; sums[row] = s }
         codeSums = sums
@@ -114,7 +116,7 @@ public final class QuantizedMatrix: @unchecked Sendable {
             // Wᵀ is [K, N]; our [N, K] rows are its columns: the plain layout `ba`.
             let plain = try OneDNN.matrix(k, n, tag: dnnl_ba, dnnl_s8)
             let any = try OneDNN.matrix(k, n, tag: dnnl_format_tag_any, dnnl_s8)
-            let probe = try OneDNNMatmul(rows: runtimeRows ? Int(CDNNL_RUNTIME_DIM) : 64, k: k, n: n, ldc: n, weights: any)
+            let probe = try OneDNNMatmul(rows: Int(CDNNL_RUNTIME_DIM), k: k, n: n, ldc: n, weights: any)
             var chosen = probe.weightsDesc, plainDesc = plain, rowsDesc = try OneDNN.matrix(k, n, tag: dnnl_ab, dnnl_s8)
             packedDesc = chosen
             packedPlain = dnnl_memory_desc_equal(&chosen, &plainDesc) != 0 ? dnnl_ba
@@ -151,6 +153,7 @@ public final class QuantizedMatrix: @unchecked Sendable {
 
     /// The primitive for `rows` rows and output columns lo..<hi, made on first use.
     func primitive(rows: Int, lo: Int, hi: Int) throws(OneDNNError) -> OneDNNMatmul {
+        let runtimeRows = rows > fixedRowsUpTo
         let key = PrimitiveKey(rows: runtimeRows ? -1 : rows, lo: lo, hi: hi)
         lock.lock()
         if let found = primitives[key] { lock.unlock(); return found }
