@@ -27,6 +27,10 @@ let package = Package(
         .systemLibrary(
             name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]),
+        // oneDNN 2.6 (OpenMP runtime), for int8 matrix products (QuantizedMatrix).
+        .systemLibrary(
+            name: "CDNNL", path: "Sources/CDNNL",
+            providers: [.apt(["libdnnl-dev"])]),
         .systemLibrary(
             name: "CUTF8Proc", path: "Sources/CUTF8Proc",
             providers: [.apt(["libutf8proc-dev"])]),
@@ -37,7 +41,7 @@ let package = Package(
         // Vector kernels Swift cannot vectorise well at its baseline target (exp, row softmax, norms).
         .target(name: "CGlossaKernels", path: "Sources/CGlossaKernels"),
 
-        .target(name: "GlossaTensor", dependencies: ["COpenBLAS", "CGlossaKernels"]),
+        .target(name: "GlossaTensor", dependencies: ["COpenBLAS", "CDNNL", "CGlossaKernels"]),
         .target(name: "GlossaNN", dependencies: ["GlossaTensor"]),
         .target(name: "Glossa", dependencies: ["GlossaNN", "GlossaTensor"]),
         .target(name: "GlossaSentencePiece", dependencies: ["Glossa", "CSentencePiece", "CUTF8Proc"]),
@@ -58,6 +62,9 @@ let package = Package(
             // Plugin libraries carry their own copy of the SDK; exporting the host's symbols makes the dynamic
             // loader bind the library's references to this copy, so both see one set of types (PluginLibrary).
             linkerSettings: [.unsafeFlags(["-Xlinker", "--export-dynamic"], .when(platforms: [.linux]))]),
+
+        // int8 (oneDNN) against fp32 (OpenBLAS) matrix products: swift run -c release int8-gemm-bench.
+        .executableTarget(name: "int8-gemm-bench", dependencies: ["GlossaTensor", "CDNNL"], path: "Sources/Int8GemmBench"),
 
         .target(
             name: "GlossaTestSupport", dependencies: ["Glossa", "GlossaNN", "GlossaTensor"],

