@@ -53,6 +53,12 @@ public final class CausalLMModel: DecoderOnlyModel {
     }
 
     /// Loads transformers-layout weights; a tied `lm_head.weight` (some writers keep it) is ignored.
+    /// Every `Linear`, and the tied output projection over the vocabulary.
+    public func prepareInference(_ computeType: ComputeType) throws {
+        try prepareLinearLayers(for: computeType)
+        if stack.head == nil { stack.outputProduct = try computeType.product(weight: stack.embedTokens, bias: nil) }
+    }
+
     public func loadCheckpoint(_ tensors: [String: Tensor]) throws {
         var state = tensors
         if configuration.tieWordEmbeddings { state["lm_head.weight"] = nil }
@@ -65,6 +71,8 @@ final class CausalLMDecoder: Decoder {
     let configuration: CausalLMConfiguration
     /// `[V, C]`; also the output projection when tied.
     let embedTokens: Tensor
+    /// The tied output projection's inference product (int8), when prepared.
+    var outputProduct: QuantizedMatrix?
     /// `[P, C]` learned positions, or nil with rotary ones.
     let positionTable: Tensor?
     let rotary: RotaryEmbedding?
@@ -130,6 +138,7 @@ final class CausalLMDecoder: Decoder {
         h = norm(h)
         if let cache { layout.commit(cache) }
         if let head { return head(h) }  // [B, T, V]
+        if let outputProduct, !GradMode.isEnabled { return outputProduct.matmul(h) }
         return h.matmul(embedTokens, transposeOther: true)  // [B, T, V]
     }
 }

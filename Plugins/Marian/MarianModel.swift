@@ -105,6 +105,12 @@ public final class MarianModel: EncoderDecoderModel {
         }
     }
 
+    /// Every `Linear`, and the output projection over the target vocabulary (the largest product of a step).
+    public func prepareInference(_ computeType: ComputeType) throws {
+        try prepareLinearLayers(for: computeType)
+        decoderStack.outputProduct = try computeType.product(weight: outputProjection, bias: nil)
+    }
+
     /// Loads `transformers`-layout weights; the tied names and fixed positions are optional.
     public func loadCheckpoint(_ tensors: [String: Tensor]) throws {
         var state = tensors
@@ -226,6 +232,8 @@ final class MarianDecoder: Decoder {
     let embedder: MarianEmbedder
     let layers: [TransformerDecoderLayer]
     let output: Tensor
+    /// The output projection's inference product (int8), when prepared.
+    var outputProduct: QuantizedMatrix?
     let finalLogitsBias: Tensor
     /// Whether `embed_tokens.weight` is this stack's own (separate vocabularies) rather than `model.shared`.
     let ownsTable: Bool
@@ -264,7 +272,7 @@ final class MarianDecoder: Decoder {
                       selfCache: caches?.selfCaches[i], crossCache: caches?.crossCaches[i], context: context)
         }
         return context.measure(.outputProjection) {
-            let logits = h.matmul(output, transposeOther: true)  // [B, T, V]
+            let logits = outputProduct.flatMap { GradMode.isEnabled ? nil : $0.matmul(h) } ?? h.matmul(output, transposeOther: true)  // [B, T, V]
             // The bias is a fixed buffer, zero in models trained here: skip a pass over [B, T, V] then.
             return finalLogitsBias.scalars.contains { $0 != 0 } ? logits + finalLogitsBias : logits
         }

@@ -33,6 +33,8 @@ struct EmbedderOptions: ParsableArguments {
 
     @OptionGroup var threads: ThreadOptions
 
+    @OptionGroup var compute: ComputeOptions
+
     func validate() throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -44,7 +46,9 @@ struct EmbedderOptions: ParsableArguments {
     /// The embedder these flags describe, with the thread count applied.
     func load() throws -> Embedder {
         threads.apply()
-        return try Embedder.load(URL(fileURLWithPath: model), registry: Registry.current, pooling: pooling, normalize: normalize)
+        let embedder = try Embedder.load(URL(fileURLWithPath: model), registry: Registry.current, pooling: pooling, normalize: normalize)
+        try compute.prepare(embedder.model)
+        return embedder
     }
 }
 

@@ -73,6 +73,8 @@ struct GenerateCommand: ParsableCommand {
 
     @OptionGroup var threads: ThreadOptions
 
+    @OptionGroup var compute: ComputeOptions
+
     func validate() throws {
         if maxNewTokens < 1 { throw ValidationError("--max-new-tokens must be at least 1") }
         if numSamples < 1 { throw ValidationError("--num-samples must be at least 1") }
@@ -81,6 +83,7 @@ struct GenerateCommand: ParsableCommand {
     func run() throws {
         threads.apply()
         let language = try LanguageModel.load(try ModelLocator.resolve(model, name: "en-de-lm"), registry: Registry.current)
+        try compute.prepare(language.model)
         let writer = OutputWriter()
         func emit(_ prompt: String) throws {
             // A fresh sampler per prompt: each prompt's outputs depend on the seed alone.

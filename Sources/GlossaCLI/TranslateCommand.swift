@@ -60,6 +60,8 @@ struct DecodingOptions: ParsableArguments {
     @Option(help: "Seed of the sampler, so that a sampled run repeats.")
     var seed: UInt64 = 0
 
+    @OptionGroup var compute: ComputeOptions
+
     func validate() throws {
         if let temperature, !(temperature >= 0 && temperature.isFinite) { throw ValidationError("--temperature must be a finite number ≥ 0") }
         if topK < 0 { throw ValidationError("--top-k must not be negative") }
@@ -78,7 +80,9 @@ struct DecodingOptions: ParsableArguments {
     }
 
     func loadTranslator() throws -> Translator {
-        try Translator.load(try ModelLocator.resolve(model), registry: Registry.current)
+        let translator = try Translator.load(try ModelLocator.resolve(model), registry: Registry.current)
+        try compute.prepare(translator.model)
+        return translator
     }
 
     /// The directory's search settings with the flags given on top.

@@ -7,6 +7,9 @@ public final class Linear: Module {
     public let weight: Tensor
     /// `[outFeatures]`, or `nil` without bias.
     public let bias: Tensor?
+    /// The product inference uses instead of `x · weightᵀ + bias` (int8), when one is prepared; training
+    /// always uses the weights themselves.
+    public var inferenceProduct: QuantizedMatrix?
 
     /// A layer initialised uniformly in ±1/√in (PyTorch's default) from `generator`.
     public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, generator: inout SeededGenerator) {
@@ -27,7 +30,8 @@ public final class Linear: Module {
 
     /// `[..., in]` → `[..., out]`.
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        x.matmul(weight, transposeOther: true, bias: bias)
+        if let inferenceProduct, !GradMode.isEnabled { return inferenceProduct.matmul(x) }
+        return x.matmul(weight, transposeOther: true, bias: bias)
     }
 }
 

@@ -39,10 +39,17 @@ import Testing
         }
     }
 
+    @Test func int8TranslatesEveryLine() throws {
+        let lines = try Self.expected().greedy.map(\.source).prefix(20) + [""]
+        let int8 = try Self.translate(Array(lines), ["--beam-size", "1", "--compute-type", "int8"])
+        #expect(int8.count == lines.count && int8.last == "" && int8.dropLast().allSatisfy { !$0.isEmpty })
+    }
+
     @Test func outOfRangeFlagsAreRefused() throws {
         for flags in [["--beam-size", "0"], ["--beam-size", "257"], ["--maxi-batch", "0"], ["--batch-tokens", "-1"],
                       ["--temperature", "nan"], ["--length-penalty", "inf"], ["--repetition-penalty", "0"],
-                      ["--no-repeat-ngram-size", "-2"], ["--early-stopping", "sometimes"], ["--n-best", "2", "--temperature", "1"]] {
+                      ["--no-repeat-ngram-size", "-2"], ["--early-stopping", "sometimes"], ["--n-best", "2", "--temperature", "1"],
+                      ["--compute-type", "int4"]] {
             let run = try runGlossa(["translate", "--model", Self.fixture] + flags + ["Hello."])
             #expect(run.status != 0 && run.status < 128 && !run.stderr.isEmpty, "\(flags)")
         }

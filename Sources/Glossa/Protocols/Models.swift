@@ -34,6 +34,8 @@ public protocol SavableModel: Module {
     func extraFiles() throws -> [String: Data]
     /// The parameters as saved, by checkpoint name (tied weights may appear under several names).
     func checkpointTensors() -> [String: Tensor]
+    /// Prepares the matrix products inference runs in `computeType` (float32 restores the weights' own).
+    func prepareInference(_ computeType: ComputeType) throws
 }
 
 extension SavableModel {
@@ -45,6 +47,8 @@ extension SavableModel {
     public func extraFiles() throws -> [String: Data] { [:] }
     /// The parameter tree as it is by default.
     public func checkpointTensors() -> [String: Tensor] { stateDictionary() }
+    /// Every `Linear` layer by default; a plugin with other large products (a tied output projection) adds them.
+    public func prepareInference(_ computeType: ComputeType) throws { try prepareLinearLayers(for: computeType) }
 }
 
 /// An encoder-decoder network (a translator's weights).
