@@ -21,7 +21,7 @@ struct RunCommand: ParsableCommand {
         let plugin = try Registry.current.plugin(named: name)
         guard case .command(let body) = plugin.factory else {
             let commands = Registry.current.plugins.filter { if case .command = $0.factory { true } else { false } }.map(\.name)
-            throw ValidationError("\(name) is a \(plugin.factory.kind), not a command; the commands loaded are: "
+            throw ValidationError("\(name) is a plugin of kind \(plugin.factory.kind), not a command; the commands loaded are: "
                                   + (commands.isEmpty ? "none" : commands.joined(separator: ", ")))
         }
         try body(PluginCommandContext(arguments: arguments, registry: Registry.current))
