@@ -108,11 +108,17 @@ public struct UNetConfiguration: Codable, Sendable, Equatable {
         try require(Set(alphabet).count == alphabet.count, "the alphabet lists a character twice")
     }
 
-    /// The deepest path's layers (down every level, the bottom, up every level), for the receptive field.
+    /// The deepest path's layers (down every level, the bottom, up every level), for the receptive field: a
+    /// skip's inputs lie inside those of the cell below it, so the deepest path reaches furthest.
     public var geometry: [ConvGeometry] {
         let block = ConvGeometry.convolution(kernelSize: kernelSize)
         let down: [ConvGeometry] = downsampling == .maxPool ? [.pool(size: 2)] : [.convolution(kernelSize: kernelSize, stride: 2)]
-        let up: ConvGeometry = upsampling == .transposed ? .transposedConvolution(kernelSize: upKernelSize, stride: 2) : .upsample(factor: 2)
+        let up: ConvGeometry
+        switch upsampling {
+        case .nearest, .maxUnpool: up = .upsample(factor: 2)
+        case .bedOfNails: up = .bedOfNails(factor: 2)
+        case .transposed: up = .transposedConvolution(kernelSize: upKernelSize, stride: 2, crop: (upKernelSize - 2) / 2)
+        }
         let level = [ConvGeometry](repeating: block, count: blocksPerLevel)
         let downPath = (0..<levels).flatMap { _ in level + down }
         let upPath = (0..<levels).flatMap { _ in [up] + level }
