@@ -1,6 +1,7 @@
 import Foundation
 import Glossa
 import GlossaNN
+import GlossaTensor
 
 /// The plugin's own command, `glossa --plugin libConvEncoder.so run conv-tagger SUBCOMMAND …`:
 ///
@@ -9,12 +10,15 @@ import GlossaNN
 /// - `tag --model DIR`: reads lowercased, unpunctuated lines on standard input and prints them restored
 ///   (`--format labels` prints the label of each character instead).
 /// - `eval --model DIR --text FILE [--json]`: makes the task from cased, punctuated lines and prints per-label F1.
+/// - `bench --model DIR --text FILE [--repeats N] [--threads N]`: tags the text N times (default 3) and prints the
+///   best characters per second.
 /// - `make-data --text FILE --output PREFIX`: writes the task as `PREFIX.input` (one line per line) and
 ///   `PREFIX.labels` (space-separated label names, one per character).
 public enum TaggerCommand {
     /// The usage line every argument error repeats.
-    static let usage = "usage: conv-tagger train --recipe FILE [--steps N] [--minutes M] [--output DIR] | tag --model DIR [--format text|labels] "
-        + "| eval --model DIR --text FILE [--json] | make-data --text FILE --output PREFIX"
+    static let usage = "usage: conv-tagger train --recipe FILE [--steps N] [--minutes M] [--seed S] [--output DIR] "
+        + "| tag --model DIR [--format text|labels] | eval --model DIR --text FILE [--json] "
+        + "| bench --model DIR --text FILE [--repeats N] [--threads N] | make-data --text FILE --output PREFIX"
 
     /// Runs one subcommand.
     public static func run(_ context: PluginCommandContext) throws {
@@ -24,6 +28,7 @@ public enum TaggerCommand {
         case "train": try train(options)
         case "tag": try tag(options)
         case "eval": try evaluate(options)
+        case "bench": try bench(options)
         case "make-data": try makeData(options)
         default: throw GlossaError.invalidInput("conv-tagger: unknown subcommand \(subcommand); \(usage)")
         }
@@ -66,6 +71,11 @@ public enum TaggerCommand {
             }
         }
         if let output = options["output"] { recipe.output = output }
+        if let value = options["seed"] {
+            guard let seed = UInt64(value) else { throw GlossaError.invalidInput("conv-tagger: --seed needs a whole number") }
+            recipe.model.seed = seed
+            recipe.training.seed = seed
+        }
         let (model, report) = try trainTagger(recipe, log: log)
         let directory = URL(fileURLWithPath: recipe.output)
         try ModelDirectory.save(model, to: directory)
@@ -109,6 +119,31 @@ public enum TaggerCommand {
         }
         print(String(format: "macro F1 %.4f, character accuracy %.4f, %d characters, %.0f characters/s",
                      scores.macroF1, scores.accuracy, scores.characters, Double(scores.characters) / Swift.max(seconds, 1e-9)))
+    }
+
+    static func positive(_ options: [String: String], _ key: String, default value: Int) throws -> Int {
+        guard let text = options[key] else { return value }
+        guard let n = Int(text), n >= 1 else { throw GlossaError.invalidInput("conv-tagger: --\(key) needs a positive whole number") }
+        return n
+    }
+
+    static func bench(_ options: [String: String]) throws {
+        let model = try load(try require(options, "model"))
+        let lines = try readLines(try require(options, "text")).map { CharacterTagging.example($0).characters }
+        let repeats = try positive(options, "repeats", default: 3)
+        if options["threads"] != nil {
+            let n = try positive(options, "threads", default: 1)
+            Threads.count = n
+            BLAS.setThreads(n)
+        }
+        let characters = lines.reduce(0) { $0 + $1.count }
+        var best = Double.infinity
+        for _ in 0..<repeats {
+            let started = Date()
+            _ = try model.tag(lines)
+            best = Swift.min(best, Date().timeIntervalSince(started))
+        }
+        print(String(format: "%.0f characters/s (best of %d, %d characters)", Double(characters) / best, repeats, characters))
     }
 
     static func makeData(_ options: [String: String]) throws {
