@@ -38,7 +38,7 @@ extension Tensor {
     /// Max pooling along T over windows of `size` (stride `size`; a short last window when T is not a
     /// multiple): `[B, T, C]` → `[B, ⌈T/size⌉, C]`, with the arg-max position of every output element.
     /// With `lengths`, row b's positions from `lengths[b]` on are padding and never win; a window of padding
-    /// only takes its first position. Ties go to the earliest position, as in PyTorch.
+    /// only takes its first position. Ties go to the earliest position.
     public func maxPooled1d(size: Int, lengths: [Int]? = nil) -> (values: Tensor, indices: MaxPoolIndices) {
         precondition(rank == 3 && size >= 1, "maxPooled1d needs [B, T, C] and a window of at least 1")
         let (b, t, c) = (shape[0], shape[1], shape[2])

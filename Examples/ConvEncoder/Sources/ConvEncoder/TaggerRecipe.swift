@@ -58,7 +58,7 @@ public struct TaggerRecipe: Codable, Sendable {
     }
 
     /// Cased, punctuated text, one sentence a line; the task is made from it (`CharacterTagging.example`).
-    public struct Data: Codable, Sendable {
+    public struct Corpus: Codable, Sendable {
         /// Training lines.
         public var train: String
         /// Lines scored after training.
@@ -70,7 +70,7 @@ public struct TaggerRecipe: Codable, Sendable {
     /// The model's `UNetConfiguration` without its alphabet (which comes from the data).
     public var model: UNetConfiguration
     /// Where the text is.
-    public var data: Data
+    public var data: Corpus
     /// The budget and optimiser.
     public var training: Training
     /// The model directory to write.
