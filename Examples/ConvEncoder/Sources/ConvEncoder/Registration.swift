@@ -21,7 +21,7 @@ public let convEncoderPlugins: [Plugin] = [
            summary: "1-D U-Net over characters (max-pool or stride down; nearest, bed-of-nails, max-unpool or transposed-conv up; concatenated skips) with a per-character label head",
            factory: .encoder { try UNetTagger(try $0.decode(UNetConfiguration.self)) }),
     Plugin(name: "conv-tagger",
-           summary: "train, tag, eval, make-data: restoring case and . , ? per character with conv-unet-tagger (glossa run conv-tagger …)",
+           summary: "train, tag, eval, bench, make-data: restoring case and . , ? per character with conv-unet-tagger (glossa run conv-tagger …)",
            factory: .command { try TaggerCommand.run($0) }),
 ]
 
