@@ -59,22 +59,28 @@ release: build
 	@echo "installed $(DIST)/bin/glossa and $(DIST)/share/glossa/models/"
 
 # The out-of-tree plugin example: build Examples/ConvEncoder (its own package, depending on this one by path), run its
-# tests (receptive field, conformance kit, and the library loaded into this `glossa` end to end), then load it with
-# --plugin: list it, train it briefly from its recipe, embed a few lines, and time it against a static link.
+# tests (receptive field, conformance kit, U-Net tagger, and the library loaded into this `glossa` end to end), then
+# load it with --plugin: list it, train it briefly from its recipe, embed a few lines, time it against a static link,
+# and train the U-Net tagger briefly through `glossa run conv-tagger` and tag two lines with it.
 EXAMPLE = Examples/ConvEncoder
 example-plugin: build
 	cd $(EXAMPLE) && $(SWIFT) build $(BUILD_FLAGS) --build-tests
 	glossa=$(GLOSSA); cd $(EXAMPLE) && GLOSSA_BINARY="$$glossa" $(SWIFT) test $(BUILD_FLAGS) --skip-build
 	@set -e; glossa=$(GLOSSA); bin="$$(cd $(EXAMPLE) && $(SWIFT) build $(BUILD_FLAGS) --show-bin-path)"; \
 	echo "== glossa --plugin $$bin/libConvEncoder.so plugins"; \
-	"$$glossa" --plugin "$$bin/libConvEncoder.so" plugins | grep -E '^(name|conv-encoder|attention-pooling) '; \
+	"$$glossa" --plugin "$$bin/libConvEncoder.so" plugins | grep -E '^(name|conv-encoder|attention-pooling|conv-unet-tagger|conv-tagger) '; \
 	echo "== train the conv encoder from $(EXAMPLE)/recipe.json (a few steps)"; \
 	"$$glossa" --plugin "$$bin/libConvEncoder.so" train --recipe $(EXAMPLE)/recipe.json --steps $(EXAMPLE_STEPS); \
 	echo "== embed three lines with it (first four numbers of each vector)"; \
 	printf 'Open the file.\nÖffnen Sie die Datei.\nThis function is not available.\n' \
 		| "$$glossa" --plugin "$$bin/libConvEncoder.so" embed --model $(EXAMPLE)/.build/en-de-conv-embedder --format tsv | cut -f1-4; \
 	echo "== the plugin through the registry vs the same code linked statically"; \
-	"$$glossa" --plugin "$$bin/libConvEncoder.so" bench plugin --static-runner "$$bin/conv-encoder-bench" --seconds 0.5
+	"$$glossa" --plugin "$$bin/libConvEncoder.so" bench plugin --static-runner "$$bin/conv-encoder-bench" --seconds 0.5; \
+	echo "== train the U-Net tagger from $(EXAMPLE)/tagger-recipe.json (a few steps; the README's runs train minutes)"; \
+	"$$glossa" --plugin "$$bin/libConvEncoder.so" run conv-tagger train --recipe $(EXAMPLE)/tagger-recipe.json --steps $(EXAMPLE_STEPS); \
+	echo "== restore case and punctuation of two lines with it"; \
+	printf 'open the file\nwould you like to have dinner with me\n' \
+		| "$$glossa" --plugin "$$bin/libConvEncoder.so" run conv-tagger tag --model $(EXAMPLE)/.build/en-tagger-unet
 EXAMPLE_STEPS ?= 20
 
 # DocC for the SDK face (warnings name undocumented or unresolved symbols).

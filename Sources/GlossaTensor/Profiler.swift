@@ -62,6 +62,8 @@ extension Primitive {
         case .indexSelect: "indexSelect"
         case .indexAdd: "indexAdd"
         case .pad: "pad"
+        case .takeAlong: "takeAlong"
+        case .scatterAddAlong: "scatterAddAlong"
         case .softmax: "softmax"
         case .logSoftmax: "logSoftmax"
         case .layerNorm: "layerNorm"

@@ -48,6 +48,15 @@ import Testing
         #expect(dangling.status != 0 && dangling.stderr.contains("--plugin needs"), "\(dangling.stderr)")
     }
 
+    /// `glossa run` with no command plugins loaded: an unknown name lists the known ones, a plugin of another kind
+    /// is refused with a sentence; the plugin's arguments pass through, options included (see Examples/ConvEncoder).
+    @Test func runRefusesWhatIsNotACommand() throws {
+        let unknown = try runGlossa(["run", "no-such-tool", "--steps", "3"])
+        #expect(unknown.status == 1 && unknown.stderr.contains("no-such-tool") && unknown.stderr.contains("greedy"), "\(unknown.stderr)")
+        let sampler = try runGlossa(["run", "greedy"])
+        #expect(sampler.status != 0 && sampler.stderr.contains("of kind sampler, not a command") && sampler.stderr.contains("none"), "\(sampler.stderr)")
+    }
+
     @Test func missingLibraryIsNamed() throws {
         let run = try runGlossa(["--plugin", "/nonexistent/libNothing.so", "plugins"])
         #expect(run.status == 1)

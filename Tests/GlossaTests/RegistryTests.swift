@@ -18,6 +18,21 @@ import Glossa
         #expect(GlossaError.unknownPlugin("xl", known: ["greedy", "beam"]).description.contains("greedy, beam"))
     }
 
+    /// A command plugin is called with its context; the kind is "command".
+    @Test func commandPluginsGetTheirArgumentsAndTheRegistry() throws {
+        let command = Plugin(name: "echo", summary: "echo", factory: .command { context in
+            guard context.arguments == ["--x", "1"], (try? context.registry.plugin(named: "greedy")) != nil else {
+                throw GlossaError.invalidInput("echo: wrong context")
+            }
+        })
+        let all = registry.adding([command])
+        let plugin = try all.plugin(named: "echo")
+        #expect(plugin.factory.kind == "command")
+        guard case .command(let body) = plugin.factory else { return }
+        try body(PluginCommandContext(arguments: ["--x", "1"], registry: all))
+        #expect(throws: GlossaError.self) { try body(PluginCommandContext(arguments: [], registry: all)) }
+    }
+
     @Test func addingReplacesByName() throws {
         let more = registry.adding([Plugin(name: "greedy", summary: "mine", factory: .sampler { _ in GreedySampler() })])
         #expect(more.plugins.count == 2)

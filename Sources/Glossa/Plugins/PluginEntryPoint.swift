@@ -24,10 +24,11 @@ public enum PluginEntryPoint {
 
     /// The plugin ABI this SDK speaks. It changes whenever a protocol, `Plugin` or `PluginFactory` changes
     /// shape, so that a library built against another SDK is refused by name instead of crashing.
+    /// 2: `PluginFactory.command`.
     ///
     /// Emitted into each client, so a plugin carries the number it was compiled with, not the host's.
     @_alwaysEmitIntoClient
-    public static var abiVersion: UInt32 { 1 }
+    public static var abiVersion: UInt32 { 2 }
 
     /// The C signature of ``symbolName``.
     public typealias Function = @convention(c) (UInt32, UnsafeMutableRawPointer?) -> UInt32

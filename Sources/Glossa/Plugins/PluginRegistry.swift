@@ -39,6 +39,9 @@ public enum PluginFactory: Sendable {
     case sampler(@Sendable (PluginConfiguration) throws -> any Sampler)
     /// A tokenizer (text to ids and back).
     case tokenizer(@Sendable (PluginConfiguration) throws -> any Tokenizer)
+    /// A command the host runs on the plugin's behalf (`glossa run NAME ARGUMENTS…`): for work no stock
+    /// subcommand covers, such as a training objective or an output format of the plugin's own.
+    case command(@Sendable (PluginCommandContext) throws -> Void)
 
     /// A short name of the kind, as `glossa plugins` prints it.
     public var kind: String {
@@ -49,7 +52,25 @@ public enum PluginFactory: Sendable {
         case .pooler: return "pooler"
         case .sampler: return "sampler"
         case .tokenizer: return "tokenizer"
+        case .command: return "command"
         }
+    }
+}
+
+/// What a plugin command is given: the arguments after its name, and the registry the host built (the
+/// built-ins plus every loaded library), so the command can make tokenizers and models by name.
+/// The command reads standard input and writes standard output and error itself; a thrown error is reported
+/// by the host with exit status 1.
+public struct PluginCommandContext: Sendable {
+    /// The arguments after the command's name, as given.
+    public var arguments: [String]
+    /// The host's plugins.
+    public var registry: PluginRegistry
+
+    /// A context.
+    public init(arguments: [String], registry: PluginRegistry) {
+        self.arguments = arguments
+        self.registry = registry
     }
 }
 

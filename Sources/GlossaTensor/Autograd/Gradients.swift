@@ -89,6 +89,10 @@ enum Gradients {
             return [g.indexSelect(axis: axis, indices)]
         case .pad(let axis, let before):
             return [g.slice(axis: axis, before..<(before + x[0].shape[axis]))]
+        case .takeAlong(let axis, let indices):
+            return [g.scatterAddAlong(axis: axis, indices, size: x[0].shape[axis])]
+        case .scatterAddAlong(let axis, let indices):
+            return [g.takeAlong(axis: axis, indices)]
         case .softmax(let scale):
             return [rowwise(g, y) { g, y, dx, cols in
                 var dot: Float = 0

@@ -18,6 +18,10 @@ enum Primitive {
     case indexSelect(axis: Int, indices: [Int])
     case indexAdd(axis: Int, indices: [Int])
     case pad(axis: Int, before: Int)
+    /// Per-element gather along an axis: one source index for every output element.
+    case takeAlong(axis: Int, indices: [Int])
+    /// Per-element scatter-add along an axis (the adjoint of `takeAlong`).
+    case scatterAddAlong(axis: Int, indices: [Int])
     case softmax(scale: Float)
     case logSoftmax(scale: Float)
     /// Inputs: x, weight, bias.

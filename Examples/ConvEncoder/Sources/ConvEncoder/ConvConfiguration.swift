@@ -124,20 +124,14 @@ public struct ConvConfiguration: Codable, Sendable, Equatable {
     public var receptiveField: Int { receptiveFields.last ?? 1 }
 
     /// The receptive field after each layer (convolutions and pools in order), starting with RF₀ = 1.
-    public var receptiveFields: [Int] {
-        var field = 1, jump = 1
-        var result = [field]
-        for block in blocks {
-            field += (block.kernelSize - 1) * block.dilation * jump
-            jump *= block.stride
-            result.append(field)
-            if block.pooling != .none {
-                field += (block.poolSize - 1) * jump
-                jump *= block.poolSize
-                result.append(field)
-            }
+    public var receptiveFields: [Int] { ConvGeometry.receptiveFields(geometry) }
+
+    /// The layers in order, as the receptive-field arithmetic sees them.
+    public var geometry: [ConvGeometry] {
+        blocks.flatMap { block -> [ConvGeometry] in
+            let conv = ConvGeometry.convolution(kernelSize: block.kernelSize, dilation: block.dilation, stride: block.stride)
+            return block.pooling == .none ? [conv] : [conv, .pool(size: block.poolSize)]
         }
-        return result
     }
 
     /// How many input positions one output position stands for (the product of every stride and pool).

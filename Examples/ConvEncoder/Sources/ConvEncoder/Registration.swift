@@ -17,6 +17,12 @@ public let convEncoderPlugins: [Plugin] = [
                }
                return AttentionPooler(query: [Float](repeating: 0, count: width))
            }),
+    Plugin(name: "conv-unet-tagger",
+           summary: "1-D U-Net over characters (max-pool or stride down; nearest, bed-of-nails, max-unpool or transposed-conv up; concatenated skips) with a per-character label head",
+           factory: .encoder { try UNetTagger(try $0.decode(UNetConfiguration.self)) }),
+    Plugin(name: "conv-tagger",
+           summary: "train, tag, eval, bench, make-data: restoring case and . , ? per character with conv-unet-tagger (glossa run conv-tagger …)",
+           factory: .command { try TaggerCommand.run($0) }),
 ]
 
 /// The library's one C entry point: `glossa --plugin libConvEncoder.so` calls it to register the plugins.

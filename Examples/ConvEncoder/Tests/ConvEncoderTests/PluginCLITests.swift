@@ -110,4 +110,43 @@ import Testing
         #expect(run.status == 1, "\(run.stderr)")
         #expect(run.stderr.contains("blocks must list at least one block"), "\(run.stderr)")
     }
+
+    /// The tagger through the stock binary: `glossa run conv-tagger train` from a recipe, then `tag` on
+    /// standard input and `eval --json` on text; a plugin of another kind is refused by `run` with a sentence.
+    @Test func taggerTrainsTagsAndEvaluatesThroughRun() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let text = folder.appendingPathComponent("train.en").path
+        try Data("Open the file.\nIs it over?\nClose the window, then save.\n".utf8).write(to: URL(fileURLWithPath: text))
+        let output = folder.appendingPathComponent("tagger").path
+        let recipe: [String: Any] = [
+            "plugin": "conv-unet-tagger",
+            "model": ["hidden_size": 8, "kernel_size": 3, "levels": 1, "upsampling": "bed_of_nails"],
+            "data": ["train": text, "dev": text],
+            "training": ["steps": 3, "batch_size": 2, "threads": 1],
+            "output": output,
+        ]
+        let recipeFile = folder.appendingPathComponent("recipe.json").path
+        try JSONSerialization.data(withJSONObject: recipe).write(to: URL(fileURLWithPath: recipeFile))
+
+        let train = try run(["--plugin", try library(), "run", "conv-tagger", "train", "--recipe", recipeFile])
+        #expect(train.status == 0, "\(train.stderr)")
+        #expect(train.stderr.contains("receptive field"), "\(train.stderr)")
+        #expect(try String(contentsOfFile: output + "/config.json", encoding: .utf8).contains("\"conv-unet-tagger\""))
+
+        let tag = try run(["--plugin", try library(), "run", "conv-tagger", "tag", "--model", output], stdin: "open the file\nis it over\n")
+        #expect(tag.status == 0, "\(tag.stderr)")
+        let lines = tag.stdout.split(separator: "\n")
+        #expect(lines.count == 2 && lines.allSatisfy { $0.lowercased().filter { $0.isLetter } == $0.filter { $0.isLetter }.lowercased() }, "\(tag.stdout)")
+
+        let evaluation = try run(["--plugin", try library(), "run", "conv-tagger", "eval", "--model", output, "--text", text, "--json"])
+        #expect(evaluation.status == 0, "\(evaluation.stderr)")
+        let scores = try #require(try JSONSerialization.jsonObject(with: Data(evaluation.stdout.utf8)) as? [String: Any])
+        #expect((scores["attributes"] as? [Any])?.count == 4 && scores["characters"] as? Int == 49, "\(evaluation.stdout)")
+
+        let wrongKind = try run(["--plugin", try library(), "run", "conv-unet-tagger"])
+        #expect(wrongKind.status != 0 && wrongKind.stderr.contains("not a command"), "\(wrongKind.stderr)")
+        let badArguments = try run(["--plugin", try library(), "run", "conv-tagger", "tag"])
+        #expect(badArguments.status == 1 && badArguments.stderr.contains("--model is required"), "\(badArguments.stderr)")
+    }
 }
