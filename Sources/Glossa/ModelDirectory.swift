@@ -54,7 +54,7 @@ public struct ModelDirectory: Sendable {
         guard FileManager.default.fileExists(atPath: file.path) else {
             throw GlossaError.missingFile(file, purpose: "the model's weights")
         }
-        return try Safetensors.read(contentsOf: file).tensors()
+        return try Int8Checkpoint.dequantized(try Safetensors.read(contentsOf: file))
     }
 
     /// Writes a model: `config.json`, its extra files, and `model.safetensors` (atomically, each file).

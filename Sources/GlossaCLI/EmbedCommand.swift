@@ -47,7 +47,7 @@ struct EmbedderOptions: ParsableArguments {
     func load() throws -> Embedder {
         threads.apply()
         let embedder = try Embedder.load(URL(fileURLWithPath: model), registry: Registry.current, pooling: pooling, normalize: normalize)
-        try compute.prepare(embedder.model)
+        try compute.prepare(embedder.model, directory: URL(fileURLWithPath: model))
         return embedder
     }
 }

@@ -82,8 +82,9 @@ struct GenerateCommand: ParsableCommand {
 
     func run() throws {
         threads.apply()
-        let language = try LanguageModel.load(try ModelLocator.resolve(model, name: "en-de-lm"), registry: Registry.current)
-        try compute.prepare(language.model)
+        let directory = try ModelLocator.resolve(model, name: "en-de-lm")
+        let language = try LanguageModel.load(directory, registry: Registry.current)
+        try compute.prepare(language.model, directory: directory)
         let writer = OutputWriter()
         func emit(_ prompt: String) throws {
             // A fresh sampler per prompt: each prompt's outputs depend on the seed alone.

@@ -11,7 +11,7 @@ struct GlossaCommand: ParsableCommand {
         subcommands: [
             TranslateCommand.self, EvalCommand.self, EmbedCommand.self, SimilarCommand.self, GenerateCommand.self, TrainCommand.self,
             TokenizerCommand.self, ScoreCommand.self, PluginsCommand.self, BenchCommand.self, CompareCommand.self, AlignCommand.self,
-            RunCommand.self,
+            RunCommand.self, QuantizeCommand.self,
         ])
 
     // Documents the option for --help; main() takes it out of the command line before parsing.

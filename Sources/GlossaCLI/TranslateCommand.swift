@@ -80,8 +80,9 @@ struct DecodingOptions: ParsableArguments {
     }
 
     func loadTranslator() throws -> Translator {
-        let translator = try Translator.load(try ModelLocator.resolve(model), registry: Registry.current)
-        try compute.prepare(translator.model)
+        let directory = try ModelLocator.resolve(model)
+        let translator = try Translator.load(directory, registry: Registry.current)
+        try compute.prepare(translator.model, directory: directory)
         return translator
     }
 
