@@ -28,6 +28,11 @@ extension AlignCommand {
         @Flag(help: "Print the scores as JSON.") var json = false
         @OptionGroup var threads: ThreadOptions
 
+        func validate() throws {
+            try FlagBounds.check(limit, FlagBounds.limit, "--limit")
+            try FlagBounds.check(maxNewTokens, FlagBounds.newTokens, "--max-new-tokens")
+        }
+
         func examples() throws -> [PromptReference] {
             var out: [PromptReference]
             if let data {
@@ -85,9 +90,12 @@ extension AlignCommand {
         @Flag(help: "Print the scores as JSON.") var json = false
         @OptionGroup var threads: ThreadOptions
 
+        func validate() throws { try FlagBounds.check(finite: beta, 0.000_001...1000, "--beta") }
+
         func run() throws {
             threads.apply()
             let policy = try AlignCommand.loadModel(model), ref = try AlignCommand.loadModel(reference)
+            try AlignmentRecipe.checkSameVocabulary(policy: policy.model, reference: ref.model, referencePath: reference)
             let pairs = try TokenizedPair.tokenize(try JSONLines.read(PreferencePair.self, from: data), with: policy.tokenizer)
             let objective = try DirectPreferenceObjective(train: [], dev: pairs, reference: ref.model, beta: beta, maxTokens: 4096, maxLength: 1024)
             let scores = try withoutGrad { try objective.validate(model: policy.model) }

@@ -40,6 +40,8 @@ extension AlignCommand {
         @Option(help: "Keep only the first N examples.") var limit: Int?
         @Option(help: "The JSONL file to write.") var output: String
 
+        func validate() throws { try FlagBounds.check(limit, FlagBounds.limit, "--limit") }
+
         func run() throws {
             var examples = try TranslationPrompt.examples(sources: try ParallelData.readLines(source),
                                                           targets: try ParallelData.readLines(target), language: language)
@@ -71,8 +73,9 @@ extension AlignCommand {
         @Option(help: "Also write each prompt and tagged answer as a line of text (to train a tokenizer on).") var textOutput: String?
 
         func validate() throws {
-            guard count > 0 else { throw ValidationError("--count must be positive") }
-            guard (0...1).contains(untaggedFraction) else { throw ValidationError("--untagged-fraction must be in [0, 1]") }
+            try FlagBounds.check(count, FlagBounds.count, "--count")
+            try FlagBounds.check(maxOperand, 1...1_000_000_000, "--max-operand")
+            try FlagBounds.check(finite: untaggedFraction, 0...1, "--untagged-fraction")
         }
 
         func run() throws {
@@ -124,8 +127,11 @@ extension AlignCommand {
         @OptionGroup var threads: ThreadOptions
 
         func validate() throws {
-            guard samples >= 2 else { throw ValidationError("--samples must be at least 2") }
-            if let lengthTolerance, !(lengthTolerance >= 0) { throw ValidationError("--length-tolerance must be non-negative") }
+            try FlagBounds.check(samples, 2...FlagBounds.samples.upperBound, "--samples")
+            try FlagBounds.check(finite: lengthTolerance, 0...1_000_000, "--length-tolerance")
+            try FlagBounds.check(limit, FlagBounds.limit, "--limit")
+            try FlagBounds.check(finite: temperature, 0...1000, "--temperature")
+            try FlagBounds.check(maxNewTokens, FlagBounds.newTokens, "--max-new-tokens")
         }
 
         func run() throws {

@@ -39,6 +39,11 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "plugin: a program with the same plugin linked statically, timed alternately for the ratio.")
     var staticRunner: String?
 
+    func validate() throws {
+        try FlagBounds.check(finite: seconds, FlagBounds.seconds, "--seconds")
+        try FlagBounds.check(positions, FlagBounds.newTokens, "--positions")
+    }
+
     func run() throws {
         threads.apply()
         var rows: [BenchRow] = []
@@ -50,7 +55,7 @@ struct BenchCommand: ParsableCommand {
             case .attention: rows += KernelBench.attention(seconds: seconds)
             case .train: rows += try ModelBench.train(seconds: seconds)
             case .rnn: rows += RNNBench.run(seconds: seconds)
-            case .generate: rows += try GenerateBench.run(directory: model, positions: max(1, positions))
+            case .generate: rows += try GenerateBench.run(directory: model, positions: positions)
             case .plugin:
                 rows += try PluginBench.run(encoder: pluginEncoder, configFile: pluginConfig, runner: staticRunner,
                                             batchSize: 32, length: 48, seconds: seconds, rounds: 5)

@@ -38,7 +38,7 @@ struct EmbedderOptions: ParsableArguments {
         guard FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ValidationError("--model '\(model)' is not a directory.")
         }
-        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1.") }
+        try FlagBounds.check(batchSize, FlagBounds.batchSize, "--batch-size")
     }
 
     /// The embedder these flags describe, with the thread count applied.

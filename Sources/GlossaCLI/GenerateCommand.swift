@@ -30,11 +30,11 @@ struct SamplingOptions: ParsableArguments {
 
     func validate() throws {
         if !(temperature >= 0 && temperature.isFinite) { throw ValidationError("--temperature must be a number ≥ 0") }
-        if topK < 0 { throw ValidationError("--top-k must not be negative") }
+        try FlagBounds.check(topK, FlagBounds.topK, "--top-k")
         if !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must be in (0, 1]") }
         if !(minP >= 0 && minP <= 1) { throw ValidationError("--min-p must be in [0, 1]") }
         if !(repetitionPenalty > 0 && repetitionPenalty.isFinite) { throw ValidationError("--repetition-penalty must be positive") }
-        if noRepeatNgramSize < 0 { throw ValidationError("--no-repeat-ngram-size must not be negative") }
+        try FlagBounds.check(noRepeatNgramSize, 0...FlagBounds.newTokens.upperBound, "--no-repeat-ngram-size")
     }
 
     /// The sampler these flags describe.
@@ -74,8 +74,8 @@ struct GenerateCommand: ParsableCommand {
     @OptionGroup var threads: ThreadOptions
 
     func validate() throws {
-        if maxNewTokens < 1 { throw ValidationError("--max-new-tokens must be at least 1") }
-        if numSamples < 1 { throw ValidationError("--num-samples must be at least 1") }
+        try FlagBounds.check(maxNewTokens, FlagBounds.newTokens, "--max-new-tokens")
+        try FlagBounds.check(numSamples, FlagBounds.samples, "--num-samples")
     }
 
     func run() throws {

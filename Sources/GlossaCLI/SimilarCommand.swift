@@ -30,7 +30,7 @@ struct SimilarCommand: ParsableCommand {
 
     func validate() throws {
         guard FileManager.default.isReadableFile(atPath: corpus) else { throw ValidationError("Cannot read the corpus file '\(corpus)'.") }
-        guard topK >= 1 else { throw ValidationError("--top-k must be at least 1.") }
+        try FlagBounds.check(topK, 1...FlagBounds.topK.upperBound, "--top-k")
     }
 
     func run() throws {

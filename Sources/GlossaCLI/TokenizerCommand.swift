@@ -98,6 +98,13 @@ struct TokenizerTrain: ParsableCommand {
             throw ValidationError("Cannot read input file '\(input)'.")
         }
         guard unkId >= 0 else { throw ValidationError("--unk-id must be >= 0; SentencePiece needs an unknown piece.") }
+        try FlagBounds.check(vocabSize, 1...1_000_000, "--vocab-size")
+        try FlagBounds.check(finite: characterCoverage, 0.98...1.0, "--character-coverage")
+        try FlagBounds.check(inputSentenceSize, 1...Int(Int32.max), "--input-sentence-size")
+        try FlagBounds.check(threads, FlagBounds.threads, "--threads")
+        for (flag, id) in [("--unk-id", unkId), ("--bos-id", bosId), ("--eos-id", eosId), ("--pad-id", padId)] {
+            try FlagBounds.check(id, -1...(vocabSize - 1), flag)
+        }
         do {
             try SentencePieceTrainer.validate(inputs: inputs, options: options)
         } catch let error as TokenizerError {
@@ -132,7 +139,7 @@ struct TokenizerEncode: ParsableCommand {
 
     func validate() throws {
         guard FileManager.default.isReadableFile(atPath: model) else { throw ValidationError("Cannot read model file '\(model)'.") }
-        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1.") }
+        try FlagBounds.check(jobs, FlagBounds.threads, "--jobs")
     }
 
     func run() throws {

@@ -33,6 +33,15 @@ struct ContrastiveSettings: Decodable {
         batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? 64
         scale = try c.decodeIfPresent(Float.self, forKey: .scale) ?? 20
         evaluationPairs = try c.decodeIfPresent(Int.self, forKey: .evaluationPairs) ?? 0
+        guard (2...100_000).contains(batchSize) else {
+            throw DecodingError.dataCorruptedError(forKey: .batchSize, in: c, debugDescription: "batch_size must be in 2...100000, not \(batchSize)")
+        }
+        guard scale > 0 && scale.isFinite else {
+            throw DecodingError.dataCorruptedError(forKey: .scale, in: c, debugDescription: "scale must be a positive finite number, not \(scale)")
+        }
+        guard evaluationPairs >= 0 else {
+            throw DecodingError.dataCorruptedError(forKey: .evaluationPairs, in: c, debugDescription: "evaluation_pairs must not be negative")
+        }
     }
 }
 
