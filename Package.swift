@@ -40,14 +40,14 @@ let package = Package(
         .target(name: "GlossaTensor", dependencies: ["COpenBLAS", "CGlossaKernels"]),
         .target(name: "GlossaNN", dependencies: ["GlossaTensor"]),
         .target(name: "Glossa", dependencies: ["GlossaNN", "GlossaTensor"]),
-        .target(name: "GlossaSentencePiece", dependencies: ["Glossa", "CSentencePiece", "CUTF8Proc"]),
+        .target(name: "GlossaSentencePiece", dependencies: ["Glossa", "GlossaNN", "CSentencePiece", "CUTF8Proc"]),
         // Model plugins: one architecture each, built only on the public SDK.
         .target(name: "GlossaMarian", dependencies: ["Glossa", "GlossaNN", "GlossaTensor"], path: "Plugins/Marian"),
         .target(name: "GlossaBERT", dependencies: ["Glossa", "GlossaNN", "GlossaTensor"], path: "Plugins/BERT"),
         .target(name: "GlossaRNN", dependencies: ["Glossa", "GlossaNN", "GlossaTensor"], path: "Plugins/RNN"),
         .target(name: "GlossaCausalLM", dependencies: ["Glossa", "GlossaNN", "GlossaTensor"], path: "Plugins/CausalLM"),
         // The WordPiece tokenizer of BERT-family checkpoints (vocab.txt).
-        .target(name: "GlossaWordPiece", dependencies: ["Glossa", "CUTF8Proc"]),
+        .target(name: "GlossaWordPiece", dependencies: ["Glossa", "GlossaNN", "CUTF8Proc"]),
         .target(name: "GlossaBuiltins", dependencies: ["Glossa", "GlossaSentencePiece", "GlossaMarian", "GlossaBERT", "GlossaWordPiece", "GlossaRNN", "GlossaCausalLM"]),
         .executableTarget(
             name: "GlossaCLI",

@@ -17,7 +17,7 @@ public struct ModelDirectory: Sendable {
         guard FileManager.default.fileExists(atPath: file.path) else {
             throw GlossaError.missingFile(file, purpose: "every model directory needs config.json naming its plugin")
         }
-        return try Data(contentsOf: file)
+        return try InputFile.read(file.path, purpose: "the model's config.json", limit: InputFile.configurationLimit)
     }
 
     /// The plugin name the configuration asks for.

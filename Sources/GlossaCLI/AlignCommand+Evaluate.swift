@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Glossa
+import GlossaNN
 import GlossaTensor
 
 extension AlignCommand {
@@ -39,7 +40,9 @@ extension AlignCommand {
                 out = try JSONLines.read(PromptReference.self, from: data)
             } else if let source, let references {
                 let s = try ParallelData.readLines(source), r = try ParallelData.readLines(references)
-                guard s.count == r.count else { throw ValidationError("\(source) and \(references) differ in line count") }
+                guard s.count == r.count else {
+                    throw CommandError(description: "\(source) has \(s.count) lines but \(references) has \(r.count); they must be aligned line by line")
+                }
                 out = zip(s, r).map { PromptReference(prompt: TranslationPrompt.prompt($0, language: language), reference: $1) }
             } else {
                 throw ValidationError("give --data, or --source and --references")
@@ -50,6 +53,7 @@ extension AlignCommand {
 
         func run() throws {
             threads.apply()
+            let outputFile = try output.map { try OutputSink(path: $0, inputs: [data, source, references]) }
             let lm = try AlignCommand.loadModel(model)
             let examples = try examples()
             let started = Date()
@@ -57,7 +61,10 @@ extension AlignCommand {
                 try ResponseGeneration.greedyTexts(lm.model, tokenizer: lm.tokenizer, prompts: examples.map(\.prompt), maxNewTokens: maxNewTokens)
             }
             let seconds = Date().timeIntervalSince(started)
-            if let output { try Data((outputs.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: output)) }
+            if let outputFile {
+                try outputFile.write(Data((outputs.joined(separator: "\n") + "\n").utf8))
+                try outputFile.close()
+            }
             let chosen: any Reward = reward == .chrf ? ChrFReward() : ArithmeticReward()
             var scores = chosen.summary(outputs: outputs, references: examples.map(\.reference))
             if reward == .chrf {

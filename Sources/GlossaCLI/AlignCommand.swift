@@ -12,15 +12,18 @@ struct AlignCommand: ParsableCommand {
         discussion: "Training itself is `glossa train --recipe` with \"objective\": \"sft\", \"dpo\" or \"grpo\"; see docs/alignment.md.",
         subcommands: [SFTData.self, ArithmeticData.self, PreferenceData.self, Evaluate.self, Preference.self])
 
-    /// Writes JSON Lines to a file atomically.
-    static func write<T: Encodable>(_ records: [T], to path: String) throws {
+    /// Writes JSON Lines to `path` under the output rule (`OutputSink`), refusing it when it is one of `inputs`.
+    static func write<T: Encodable>(_ records: [T], to path: String, inputs: [String?] = []) throws {
+        try OutputSink.refuseInput(path, inputs: inputs)
         let url = URL(fileURLWithPath: path)
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try AtomicFile.write(try JSONLines.encode(records), to: url)
+        if path != "-" { try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true) }
+        let sink = try OutputSink(path: path, inputs: inputs)
+        try sink.write(try JSONLines.encode(records))
+        try sink.close()
         log("wrote \(records.count) records to \(path)")
     }
 
-    static func log(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+    static func log(_ line: String) { StandardStreams.writeError((line + "\n")) }
 
     /// Loads a decoder-only model directory.
     static func loadModel(_ path: String) throws -> LanguageModel {
@@ -43,10 +46,11 @@ extension AlignCommand {
         func validate() throws { try FlagBounds.check(limit, FlagBounds.limit, "--limit") }
 
         func run() throws {
+            try OutputSink.refuseInput(output, inputs: [source, target])
             var examples = try TranslationPrompt.examples(sources: try ParallelData.readLines(source),
                                                           targets: try ParallelData.readLines(target), language: language)
             if let limit { examples = Array(examples.prefix(limit)) }
-            try AlignCommand.write(examples, to: output)
+            try AlignCommand.write(examples, to: output, inputs: [source, target])
         }
     }
 
@@ -81,8 +85,13 @@ extension AlignCommand {
         func run() throws {
             let problems = try ArithmeticTask(maxOperand: maxOperand).problems(count: count, seed: seed, heldOut: heldOut)
             if let textOutput {
+                if FileIdentity(path: textOutput).map({ $0 == FileIdentity(path: output) }) ?? (textOutput == output) {
+                    throw ValidationError("--text-output and --output must be different files")
+                }
                 let text = problems.map { $0.prompt + " " + ArithmeticTask.formatted($0.answer) + "\n" }.joined()
-                try AtomicFile.write(Data(text.utf8), to: URL(fileURLWithPath: textOutput))
+                let sink = try OutputSink(path: textOutput)
+                try sink.write(Data(text.utf8))
+                try sink.close()
             }
             switch kind {
             case .prompts:
@@ -136,9 +145,12 @@ extension AlignCommand {
 
         func run() throws {
             threads.apply()
+            try OutputSink.refuseInput(output, inputs: [source, references])
             let lm = try AlignCommand.loadModel(model)
             var sources = try ParallelData.readLines(source), refs = try ParallelData.readLines(references)
-            guard sources.count == refs.count else { throw ValidationError("\(source) and \(references) differ in line count") }
+            guard sources.count == refs.count else {
+                throw CommandError(description: "\(source) has \(sources.count) lines but \(references) has \(refs.count); they must be aligned line by line")
+            }
             if let limit { sources = Array(sources.prefix(limit)); refs = Array(refs.prefix(limit)) }
             let prompts = sources.map { TranslationPrompt.prompt($0, language: language) }
             let encoded = try lm.tokenizer.encodeBatch(prompts)
@@ -165,7 +177,7 @@ extension AlignCommand {
                 pairs.append(PreferencePair(prompt: prompts[i], chosen: best.0, rejected: worst.0))
             }
             AlignCommand.log(String(format: "%d of %d prompts gave a pair (%.1f s)", pairs.count, prompts.count, Date().timeIntervalSince(started)))
-            try AlignCommand.write(pairs, to: output)
+            try AlignCommand.write(pairs, to: output, inputs: [source, references])
         }
     }
 }

@@ -219,7 +219,7 @@ struct CompareCommand: ParsableCommand {
     }
 
     func log(_ line: String) {
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+        StandardStreams.writeError((line + "\n"))
     }
 }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Glossa
 import GlossaBuiltins
+import GlossaNN
 import GlossaTensor
 
 /// The recipe blocks of the fine-tuning objectives (`"sft"`, `"dpo"`, `"grpo"`), read beside the shared
@@ -62,7 +63,7 @@ struct AlignmentRecipe: Decodable {
 
     static func load(_ inputs: ObjectiveInputs) throws -> AlignmentRecipe {
         do {
-            return try JSONDecoder().decode(AlignmentRecipe.self, from: try Data(contentsOf: inputs.recipeURL))
+            return try JSONDecoder().decode(AlignmentRecipe.self, from: try InputFile.read(inputs.recipeURL.path, purpose: "the recipe", limit: InputFile.configurationLimit))
         } catch let error as DecodingError {
             throw CommandError(description: "\(inputs.recipeURL.lastPathComponent): \(error)")
         }

@@ -139,7 +139,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     func log(_ line: String) {
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+        StandardStreams.writeError((line + "\n"))
     }
 }
 

@@ -57,7 +57,7 @@ extension TrainCommand {
         }
         let extras: Extra
         do {
-            extras = try JSONDecoder().decode(Extra.self, from: Data(contentsOf: URL(fileURLWithPath: self.recipe)))
+            extras = try JSONDecoder().decode(Extra.self, from: InputFile.read(self.recipe, purpose: "the recipe", limit: InputFile.configurationLimit))
         } catch {
             throw CommandError(description: "\(self.recipe): the contrastive or initialize_from block is malformed: \(error)")
         }
@@ -76,7 +76,7 @@ extension TrainCommand {
         log("model: \(recipe.plugin) embedder, \(String(format: "%.2f", Double(model.parameterCount) / 1e6)) M parameters; vocabulary \(tokenizer.vocabularySize)")
 
         func lines(_ path: String) throws -> [String] {
-            guard let text = String(data: try Data(contentsOf: URL(fileURLWithPath: path)), encoding: .utf8) else {
+            guard let text = String(validating: try InputFile.read(path, purpose: "the text file", limit: InputFile.textLimit), as: UTF8.self) else {
                 throw CommandError(description: "\(path) is not UTF-8 text")
             }
             var result = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)

@@ -1,4 +1,5 @@
 import Foundation
+import GlossaNN
 
 /// When beam search stops, in transformers' three meanings of `early_stopping`.
 public enum EarlyStopping: Sendable, Equatable, CaseIterable {
@@ -71,7 +72,7 @@ public struct GenerationConfig: Codable, Sendable, Equatable {
         guard files.fileExists(atPath: file.path) else { return GenerationConfig() }
         let config: GenerationConfig
         do {
-            config = try JSONDecoder().decode(GenerationConfig.self, from: try Data(contentsOf: file))
+            config = try JSONDecoder().decode(GenerationConfig.self, from: try InputFile.read(file.path, purpose: "the generation settings", limit: InputFile.configurationLimit))
         } catch let error as DecodingError {
             throw GlossaError.invalidConfiguration("\(file.path): \(describe(error))")
         }

@@ -60,7 +60,7 @@ public final class Translator {
             let spm = try make(PluginConfiguration(json: Data("{\"model_file\": \"\(name)\"}".utf8), directory: directory))
             for vocabulary in vocabularies {
                 let vocab = directory.appendingPathComponent(vocabulary)
-                if files.fileExists(atPath: vocab.path) { return try VocabularyTokenizer(base: spm, vocabJSON: Data(contentsOf: vocab)) }
+                if files.fileExists(atPath: vocab.path) { return try VocabularyTokenizer(base: spm, vocabJSON: InputFile.read(vocab.path, purpose: "the vocabulary", limit: InputFile.tokenizerLimit)) }
             }
             return spm
         }

@@ -1,4 +1,5 @@
 import Foundation
+import GlossaNN
 
 /// A training recipe (`recipes/*.json`): which plugin and configuration, which corpus and tokenizer,
 /// how to train, and where to write the model. Paths are relative to the working directory.
@@ -24,10 +25,7 @@ public struct Recipe: Codable, Sendable {
 
     /// Reads and checks a recipe file.
     public static func load(_ url: URL) throws -> Recipe {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw GlossaError.missingFile(url, purpose: "the recipe")
-        }
+        let data = try InputFile.read(url.path, purpose: "the recipe", limit: InputFile.configurationLimit)
         do {
             let recipe = try JSONDecoder().decode(Recipe.self, from: data)
             try recipe.validate()
