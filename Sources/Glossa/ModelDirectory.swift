@@ -54,7 +54,15 @@ public struct ModelDirectory: Sendable {
         guard FileManager.default.fileExists(atPath: file.path) else {
             throw GlossaError.missingFile(file, purpose: "the model's weights")
         }
-        return try Safetensors.read(contentsOf: file).tensors()
+        let tensors = try Safetensors.read(contentsOf: file).tensors()
+        // NaN or infinite weights give empty or garbage output, never an error later: refuse them here.
+        for (name, tensor) in tensors.sorted(by: { $0.key < $1.key }) {
+            if let bad = tensor.scalars.firstIndex(where: { !$0.isFinite }) {
+                throw GlossaError.invalidConfiguration(
+                    "\(file.path): tensor \(name) holds \(tensor.scalars[bad]) at element \(bad); the weights are corrupt (NaN or infinite)")
+            }
+        }
+        return tensors
     }
 
     /// Writes a model: `config.json`, its extra files, and `model.safetensors` (atomically, each file).

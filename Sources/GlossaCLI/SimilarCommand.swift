@@ -123,6 +123,8 @@ struct EmbeddingCache {
         guard stored.corpus_sha256 == key.corpus_sha256, stored.corpus_size == key.corpus_size,
               stored.model_sha256 == key.model_sha256, stored.settings == key.settings else { return nil }
         guard let matrix = (try? Data(contentsOf: vectorsURL)).flatMap(NpyFile.decode), matrix.count == rows else { return nil }
+        // A damaged cache (NaN or infinite numbers) is recomputed, not trusted.
+        guard matrix.allSatisfy({ $0.allSatisfy(\.isFinite) }) else { return nil }
         return matrix
     }
 
