@@ -1,4 +1,5 @@
 // swift-tools-version: 6.0
+import Foundation
 import PackageDescription
 
 let package = Package(
@@ -87,3 +88,23 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// Fuzzing (`make fuzz`, docs/fuzzing.md): the entries every target calls are an ordinary library, so the unit tests
+// replay the committed inputs through them; the libFuzzer executables exist only with GLOSSA_FUZZ set, as they
+// link only with `-sanitize=fuzzer` (which supplies `main`).
+package.targets += [
+    .target(
+        name: "GlossaFuzzing",
+        dependencies: ["Glossa", "GlossaNN", "GlossaSentencePiece", "GlossaWordPiece", "GlossaBuiltins",
+                       "GlossaMarian", "GlossaBERT", "GlossaRNN", "GlossaCausalLM"],
+        path: "Fuzz/Entries"),
+    .testTarget(name: "GlossaFuzzingTests", dependencies: ["GlossaFuzzing"], path: "Tests/GlossaFuzzingTests"),
+]
+if ProcessInfo.processInfo.environment["GLOSSA_FUZZ"] != nil {
+    for name in ["SafetensorsHeader", "PluginConfiguration", "Recipe", "VocabJson", "VocabTxt", "SentencepieceModel", "LineReader"] {
+        package.targets.append(.executableTarget(
+            name: "Fuzz\(name)", dependencies: name == "LineReader" ? [] : ["GlossaFuzzing"], path: "Fuzz/Targets/\(name)",
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
+        package.products.append(.executable(name: "Fuzz\(name)", targets: ["Fuzz\(name)"]))
+    }
+}

@@ -42,8 +42,11 @@ public final class Translator {
         let (source, target) = try loadTokenizers(directory, registry: registry)
         try checkTokenizer(source, fits: model.encoder.vocabularySize ?? model.decoder.vocabularySize, role: "source")
         try checkTokenizer(target, fits: model.decoder.vocabularySize, role: "target")
-        return Translator(model: model, sourceTokenizer: source, targetTokenizer: target,
-                          generationConfig: try GenerationConfig.load(from: directory))
+        var generation = try GenerationConfig.load(from: directory)
+        // Output rows past the target tokenizer's pieces have no text: ban them, so no line fails mid-decode.
+        let textless = Swift.min(target.vocabularySize, model.decoder.vocabularySize)..<model.decoder.vocabularySize
+        if !textless.isEmpty { generation.badWordsIds = (generation.badWordsIds ?? []) + textless.map { [$0] } }
+        return Translator(model: model, sourceTokenizer: source, targetTokenizer: target, generationConfig: generation)
     }
 
     static func loadTokenizers(_ directory: URL, registry: PluginRegistry) throws -> (any Tokenizer, any Tokenizer) {
