@@ -81,14 +81,19 @@ EXAMPLE_STEPS ?= 20
 docs:
 	$(SWIFT) package generate-documentation --target Glossa
 
-# libFuzzer targets (docs/fuzzing.md), built apart in .build/fuzz with -sanitize=fuzzer,address; each runs SECONDS
+# libFuzzer targets (docs/fuzzing.md), built apart in .build/fuzz with ASan and libFuzzer; each runs SECONDS
 # seconds from its seeds in Fuzz/Corpus/NAME, keeping what it learns in .build/fuzz-work/NAME/corpus. A crash stops
 # nothing else but makes the target fail; its input lands in .build/fuzz-work/NAME/artifacts. Fix it, then commit
 # the input to Fuzz/Regressions/NAME, where `make test` replays it.
 SECONDS ?= 60
 FUZZ_TARGETS = safetensors-header:SafetensorsHeader plugin-configuration:PluginConfiguration recipe:Recipe \
 	vocab-json:VocabJson vocab-txt:VocabTxt sentencepiece-model:SentencepieceModel line-reader:LineReader
-FUZZ_BUILD = GLOSSA_FUZZ=1 $(SWIFT) build --scratch-path .build/fuzz -c release -Xswiftc -sanitize=fuzzer,address $(SWIFT_FLAGS)
+# -sanitize=fuzzer links libFuzzer's own main, which clashes with the entry point SwiftPM gives every executable;
+# so the targets get exactly the instrumentation -sanitize=fuzzer,address adds (ASan, inline 8-bit counters, PC table,
+# comparison tracing) and libFuzzer without its main, whose driver each target's main.swift calls.
+FUZZ_RUNTIME ?= $(firstword $(wildcard $(dir $(shell command -v $(SWIFT)))../lib/clang/*/lib/linux/libclang_rt.fuzzer_no_main-x86_64.a))
+FUZZ_BUILD = GLOSSA_FUZZ=1 $(SWIFT) build --scratch-path .build/fuzz -c release -Xswiftc -sanitize=address \
+	-Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp -Xlinker $(FUZZ_RUNTIME) -Xlinker -lstdc++ $(SWIFT_FLAGS)
 FUZZ_RUN_FLAGS ?= -rss_limit_mb=4096 -timeout=20 -print_final_stats=1
 
 fuzz:

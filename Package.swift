@@ -91,7 +91,7 @@ let package = Package(
 
 // Fuzzing (`make fuzz`, docs/fuzzing.md): the entries every target calls are an ordinary library, so the unit tests
 // replay the committed inputs through them; the libFuzzer executables exist only with GLOSSA_FUZZ set, as they
-// link only with `-sanitize=fuzzer` (which supplies `main`).
+// link only with `-sanitize=fuzzer` (which supplies the driver their `main.swift` calls).
 package.targets += [
     .target(
         name: "GlossaFuzzing",
@@ -103,8 +103,7 @@ package.targets += [
 if ProcessInfo.processInfo.environment["GLOSSA_FUZZ"] != nil {
     for name in ["SafetensorsHeader", "PluginConfiguration", "Recipe", "VocabJson", "VocabTxt", "SentencepieceModel", "LineReader"] {
         package.targets.append(.executableTarget(
-            name: "Fuzz\(name)", dependencies: name == "LineReader" ? [] : ["GlossaFuzzing"], path: "Fuzz/Targets/\(name)",
-            swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
+            name: "Fuzz\(name)", dependencies: name == "LineReader" ? [] : ["GlossaFuzzing"], path: "Fuzz/Targets/\(name)"))
         package.products.append(.executable(name: "Fuzz\(name)", targets: ["Fuzz\(name)"]))
     }
 }

@@ -219,4 +219,21 @@ import Testing
         let run = try runGlossa(["bench", "generate", "--model", "/nonexistent/model", "--positions", "2"])
         #expect(run.status == 1 && run.stderr.contains("/nonexistent/model"), "\(run.stderr)")
     }
+
+    @Test func aFractionWhereACountIsNeededIsNamed() throws {
+        let folder = try scratch()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let model = try marianCopy(in: folder) { $0["d_model"] = 256.5 }
+        let run = try runGlossa(["translate", "--model", model, "--threads", "1", "Hello."])
+        #expect(run.status == 1 && run.stderr.contains("\"d_model\"") && run.stderr.contains("256.5") && !run.stderr.contains("not valid JSON"),
+                "\(run.stderr)")
+    }
+
+    @Test func anEmptyLineGivesNBestLinesToo() throws {
+        let run = try runGlossa(["translate", "--model", Self.marian.path, "--threads", "1", "--beam-size", "4", "--n-best", "3"],
+                                stdin: Data("\nHello.\n".utf8))
+        #expect(run.status == 0, "\(run.stderr)")
+        let lines = outputLines(run.stdout)
+        #expect(lines.filter { $0.hasPrefix("0 ||| ") }.count == 3 && lines.filter { $0.hasPrefix("1 ||| ") }.count == 3, "\(run.stdout)")
+    }
 }

@@ -128,7 +128,8 @@ public final class Translator {
                                        forceEOSAtLimit: forceEOSAtLimit, banned: banned)
         // Join the parts of each input (n-best lists join rank by rank).
         var joined = [[GeneratedText]](repeating: [], count: texts.count)
-        for i in texts.indices { joined[i] = [GeneratedText(text: "", score: 0)] }
+        // An empty input has N empty candidates, so an n-best list keeps N lines per input.
+        for i in texts.indices { joined[i] = Array(repeating: GeneratedText(text: "", score: 0), count: Swift.max(nBest, 1)) }
         var byInput: [Int: [[GeneratedSequence]]] = [:]
         for (p, part) in parts.enumerated() { byInput[part.input, default: []].append(outputs[p]) }
         for (input, pieces) in byInput {

@@ -21,7 +21,7 @@ public struct PluginConfiguration: Sendable {
         do {
             value = try JSONDecoder().decode(T.self, from: json)
         } catch let error as DecodingError {
-            throw GlossaError.invalidConfiguration(describe(error))
+            throw GlossaError.invalidConfiguration(describe(error, json: json, as: T.self))
         }
         // Before the plugin allocates anything: the sizes must fit the machine and the checkpoint.
         if let sized = value as? any ParameterCountEstimating {

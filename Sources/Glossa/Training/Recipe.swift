@@ -31,7 +31,7 @@ public struct Recipe: Codable, Sendable {
             try recipe.validate()
             return recipe
         } catch let error as DecodingError {
-            throw GlossaError.invalidConfiguration("\(url.lastPathComponent): \(describe(error))")
+            throw GlossaError.invalidConfiguration("\(url.lastPathComponent): \(describe(error, json: data, as: Recipe.self))")
         }
     }
 }

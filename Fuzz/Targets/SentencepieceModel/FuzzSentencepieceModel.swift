@@ -1,9 +1,0 @@
-import Foundation
-import GlossaFuzzing
-
-/// libFuzzer's entry point for the `sentencepiece-model` target (built by `make fuzz` with `-sanitize=fuzzer,address`).
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzz(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> CInt {
-    FuzzEntries.all["sentencepiece-model"]?(Data(bytes: bytes, count: count))
-    return 0
-}
