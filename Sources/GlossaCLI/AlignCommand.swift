@@ -152,6 +152,11 @@ extension AlignCommand {
                 throw CommandError(description: "\(source) has \(sources.count) lines but \(references) has \(refs.count); they must be aligned line by line")
             }
             if let limit { sources = Array(sources.prefix(limit)); refs = Array(refs.prefix(limit)) }
+            // All samples are drawn as one batch: bound its rows before any memory is spent on them.
+            guard sources.count * samples <= 100_000 else {
+                throw CommandError(description: "\(sources.count) sources × \(samples) samples is \(sources.count * samples) rows in one batch, "
+                                   + "more than 100000; pass --limit or fewer --samples")
+            }
             let prompts = sources.map { TranslationPrompt.prompt($0, language: language) }
             let encoded = try lm.tokenizer.encodeBatch(prompts)
             let started = Date()

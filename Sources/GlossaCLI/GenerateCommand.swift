@@ -82,7 +82,10 @@ struct GenerateCommand: ParsableCommand {
         threads.apply()
         let language = try LanguageModel.load(try ModelLocator.resolve(model, name: "en-de-lm"), registry: Registry.current)
         let writer = OutputWriter()
+        var promptNumber = 0
         func emit(_ prompt: String) throws {
+            promptNumber += 1
+            try checkRoom(for: prompt, number: promptNumber, in: language)
             // A fresh sampler per prompt: each prompt's outputs depend on the seed alone.
             var sampler = sampling.sampler
             for _ in 0..<numSamples {
@@ -104,6 +107,21 @@ struct GenerateCommand: ParsableCommand {
         let reader = LineReader()
         while let line = try reader.next() {
             try emit(try hygiene.cleanLine(line, lineNumber: reader.lineNumber))
+        }
+    }
+
+    /// A prompt that leaves no position to generate in is an error, and one that leaves fewer than `--max-new-tokens`
+    /// a warning, rather than an output that silently stops short (the generator stops at the model's last position).
+    func checkRoom(for prompt: String, number: Int, in language: LanguageModel) throws {
+        guard let positions = language.model.decoder.maxLength else { return }
+        let used = 1 + (try language.tokenizer.encode(prompt)).count  // the start token, then the prompt
+        if used >= positions {
+            throw CommandError(description: "prompt \(number) takes \(used) of this model's \(positions) positions (start token included), "
+                               + "leaving none to generate in; shorten it")
+        }
+        if used + maxNewTokens > positions {
+            logError("warning: prompt \(number) leaves room for only \(positions - used) of the \(maxNewTokens) new tokens "
+                     + "(the model has \(positions) positions)")
         }
     }
 }

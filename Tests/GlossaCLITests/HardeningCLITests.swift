@@ -88,15 +88,15 @@ import Testing
     }
 
     /// A decoder-only model directory of the given vocabulary with the SentencePiece fixture as its tokenizer.
-    func languageModel(vocabulary: Int, in folder: URL) throws -> String {
+    func languageModel(vocabulary: Int, positions: Int = 64, in folder: URL) throws -> String {
         let plugin = try builtinPlugins.plugin(named: "causal-lm")
         guard case .decoderOnly(let make) = plugin.factory else { throw RunnerError(description: "causal-lm is not a language model") }
         let json = """
             {"vocab_size": \(vocabulary), "hidden_size": 16, "intermediate_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2,
-             "max_position_embeddings": 64, "tie_word_embeddings": true, "bos_token_id": 1, "eos_token_id": 2, "pad_token_id": 3}
+             "max_position_embeddings": \(positions), "tie_word_embeddings": true, "bos_token_id": 1, "eos_token_id": 2, "pad_token_id": 3}
             """
         let model = try make(PluginConfiguration(json: Data(json.utf8)))
-        let directory = folder.appendingPathComponent("lm-\(vocabulary)")
+        let directory = folder.appendingPathComponent("lm-\(vocabulary)-\(positions)")
         try ModelDirectory.save(model, to: directory)
         try FileManager.default.copyItem(atPath: GlossaRunner.tokenizerModel, toPath: directory.appendingPathComponent("tokenizer.model").path)
         return directory.path
@@ -235,5 +235,16 @@ import Testing
         #expect(run.status == 0, "\(run.stderr)")
         let lines = outputLines(run.stdout)
         #expect(lines.filter { $0.hasPrefix("0 ||| ") }.count == 3 && lines.filter { $0.hasPrefix("1 ||| ") }.count == 3, "\(run.stdout)")
+    }
+
+    @Test func aPromptAtThePositionLimitIsAnErrorNotAnEmptyOutput() throws {
+        let folder = try scratch()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let model = try languageModel(vocabulary: 1000, positions: 8, in: folder)
+        let long = try runGlossa(["generate", "--model", model, "--threads", "1", "--temperature", "0",
+                                  "Open the file and choose the format of the paragraph you want to copy."])
+        #expect(long.status == 1 && long.stderr.contains("positions") && long.stdout.isEmpty, "\(long.status) \(long.stderr)")
+        let short = try runGlossa(["generate", "--model", model, "--threads", "1", "--temperature", "0", "--max-new-tokens", "20", "Open"])
+        #expect(short.status == 0 && short.stderr.contains("warning") && short.stderr.contains("20 new tokens"), "\(short.stderr)")
     }
 }
