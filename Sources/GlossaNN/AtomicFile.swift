@@ -67,6 +67,15 @@ public final class OutputFile {
     public init(path: String) throws {
         self.path = path
         guard !path.isEmpty else { throw AtomicFileError(step: "target", path: "''", reason: "an output path must not be empty") }
+        // /dev/stdout, /dev/fd/N and /proc/self/fd/N name an open descriptor (often a pipe, whose link leads nowhere):
+        // write through them as they are.
+        if Self.namesDescriptor(path) {
+            target = path
+            isStream = true
+            fd = open(path, O_WRONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw Self.failure("stream", path) }
+            return
+        }
         target = try Self.followLinks(path)
         var status = stat()
         let exists = stat(target, &status) == 0
@@ -153,6 +162,11 @@ public final class OutputFile {
             _ = fsync(folderFD)
             _ = close(folderFD)
         }
+    }
+
+    /// Whether `path` names an open file descriptor rather than a file.
+    static func namesDescriptor(_ path: String) -> Bool {
+        ["/dev/stdout", "/dev/stderr"].contains(path) || path.hasPrefix("/dev/fd/") || path.hasPrefix("/proc/self/fd/")
     }
 
     /// `path` with every symbolic link along its last component followed (a dangling link gives the path it names).

@@ -70,6 +70,20 @@ import Testing
         #expect(full?.description.contains("/dev/full") == true)
     }
 
+    @Test func aDescriptorPathIsWrittenThrough() throws {
+        var fds: [Int32] = [0, 0]
+        #expect(pipe(&fds) == 0)
+        defer { close(fds[0]) }
+        let file = try OutputFile(path: "/dev/fd/\(fds[1])")
+        #expect(file.isStream)
+        try file.write(Data("through\n".utf8))
+        try file.commit()
+        close(fds[1])
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let count = read(fds[0], &buffer, buffer.count)
+        #expect(String(decoding: buffer[0..<max(count, 0)], as: UTF8.self) == "through\n")
+    }
+
     @Test func anUncommittedOutputFileLeavesTheOldOneAndNoTemporary() throws {
         let directory = try makeScratchDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
