@@ -96,6 +96,12 @@ struct TokenizerTrain: ParsableCommand {
     func validate() throws {
         guard !inputs.isEmpty else { throw ValidationError("Give at least one --input file.") }
         guard unkId >= 0 else { throw ValidationError("--unk-id must be >= 0; SentencePiece needs an unknown piece.") }
+        // Checked before training, which can take long, rather than when the files are written.
+        let folder = (modelPrefix as NSString).deletingLastPathComponent
+        var isDirectory: ObjCBool = false
+        guard !modelPrefix.isEmpty, folder.isEmpty || (FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory) && isDirectory.boolValue) else {
+            throw ValidationError("--model-prefix '\(modelPrefix)' must name a file in an existing folder")
+        }
         try FlagBounds.check(vocabSize, 1...1_000_000, "--vocab-size")
         try FlagBounds.check(finite: characterCoverage, 0.98...1.0, "--character-coverage")
         try FlagBounds.check(inputSentenceSize, 1...Int(Int32.max), "--input-sentence-size")

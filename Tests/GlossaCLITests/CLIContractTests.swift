@@ -87,6 +87,7 @@ import Testing
         bound(["tokenizer", "train", "--input", corpus, "--model-prefix", "/tmp/x", "--threads", "2147483648"], "--threads"),
         bound(["tokenizer", "train", "--input", corpus, "--model-prefix", "/tmp/x", "--character-coverage", "nan"], "--character-coverage"),
         bound(["tokenizer", "train", "--input", corpus, "--model-prefix", "/tmp/x", "--vocab-size", "9223372036854775807"], "--vocab-size"),
+        bound(["tokenizer", "train", "--input", corpus, "--model-prefix", "/nonexistent/folder/spm"], "--model-prefix"),
         bound(["train", "--recipe", "r.json", "--steps", "0"], "--steps"),
         bound(["train", "--recipe", "r.json", "--minutes", "nan"], "--minutes"),
         bound(["train", "--recipe", "r.json", "--output", ""], "--output"),
