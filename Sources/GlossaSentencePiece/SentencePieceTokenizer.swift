@@ -31,6 +31,7 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
     /// Loads a model from the bytes of a `.model` file; `source` names them in errors.
     public convenience init(modelData: some Collection<UInt8>, source: String = "model bytes") throws {
         let bytes = Array(modelData)
+        try SentencePieceModelCheck.validate(bytes, source: source)
         var raw: OpaquePointer?
         let status = bytes.withUnsafeBytes { csp_processor_load_bytes($0.baseAddress, $0.count, &raw) }
         guard status == CSP_OK, let raw else {
