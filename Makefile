@@ -14,7 +14,7 @@ MODEL_DIR = models/en-de
 SPM_MODEL = $(firstword $(wildcard Tests/GlossaSentencePieceTests/Fixtures/*.model))
 DEMO_TEXT = 'Open the file.\nThis function is not available.\nChoose Format - Paragraph.\nSelect the cells that you want to copy.\n'
 
-.PHONY: bootstrap build demo test bench release example-plugin docs
+.PHONY: bootstrap build demo test bench release example-plugin docs fuzz
 
 bootstrap:
 	scripts/bootstrap
@@ -86,3 +86,35 @@ EXAMPLE_STEPS ?= 20
 # DocC for the SDK face (warnings name undocumented or unresolved symbols).
 docs:
 	$(SWIFT) package generate-documentation --target Glossa
+
+# libFuzzer targets (docs/fuzzing.md), built apart in .build/fuzz with ASan and libFuzzer; each runs SECONDS
+# seconds from its seeds in Fuzz/Corpus/NAME, keeping what it learns in .build/fuzz-work/NAME/corpus. A crash stops
+# nothing else but makes the target fail; its input lands in .build/fuzz-work/NAME/artifacts. Fix it, then commit
+# the input to Fuzz/Regressions/NAME, where `make test` replays it.
+SECONDS ?= 60
+FUZZ_TARGETS = safetensors-header:SafetensorsHeader plugin-configuration:PluginConfiguration recipe:Recipe \
+	vocab-json:VocabJson vocab-txt:VocabTxt sentencepiece-model:SentencepieceModel line-reader:LineReader
+# -sanitize=fuzzer links libFuzzer's own main, which clashes with the entry point SwiftPM gives every executable;
+# so the targets get exactly the instrumentation -sanitize=fuzzer,address adds (ASan, inline 8-bit counters, PC table,
+# comparison tracing) and libFuzzer without its main, whose driver each target's main.swift calls.
+FUZZ_RUNTIME ?= $(firstword $(wildcard $(dir $(shell command -v $(SWIFT)))../lib/clang/*/lib/linux/libclang_rt.fuzzer_no_main-x86_64.a))
+FUZZ_BUILD = GLOSSA_FUZZ=1 $(SWIFT) build --scratch-path .build/fuzz -c release -Xswiftc -sanitize=address \
+	-Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp -Xlinker $(FUZZ_RUNTIME) -Xlinker -lstdc++ $(SWIFT_FLAGS)
+FUZZ_RUN_FLAGS ?= -rss_limit_mb=4096 -timeout=20 -print_final_stats=1
+
+fuzz:
+	@set -e; for pair in $(FUZZ_TARGETS); do $(FUZZ_BUILD) --product Fuzz$${pair##*:}; done
+	@bin="$$($(FUZZ_BUILD) --show-bin-path)"; failed=""; \
+	for pair in $(FUZZ_TARGETS); do \
+		name=$${pair%%:*}; work=.build/fuzz-work/$$name; mkdir -p $$work/corpus $$work/artifacts; \
+		seeds="Fuzz/Corpus/$$name"; [ -d Fuzz/Regressions/$$name ] && seeds="$$seeds Fuzz/Regressions/$$name"; \
+		[ $$name = sentencepiece-model ] && seeds="$$seeds Tests/GlossaSentencePieceTests/Fixtures"; \
+		[ $$name = safetensors-header ] && seeds="$$seeds Tests/GlossaNNTests/Fixtures/safetensors"; \
+		echo "== $$name: $(SECONDS) s"; \
+		if "$$bin/Fuzz$${pair##*:}" -max_total_time=$(SECONDS) $(FUZZ_RUN_FLAGS) -artifact_prefix=$$work/artifacts/ \
+			$$work/corpus $$seeds > $$work/log.txt 2>&1; then status=ok; else status=CRASH; failed="$$failed $$name"; fi; \
+		runs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $$work/log.txt); \
+		cov=$$(grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+' $$work/log.txt | tail -1); \
+		echo "   $$status: $${runs:-?} executions, $$cov (log $$work/log.txt)"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "crashes in:$$failed (inputs in .build/fuzz-work/*/artifacts)"; exit 1; fi

@@ -1,4 +1,5 @@
 // swift-tools-version: 6.0
+import Foundation
 import PackageDescription
 
 let package = Package(
@@ -44,14 +45,14 @@ let package = Package(
         .target(name: "GlossaTensor", dependencies: ["COpenBLAS", "CDNNL", "CGlossaKernels"]),
         .target(name: "GlossaNN", dependencies: ["GlossaTensor"]),
         .target(name: "Glossa", dependencies: ["GlossaNN", "GlossaTensor"]),
-        .target(name: "GlossaSentencePiece", dependencies: ["Glossa", "CSentencePiece", "CUTF8Proc"]),
+        .target(name: "GlossaSentencePiece", dependencies: ["Glossa", "GlossaNN", "CSentencePiece", "CUTF8Proc"]),
         // Model plugins: one architecture each, built only on the public SDK.
         .target(name: "GlossaMarian", dependencies: ["Glossa", "GlossaNN", "GlossaTensor"], path: "Plugins/Marian"),
         .target(name: "GlossaBERT", dependencies: ["Glossa", "GlossaNN", "GlossaTensor"], path: "Plugins/BERT"),
         .target(name: "GlossaRNN", dependencies: ["Glossa", "GlossaNN", "GlossaTensor"], path: "Plugins/RNN"),
         .target(name: "GlossaCausalLM", dependencies: ["Glossa", "GlossaNN", "GlossaTensor"], path: "Plugins/CausalLM"),
         // The WordPiece tokenizer of BERT-family checkpoints (vocab.txt).
-        .target(name: "GlossaWordPiece", dependencies: ["Glossa", "CUTF8Proc"]),
+        .target(name: "GlossaWordPiece", dependencies: ["Glossa", "GlossaNN", "CUTF8Proc"]),
         .target(name: "GlossaBuiltins", dependencies: ["Glossa", "GlossaSentencePiece", "GlossaMarian", "GlossaBERT", "GlossaWordPiece", "GlossaRNN", "GlossaCausalLM"]),
         .executableTarget(
             name: "GlossaCLI",
@@ -94,3 +95,22 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// Fuzzing (`make fuzz`, docs/fuzzing.md): the entries every target calls are an ordinary library, so the unit tests
+// replay the committed inputs through them; the libFuzzer executables exist only with GLOSSA_FUZZ set, as they
+// link only with `-sanitize=fuzzer` (which supplies the driver their `main.swift` calls).
+package.targets += [
+    .target(
+        name: "GlossaFuzzing",
+        dependencies: ["Glossa", "GlossaNN", "GlossaSentencePiece", "GlossaWordPiece", "GlossaBuiltins",
+                       "GlossaMarian", "GlossaBERT", "GlossaRNN", "GlossaCausalLM"],
+        path: "Fuzz/Entries"),
+    .testTarget(name: "GlossaFuzzingTests", dependencies: ["GlossaFuzzing"], path: "Tests/GlossaFuzzingTests"),
+]
+if ProcessInfo.processInfo.environment["GLOSSA_FUZZ"] != nil {
+    for name in ["SafetensorsHeader", "PluginConfiguration", "Recipe", "VocabJson", "VocabTxt", "SentencepieceModel", "LineReader"] {
+        package.targets.append(.executableTarget(
+            name: "Fuzz\(name)", dependencies: name == "LineReader" ? [] : ["GlossaFuzzing"], path: "Fuzz/Targets/\(name)"))
+        package.products.append(.executable(name: "Fuzz\(name)", targets: ["Fuzz\(name)"]))
+    }
+}

@@ -122,7 +122,8 @@ public struct CausalLMConfiguration: Codable, Sendable, Equatable {
         try require(numKeyValueHeads == numAttentionHeads,
                     "grouped-query attention (num_key_value_heads \(numKeyValueHeads) ≠ num_attention_heads \(numAttentionHeads)) is not supported")
         try require(maxPositionEmbeddings > 1, "max_position_embeddings must be at least 2")
-        try require(ropeTheta > 0, "rope_theta must be positive")
+        try require(ropeTheta > 0 && ropeTheta.isFinite, "rope_theta must be a positive finite number")
+        try require(rmsNormEps > 0 && rmsNormEps.isFinite && rmsNormEps < 1, "rms_norm_eps must be a small positive number, got \(rmsNormEps)")
         try require(hiddenAct == .silu || hiddenAct == .swish, "hidden_act must be silu (SwiGLU feed-forward), got \(hiddenAct.rawValue)")
         for (name, id) in [("bos_token_id", bosTokenId), ("eos_token_id", eosTokenId), ("pad_token_id", padTokenId)] {
             try require(id >= 0 && id < vocabSize, "\(name) \(id) is outside the vocabulary of \(vocabSize)")

@@ -49,3 +49,39 @@ func describe(_ error: DecodingError) -> String {
         return "\(error)"
     }
 }
+
+/// `describe(error)`, made specific where Foundation's decoder is vague: it reports a number that does not fit its
+/// field (`"d_model": 256.5` for an `Int`) as "not valid JSON". When `json` does parse, each number that is not a
+/// whole `Int` is tried as one; the first whose change makes the vagueness go away is the field named.
+func describe<T: Decodable>(_ error: DecodingError, json: Data, as type: T.Type) -> String {
+    guard case .dataCorrupted(let context) = error, context.codingPath.isEmpty,
+          let object = try? JSONSerialization.jsonObject(with: json) else { return describe(error) }
+    func candidates(_ value: Any, _ path: [String]) -> [(path: [String], number: NSNumber)] {
+        if let dictionary = value as? [String: Any] {
+            return dictionary.keys.sorted().flatMap { candidates(dictionary[$0] as Any, path + [$0]) }
+        }
+        if let number = value as? NSNumber, !(value is Bool), !number.doubleValue.isWholeInt { return [(path, number)] }
+        return []
+    }
+    func replacing(_ value: Any, _ path: ArraySlice<String>) -> Any {
+        guard let key = path.first, var dictionary = value as? [String: Any] else { return 0 }
+        dictionary[key] = replacing(dictionary[key] as Any, path.dropFirst())
+        return dictionary
+    }
+    for (path, number) in candidates(object, []) {
+        guard let changed = try? JSONSerialization.data(withJSONObject: replacing(object, path[...])) else { continue }
+        var stillVague = false
+        do { _ = try JSONDecoder().decode(T.self, from: changed) } catch let DecodingError.dataCorrupted(context) {
+            stillVague = context.codingPath.isEmpty
+        } catch {}
+        if !stillVague {
+            return "field \"\(path.joined(separator: "."))\" must be a whole number that fits, not \(number)"
+        }
+    }
+    return "the JSON is valid, but a value does not fit its field (a number too large, or of the wrong kind)"
+}
+
+extension Double {
+    /// Whether this is a whole number that fits an `Int`.
+    fileprivate var isWholeInt: Bool { rounded() == self && abs(self) < 9.2e18 }
+}

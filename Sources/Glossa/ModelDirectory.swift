@@ -17,7 +17,7 @@ public struct ModelDirectory: Sendable {
         guard FileManager.default.fileExists(atPath: file.path) else {
             throw GlossaError.missingFile(file, purpose: "every model directory needs config.json naming its plugin")
         }
-        return try Data(contentsOf: file)
+        return try InputFile.read(file.path, purpose: "the model's config.json", limit: InputFile.configurationLimit)
     }
 
     /// The plugin name the configuration asks for.
@@ -54,7 +54,15 @@ public struct ModelDirectory: Sendable {
         guard FileManager.default.fileExists(atPath: file.path) else {
             throw GlossaError.missingFile(file, purpose: "the model's weights")
         }
-        return try Int8Checkpoint.dequantized(try Safetensors.read(contentsOf: file))
+        let tensors = try Int8Checkpoint.dequantized(try Safetensors.read(contentsOf: file))
+        // NaN or infinite weights give empty or garbage output, never an error later: refuse them here.
+        for (name, tensor) in tensors.sorted(by: { $0.key < $1.key }) {
+            if let bad = tensor.scalars.firstIndex(where: { !$0.isFinite }) {
+                throw GlossaError.invalidConfiguration(
+                    "\(file.path): tensor \(name) holds \(tensor.scalars[bad]) at element \(bad); the weights are corrupt (NaN or infinite)")
+            }
+        }
+        return tensors
     }
 
     /// Writes a model: `config.json`, its extra files, and `model.safetensors` (atomically, each file).

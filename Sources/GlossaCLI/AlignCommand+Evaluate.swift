@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Glossa
+import GlossaNN
 import GlossaTensor
 
 extension AlignCommand {
@@ -28,13 +29,20 @@ extension AlignCommand {
         @Flag(help: "Print the scores as JSON.") var json = false
         @OptionGroup var threads: ThreadOptions
 
+        func validate() throws {
+            try FlagBounds.check(limit, FlagBounds.limit, "--limit")
+            try FlagBounds.check(maxNewTokens, FlagBounds.newTokens, "--max-new-tokens")
+        }
+
         func examples() throws -> [PromptReference] {
             var out: [PromptReference]
             if let data {
                 out = try JSONLines.read(PromptReference.self, from: data)
             } else if let source, let references {
                 let s = try ParallelData.readLines(source), r = try ParallelData.readLines(references)
-                guard s.count == r.count else { throw ValidationError("\(source) and \(references) differ in line count") }
+                guard s.count == r.count else {
+                    throw CommandError(description: "\(source) has \(s.count) lines but \(references) has \(r.count); they must be aligned line by line")
+                }
                 out = zip(s, r).map { PromptReference(prompt: TranslationPrompt.prompt($0, language: language), reference: $1) }
             } else {
                 throw ValidationError("give --data, or --source and --references")
@@ -45,6 +53,7 @@ extension AlignCommand {
 
         func run() throws {
             threads.apply()
+            let outputFile = try output.map { try OutputSink(path: $0, inputs: [data, source, references]) }
             let lm = try AlignCommand.loadModel(model)
             let examples = try examples()
             let started = Date()
@@ -52,7 +61,10 @@ extension AlignCommand {
                 try ResponseGeneration.greedyTexts(lm.model, tokenizer: lm.tokenizer, prompts: examples.map(\.prompt), maxNewTokens: maxNewTokens)
             }
             let seconds = Date().timeIntervalSince(started)
-            if let output { try Data((outputs.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: output)) }
+            if let outputFile {
+                try outputFile.write(Data((outputs.joined(separator: "\n") + "\n").utf8))
+                try outputFile.close()
+            }
             let chosen: any Reward = reward == .chrf ? ChrFReward() : ArithmeticReward()
             var scores = chosen.summary(outputs: outputs, references: examples.map(\.reference))
             if reward == .chrf {
@@ -85,9 +97,12 @@ extension AlignCommand {
         @Flag(help: "Print the scores as JSON.") var json = false
         @OptionGroup var threads: ThreadOptions
 
+        func validate() throws { try FlagBounds.check(finite: beta, 0.000_001...1000, "--beta") }
+
         func run() throws {
             threads.apply()
             let policy = try AlignCommand.loadModel(model), ref = try AlignCommand.loadModel(reference)
+            try AlignmentRecipe.checkSameVocabulary(policy: policy.model, reference: ref.model, referencePath: reference)
             let pairs = try TokenizedPair.tokenize(try JSONLines.read(PreferencePair.self, from: data), with: policy.tokenizer)
             let objective = try DirectPreferenceObjective(train: [], dev: pairs, reference: ref.model, beta: beta, maxTokens: 4096, maxLength: 1024)
             let scores = try withoutGrad { try objective.validate(model: policy.model) }

@@ -12,15 +12,18 @@ struct AlignCommand: ParsableCommand {
         discussion: "Training itself is `glossa train --recipe` with \"objective\": \"sft\", \"dpo\" or \"grpo\"; see docs/alignment.md.",
         subcommands: [SFTData.self, ArithmeticData.self, PreferenceData.self, Evaluate.self, Preference.self])
 
-    /// Writes JSON Lines to a file atomically.
-    static func write<T: Encodable>(_ records: [T], to path: String) throws {
+    /// Writes JSON Lines to `path` under the output rule (`OutputSink`), refusing it when it is one of `inputs`.
+    static func write<T: Encodable>(_ records: [T], to path: String, inputs: [String?] = []) throws {
+        try OutputSink.refuseInput(path, inputs: inputs)
         let url = URL(fileURLWithPath: path)
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try AtomicFile.write(try JSONLines.encode(records), to: url)
+        if path != "-" { try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true) }
+        let sink = try OutputSink(path: path, inputs: inputs)
+        try sink.write(try JSONLines.encode(records))
+        try sink.close()
         log("wrote \(records.count) records to \(path)")
     }
 
-    static func log(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+    static func log(_ line: String) { StandardStreams.writeError((line + "\n")) }
 
     /// Loads a decoder-only model directory.
     static func loadModel(_ path: String) throws -> LanguageModel {
@@ -40,11 +43,14 @@ extension AlignCommand {
         @Option(help: "Keep only the first N examples.") var limit: Int?
         @Option(help: "The JSONL file to write.") var output: String
 
+        func validate() throws { try FlagBounds.check(limit, FlagBounds.limit, "--limit") }
+
         func run() throws {
+            try OutputSink.refuseInput(output, inputs: [source, target])
             var examples = try TranslationPrompt.examples(sources: try ParallelData.readLines(source),
                                                           targets: try ParallelData.readLines(target), language: language)
             if let limit { examples = Array(examples.prefix(limit)) }
-            try AlignCommand.write(examples, to: output)
+            try AlignCommand.write(examples, to: output, inputs: [source, target])
         }
     }
 
@@ -71,15 +77,21 @@ extension AlignCommand {
         @Option(help: "Also write each prompt and tagged answer as a line of text (to train a tokenizer on).") var textOutput: String?
 
         func validate() throws {
-            guard count > 0 else { throw ValidationError("--count must be positive") }
-            guard (0...1).contains(untaggedFraction) else { throw ValidationError("--untagged-fraction must be in [0, 1]") }
+            try FlagBounds.check(count, FlagBounds.count, "--count")
+            try FlagBounds.check(maxOperand, 1...1_000_000_000, "--max-operand")
+            try FlagBounds.check(finite: untaggedFraction, 0...1, "--untagged-fraction")
         }
 
         func run() throws {
             let problems = try ArithmeticTask(maxOperand: maxOperand).problems(count: count, seed: seed, heldOut: heldOut)
             if let textOutput {
+                if FileIdentity(path: textOutput).map({ $0 == FileIdentity(path: output) }) ?? (textOutput == output) {
+                    throw ValidationError("--text-output and --output must be different files")
+                }
                 let text = problems.map { $0.prompt + " " + ArithmeticTask.formatted($0.answer) + "\n" }.joined()
-                try AtomicFile.write(Data(text.utf8), to: URL(fileURLWithPath: textOutput))
+                let sink = try OutputSink(path: textOutput)
+                try sink.write(Data(text.utf8))
+                try sink.close()
             }
             switch kind {
             case .prompts:
@@ -124,16 +136,27 @@ extension AlignCommand {
         @OptionGroup var threads: ThreadOptions
 
         func validate() throws {
-            guard samples >= 2 else { throw ValidationError("--samples must be at least 2") }
-            if let lengthTolerance, !(lengthTolerance >= 0) { throw ValidationError("--length-tolerance must be non-negative") }
+            try FlagBounds.check(samples, 2...FlagBounds.samples.upperBound, "--samples")
+            try FlagBounds.check(finite: lengthTolerance, 0...1_000_000, "--length-tolerance")
+            try FlagBounds.check(limit, FlagBounds.limit, "--limit")
+            try FlagBounds.check(finite: temperature, 0...1000, "--temperature")
+            try FlagBounds.check(maxNewTokens, FlagBounds.newTokens, "--max-new-tokens")
         }
 
         func run() throws {
             threads.apply()
+            try OutputSink.refuseInput(output, inputs: [source, references])
             let lm = try AlignCommand.loadModel(model)
             var sources = try ParallelData.readLines(source), refs = try ParallelData.readLines(references)
-            guard sources.count == refs.count else { throw ValidationError("\(source) and \(references) differ in line count") }
+            guard sources.count == refs.count else {
+                throw CommandError(description: "\(source) has \(sources.count) lines but \(references) has \(refs.count); they must be aligned line by line")
+            }
             if let limit { sources = Array(sources.prefix(limit)); refs = Array(refs.prefix(limit)) }
+            // All samples are drawn as one batch: bound its rows before any memory is spent on them.
+            guard sources.count * samples <= 100_000 else {
+                throw CommandError(description: "\(sources.count) sources × \(samples) samples is \(sources.count * samples) rows in one batch, "
+                                   + "more than 100000; pass --limit or fewer --samples")
+            }
             let prompts = sources.map { TranslationPrompt.prompt($0, language: language) }
             let encoded = try lm.tokenizer.encodeBatch(prompts)
             let started = Date()
@@ -159,7 +182,7 @@ extension AlignCommand {
                 pairs.append(PreferencePair(prompt: prompts[i], chosen: best.0, rejected: worst.0))
             }
             AlignCommand.log(String(format: "%d of %d prompts gave a pair (%.1f s)", pairs.count, prompts.count, Date().timeIntervalSince(started)))
-            try AlignCommand.write(pairs, to: output)
+            try AlignCommand.write(pairs, to: output, inputs: [source, references])
         }
     }
 }

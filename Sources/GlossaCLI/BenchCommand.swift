@@ -44,6 +44,8 @@ struct BenchCommand: ParsableCommand {
     var staticRunner: String?
 
     func validate() throws {
+        try FlagBounds.check(finite: seconds, FlagBounds.seconds, "--seconds")
+        try FlagBounds.check(positions, FlagBounds.newTokens, "--positions")
         if !(1...SearchSettings.maxBeamSize).contains(beamSize) { throw ValidationError("--beam-size must be in 1...\(SearchSettings.maxBeamSize)") }
     }
 
@@ -58,7 +60,7 @@ struct BenchCommand: ParsableCommand {
             case .attention: rows += KernelBench.attention(seconds: seconds)
             case .train: rows += try ModelBench.train(seconds: seconds)
             case .rnn: rows += RNNBench.run(seconds: seconds)
-            case .generate: rows += try GenerateBench.run(directory: model, positions: max(1, positions))
+            case .generate: rows += try GenerateBench.run(directory: model, positions: positions)
             case .decode: rows += try DecodeBench.run(directory: model, input: "corpora/en-de.test.en", lines: 512, beamSize: beamSize, batchSize: 32)
             case .plugin:
                 rows += try PluginBench.run(encoder: pluginEncoder, configFile: pluginConfig, runner: staticRunner,

@@ -60,12 +60,15 @@ struct CompareCommand: ParsableCommand {
     func validate() throws {
         if recipes.count < 2 { throw ValidationError("give at least two recipes: --recipe A.json --recipe B.json") }
         if budgetMinutes != nil && budgetTokens != nil { throw ValidationError("give --budget-minutes or --budget-tokens, not both") }
-        if let m = budgetMinutes, !(m > 0) { throw ValidationError("--budget-minutes must be positive") }
-        if let n = budgetTokens, n < 1 { throw ValidationError("--budget-tokens must be positive") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        try FlagBounds.check(finite: budgetMinutes, 0.001...1_000_000, "--budget-minutes")
+        try FlagBounds.check(budgetTokens, 1...Int(Int32.max) * 1024, "--budget-tokens")
+        try FlagBounds.check(threads, FlagBounds.threads, "--threads")
         if beamSize < 2 { throw ValidationError("--beam-size must be at least 2 (greedy decoding is always scored too)") }
-        if batchSize < 1 || maxLength < 1 { throw ValidationError("--batch-size and --max-length must be positive") }
-        if let testLines, testLines < 1 { throw ValidationError("--test-lines must be positive") }
+        try FlagBounds.check(beamSize, 2...SearchSettings.maxBeamSize, "--beam-size")
+        try FlagBounds.check(batchSize, FlagBounds.batchSize, "--batch-size")
+        try FlagBounds.check(maxLength, FlagBounds.newTokens, "--max-length")
+        try FlagBounds.check(finite: lengthPenalty, "--length-penalty")
+        try FlagBounds.check(testLines, 1...FlagBounds.limit.upperBound, "--test-lines")
     }
 
     func run() throws {
@@ -215,7 +218,7 @@ struct CompareCommand: ParsableCommand {
     }
 
     func log(_ line: String) {
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+        StandardStreams.writeError((line + "\n"))
     }
 }
 

@@ -3,6 +3,7 @@ import Foundation
 import Glossa
 import GlossaBuiltins
 import GlossaNN
+import GlossaSentencePiece
 import GlossaTensor
 
 extension PoolingMode: ExpressibleByArgument {}
@@ -31,6 +32,9 @@ struct EmbedderOptions: ParsableArguments {
     @Option(help: "Texts per forward pass; texts are sorted by length first, so padding stays small.")
     var batchSize = 32
 
+    @Flag(help: "Replace invalid UTF-8 with U+FFFD instead of stopping with an error.")
+    var replaceInvalid = false
+
     @OptionGroup var threads: ThreadOptions
 
     @OptionGroup var compute: ComputeOptions
@@ -40,7 +44,7 @@ struct EmbedderOptions: ParsableArguments {
         guard FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ValidationError("--model '\(model)' is not a directory.")
         }
-        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1.") }
+        try FlagBounds.check(batchSize, FlagBounds.batchSize, "--batch-size")
     }
 
     /// The embedder these flags describe, with the thread count applied.
@@ -90,8 +94,8 @@ struct EmbedCommand: ParsableCommand {
                 let seconds = Date().timeIntervalSince(loaded)
                 let line = String(format: "load %.3f s; embedded %d texts in %.3f s (%.1f texts/s)\n",
                                   loaded.timeIntervalSince(loadStart), count, seconds, Double(count) / max(seconds, 1e-9))
-                FileHandle.standardError.write(Data(line.utf8))
-                if Profiler.isEnabled { FileHandle.standardError.write(Data((Profiler.report() + "\n").utf8)) }
+                StandardStreams.writeError(line)
+                if Profiler.isEnabled { StandardStreams.writeError((Profiler.report() + "\n")) }
             }
         }
         let sink = try OutputSink(path: output)
@@ -100,7 +104,7 @@ struct EmbedCommand: ParsableCommand {
             if !texts.isEmpty {
                 vectors = try embedder.embed(texts, batchSize: options.batchSize)
             } else {
-                try readLines(chunk: 1 << 20) { vectors += try embedder.embed($0, batchSize: options.batchSize) }
+                try readLines(chunk: 1 << 20, replaceInvalid: options.replaceInvalid) { vectors += try embedder.embed($0, batchSize: options.batchSize) }
             }
             count = vectors.count
             try sink.write(NpyFile.encode(vectors, columns: vectors.first?.count ?? embedder.dimension))
@@ -117,7 +121,7 @@ struct EmbedCommand: ParsableCommand {
         if !texts.isEmpty {
             try write(try embedder.embed(texts, batchSize: options.batchSize))
         } else {
-            try readLines(chunk: 8 * options.batchSize) { try write(try embedder.embed($0, batchSize: options.batchSize)) }
+            try readLines(chunk: 8 * options.batchSize, replaceInvalid: options.replaceInvalid) { try write(try embedder.embed($0, batchSize: options.batchSize)) }
         }
         try sink.close()
     }
@@ -129,9 +133,11 @@ struct EmbedCommand: ParsableCommand {
     }
 }
 
-/// Reads standard input lines (invalid UTF-8 replaced, a final `\r` dropped) and hands them over in groups:
-/// whenever `chunk` lines are waiting, and whenever reading would block, so an interactive pipe answers per line.
-func readLines(chunk: Int, _ body: ([String]) throws -> Void) throws {
+/// Reads standard input lines (invalid UTF-8 refused, or replaced with `replaceInvalid`; a final `\r` dropped) and
+/// hands them over in groups: whenever `chunk` lines are waiting, and whenever reading would block, so an interactive
+/// pipe answers per line.
+func readLines(chunk: Int, replaceInvalid: Bool, _ body: ([String]) throws -> Void) throws {
+    let hygiene = TextHygiene(invalidUTF8: replaceInvalid ? .replace : .reject, stripControlCharacters: false)
     let reader = LineReader()
     var pending: [String] = []
     func drain() throws {
@@ -139,50 +145,16 @@ func readLines(chunk: Int, _ body: ([String]) throws -> Void) throws {
         pending.removeAll(keepingCapacity: true)
     }
     while let line = try reader.next(beforeBlocking: drain) {
-        var text = String(decoding: line, as: UTF8.self)
+        var text: String
+        do {
+            text = try hygiene.cleanLine(line, lineNumber: reader.lineNumber)
+        } catch {
+            try drain()  // the lines before a bad one still get their vectors
+            throw error
+        }
         if text.hasSuffix("\r") { text.removeLast() }
         pending.append(text)
         if pending.count >= chunk { try drain() }
     }
     try drain()
-}
-
-/// Standard output or a file, written as given.
-final class OutputSink {
-    private let handle: FileHandle
-    private let ownsHandle: Bool
-    private var buffer = Data()
-
-    /// A file (created or truncated) when `path` is given, standard output otherwise.
-    init(path: String?) throws {
-        if let path {
-            guard FileManager.default.createFile(atPath: path, contents: nil) else {
-                throw CommandError(description: "cannot create the output file '\(path)'")
-            }
-            guard let handle = FileHandle(forWritingAtPath: path) else { throw CommandError(description: "cannot open '\(path)' for writing") }
-            self.handle = handle
-            ownsHandle = true
-        } else {
-            handle = FileHandle.standardOutput
-            ownsHandle = false
-        }
-    }
-
-    /// Appends bytes.
-    func write(_ data: Data) throws { buffer.append(data) }
-
-    /// Sends what was written so far.
-    func flush() throws {
-        guard !buffer.isEmpty else { return }
-        do { try handle.write(contentsOf: buffer) } catch {
-            throw CommandError(description: "cannot write the output: \(error.localizedDescription)")
-        }
-        buffer.removeAll(keepingCapacity: true)
-    }
-
-    /// Flushes and closes a file.
-    func close() throws {
-        try flush()
-        if ownsHandle { try handle.close() }
-    }
 }

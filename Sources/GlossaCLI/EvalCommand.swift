@@ -50,13 +50,14 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         threads.apply()
+        let outputFile = try output.map { try OutputSink(path: $0, inputs: [source, references, origin]) }
         let sources = try ParallelData.readLines(source), refs = try ParallelData.readLines(references)
         guard sources.count == refs.count else {
-            throw ValidationError("\(source) has \(sources.count) lines but \(references) has \(refs.count)")
+            throw CommandError(description: "\(source) has \(sources.count) lines but \(references) has \(refs.count); they must have one line per segment each")
         }
         let origins = try origin.map(ParallelData.readLines)
         if let origins, origins.count != sources.count {
-            throw ValidationError("\(origin ?? "") has \(origins.count) lines, not \(sources.count)")
+            throw CommandError(description: "\(origin ?? "") has \(origins.count) lines, not \(sources.count) as \(source) has")
         }
         let modelURL = try ModelLocator.resolve(decoding.model)
         let translator = try decoding.loadTranslator()
@@ -64,7 +65,10 @@ struct EvalCommand: ParsableCommand {
         let hypotheses = try decoding.translate(translator, sources).map { $0.first?.text ?? "" }
         let seconds = Date().timeIntervalSince(start)
         let generated = try hypotheses.reduce(0) { $0 + (try translator.targetTokenizer.encode($1)).count + 1 }
-        if let output { try Data((hypotheses.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: output)) }
+        if let outputFile {
+            try outputFile.write(Data((hypotheses.joined(separator: "\n") + "\n").utf8))
+            try outputFile.close()
+        }
 
         func score(_ indices: [Int]) throws -> Scores {
             let h = indices.map { hypotheses[$0] }, r = indices.map { refs[$0] }

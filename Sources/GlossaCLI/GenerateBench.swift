@@ -11,7 +11,12 @@ enum GenerateBench {
     /// The language model to time: `directory` if given, else the shipped one, else a fresh model
     /// of the shipped size (timings do not depend on the weights).
     static func model(_ directory: String?) throws -> (any DecoderOnlyModel, String) {
-        if let url = try? ModelLocator.resolve(directory, name: "en-de-lm") {
+        // A model that was asked for must load; only the default may fall back to a random one.
+        if let directory {
+            let url = try ModelLocator.resolve(directory, name: "en-de-lm")
+            return (try LanguageModel.load(url, registry: Registry.current).model, url.lastPathComponent)
+        }
+        if let url = try? ModelLocator.resolve(nil, name: "en-de-lm") {
             let language = try LanguageModel.load(url, registry: Registry.current)
             return (language.model, url.lastPathComponent)
         }

@@ -30,11 +30,11 @@ struct SamplingOptions: ParsableArguments {
 
     func validate() throws {
         if !(temperature >= 0 && temperature.isFinite) { throw ValidationError("--temperature must be a number ≥ 0") }
-        if topK < 0 { throw ValidationError("--top-k must not be negative") }
+        try FlagBounds.check(topK, FlagBounds.topK, "--top-k")
         if !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must be in (0, 1]") }
         if !(minP >= 0 && minP <= 1) { throw ValidationError("--min-p must be in [0, 1]") }
         if !(repetitionPenalty > 0 && repetitionPenalty.isFinite) { throw ValidationError("--repetition-penalty must be positive") }
-        if noRepeatNgramSize < 0 { throw ValidationError("--no-repeat-ngram-size must not be negative") }
+        try FlagBounds.check(noRepeatNgramSize, 0...FlagBounds.newTokens.upperBound, "--no-repeat-ngram-size")
     }
 
     /// The sampler these flags describe.
@@ -76,8 +76,8 @@ struct GenerateCommand: ParsableCommand {
     @OptionGroup var compute: ComputeOptions
 
     func validate() throws {
-        if maxNewTokens < 1 { throw ValidationError("--max-new-tokens must be at least 1") }
-        if numSamples < 1 { throw ValidationError("--num-samples must be at least 1") }
+        try FlagBounds.check(maxNewTokens, FlagBounds.newTokens, "--max-new-tokens")
+        try FlagBounds.check(numSamples, FlagBounds.samples, "--num-samples")
     }
 
     func run() throws {
@@ -86,7 +86,10 @@ struct GenerateCommand: ParsableCommand {
         let language = try LanguageModel.load(directory, registry: Registry.current)
         try compute.prepare(language.model, directory: directory)
         let writer = OutputWriter()
+        var promptNumber = 0
         func emit(_ prompt: String) throws {
+            promptNumber += 1
+            try checkRoom(for: prompt, number: promptNumber, in: language)
             // A fresh sampler per prompt: each prompt's outputs depend on the seed alone.
             var sampler = sampling.sampler
             for _ in 0..<numSamples {
@@ -108,6 +111,21 @@ struct GenerateCommand: ParsableCommand {
         let reader = LineReader()
         while let line = try reader.next() {
             try emit(try hygiene.cleanLine(line, lineNumber: reader.lineNumber))
+        }
+    }
+
+    /// A prompt that leaves no position to generate in is an error, and one that leaves fewer than `--max-new-tokens`
+    /// a warning, rather than an output that silently stops short (the generator stops at the model's last position).
+    func checkRoom(for prompt: String, number: Int, in language: LanguageModel) throws {
+        guard let positions = language.model.decoder.maxLength else { return }
+        let used = 1 + (try language.tokenizer.encode(prompt)).count  // the start token, then the prompt
+        if used >= positions {
+            throw CommandError(description: "prompt \(number) takes \(used) of this model's \(positions) positions (start token included), "
+                               + "leaving none to generate in; shorten it")
+        }
+        if used + maxNewTokens > positions {
+            logError("warning: prompt \(number) leaves room for only \(positions - used) of the \(maxNewTokens) new tokens "
+                     + "(the model has \(positions) positions)")
         }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GlossaSentencePiece
 import GlossaTensor
 
 /// The `glossa` command: translate, embed, train and benchmark sequence models on the CPU.
@@ -20,14 +21,29 @@ struct GlossaCommand: ParsableCommand {
     var plugins: [String] = []
 
     static func main() {
+        StandardStreams.prepare()
         Allocator.keepFreedMemory()
         if Profiler.isEnabled {
-            atexit { FileHandle.standardError.write(Data((Profiler.report() + "\n").utf8)) }
+            atexit { StandardStreams.writeError(Profiler.report() + "\n") }
         }
         do {
             let arguments = try PluginArguments(Array(CommandLine.arguments.dropFirst()))
             Registry.current = try arguments.registry(environment: ProcessInfo.processInfo.environment)
-            main(arguments.remaining)
+            var command = try parseAsRoot(arguments.remaining)
+            do {
+                try command.run()
+            } catch let error as ValidationError {
+                // Found while running (files that disagree): the message alone, not the top-level usage.
+                StandardStreams.writeError("Error: \(error.message)\n")
+                Foundation.exit(64)
+            }
+            // Exit 0 only once everything printed has reached standard output.
+            try StandardStreams.finishStandardOutput()
+        } catch let error as TokenizerError {
+            if case .invalidUTF8 = error {
+                exit(withError: CommandError(description: "\(error); pass --replace-invalid to replace invalid bytes with U+FFFD"))
+            }
+            exit(withError: error)
         } catch {
             exit(withError: error)
         }

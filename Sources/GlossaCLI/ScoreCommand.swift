@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Glossa
+import GlossaNN
 
 /// `glossa score`: corpus BLEU and chrF of a system output, with sacreBLEU's default settings.
 struct ScoreCommand: ParsableCommand {
@@ -25,7 +26,7 @@ struct ScoreCommand: ParsableCommand {
         let hypothesisLines = try Self.readLines(path: hypotheses, role: "hypotheses")
         let referenceLines = try Self.readLines(path: references, role: "references")
         guard hypothesisLines.count == referenceLines.count else {
-            throw ValidationError(
+            throw CommandError(description:
                 "The hypotheses file '\(hypotheses)' has \(hypothesisLines.count) lines but the references file "
                     + "'\(references)' has \(referenceLines.count); they must have one line per segment each.")
         }
@@ -41,12 +42,7 @@ struct ScoreCommand: ParsableCommand {
 
     /// The lines of a UTF-8 file, or an error naming the file and what is wrong with it.
     private static func readLines(path: String, role: String) throws -> [String] {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw ScoreCommandError("Cannot read the \(role) file '\(path)': \(error.localizedDescription)")
-        }
+        let data = try InputFile.read(path, purpose: "the \(role) file", limit: InputFile.textLimit)
         do {
             return try TextLines.decode(data)
         } catch {

@@ -29,15 +29,15 @@ struct SimilarCommand: ParsableCommand {
     var noCache = false
 
     func validate() throws {
-        guard FileManager.default.isReadableFile(atPath: corpus) else { throw ValidationError("Cannot read the corpus file '\(corpus)'.") }
-        guard topK >= 1 else { throw ValidationError("--top-k must be at least 1.") }
+        try FlagBounds.check(topK, 1...FlagBounds.topK.upperBound, "--top-k")
     }
 
     func run() throws {
         let embedder = try options.load()
         let corpusURL = URL(fileURLWithPath: corpus)
-        guard let text = String(data: try Data(contentsOf: corpusURL), encoding: .utf8) else {
-            throw CommandError(description: "the corpus '\(corpus)' is not UTF-8 text")
+        let bytes = try InputFile.read(corpus, purpose: "the corpus", limit: InputFile.textLimit)
+        guard let text = String(validating: bytes, as: UTF8.self) ?? (options.replaceInvalid ? String(decoding: bytes, as: UTF8.self) : nil) else {
+            throw CommandError(description: "the corpus '\(corpus)' is not valid UTF-8 text; pass --replace-invalid to replace invalid bytes with U+FFFD")
         }
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
             .map { $0.hasSuffix("\r") ? String($0.dropLast()) : String($0) }
@@ -49,7 +49,7 @@ struct SimilarCommand: ParsableCommand {
         if vectors == nil {
             let computed = try embedder.embed(lines, batchSize: options.batchSize)
             do { try cache.save(computed, key: key, columns: computed.first?.count ?? embedder.dimension) } catch {
-                FileHandle.standardError.write(Data("warning: could not cache the corpus embeddings: \(error)\n".utf8))
+                StandardStreams.writeError("warning: could not cache the corpus embeddings: \(error)\n")
             }
             vectors = computed
         }
@@ -66,7 +66,7 @@ struct SimilarCommand: ParsableCommand {
                 try sink.flush()
             }
         }
-        if !queries.isEmpty { try answer(queries) } else { try readLines(chunk: options.batchSize, answer) }
+        if !queries.isEmpty { try answer(queries) } else { try readLines(chunk: options.batchSize, replaceInvalid: options.replaceInvalid, answer) }
         try sink.close()
     }
 
@@ -123,6 +123,8 @@ struct EmbeddingCache {
         guard stored.corpus_sha256 == key.corpus_sha256, stored.corpus_size == key.corpus_size,
               stored.model_sha256 == key.model_sha256, stored.settings == key.settings else { return nil }
         guard let matrix = (try? Data(contentsOf: vectorsURL)).flatMap(NpyFile.decode), matrix.count == rows else { return nil }
+        // A damaged cache (NaN or infinite numbers) is recomputed, not trusted.
+        guard matrix.allSatisfy({ $0.allSatisfy(\.isFinite) }) else { return nil }
         return matrix
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Glossa
+import GlossaNN
 import GlossaSentencePiece
 
 /// `glossa tokenizer`: train, encode and decode with SentencePiece.
@@ -94,10 +95,20 @@ struct TokenizerTrain: ParsableCommand {
 
     func validate() throws {
         guard !inputs.isEmpty else { throw ValidationError("Give at least one --input file.") }
-        for input in inputs where !FileManager.default.isReadableFile(atPath: input) {
-            throw ValidationError("Cannot read input file '\(input)'.")
-        }
         guard unkId >= 0 else { throw ValidationError("--unk-id must be >= 0; SentencePiece needs an unknown piece.") }
+        // Checked before training, which can take long, rather than when the files are written.
+        let folder = (modelPrefix as NSString).deletingLastPathComponent
+        var isDirectory: ObjCBool = false
+        guard !modelPrefix.isEmpty, folder.isEmpty || (FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory) && isDirectory.boolValue) else {
+            throw ValidationError("--model-prefix '\(modelPrefix)' must name a file in an existing folder")
+        }
+        try FlagBounds.check(vocabSize, 1...1_000_000, "--vocab-size")
+        try FlagBounds.check(finite: characterCoverage, 0.98...1.0, "--character-coverage")
+        try FlagBounds.check(inputSentenceSize, 1...Int(Int32.max), "--input-sentence-size")
+        try FlagBounds.check(threads, FlagBounds.threads, "--threads")
+        for (flag, id) in [("--unk-id", unkId), ("--bos-id", bosId), ("--eos-id", eosId), ("--pad-id", padId)] {
+            try FlagBounds.check(id, -1...(vocabSize - 1), flag)
+        }
         do {
             try SentencePieceTrainer.validate(inputs: inputs, options: options)
         } catch let error as TokenizerError {
@@ -107,9 +118,29 @@ struct TokenizerTrain: ParsableCommand {
 
     func run() throws {
         let start = Date()
-        let path = try SentencePieceTrainer.train(inputs: inputs, modelPrefix: modelPrefix, options: options)
+        // libsentencepiece writes its files without reporting write errors; train into a scratch folder, check the
+        // model loads, then put both files in place atomically (a full disk is an error, an old model stays intact).
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("glossa-spm-train-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let scratchPrefix = scratch.appendingPathComponent("model").path
+        try SentencePieceTrainer.train(inputs: inputs, modelPrefix: scratchPrefix, options: options)
+        let model = try InputFile.read(scratchPrefix + ".model", purpose: "the trained model", limit: InputFile.tokenizerLimit)
+        let vocabulary = try InputFile.read(scratchPrefix + ".vocab", purpose: "the trained vocabulary", limit: InputFile.tokenizerLimit)
+        do {
+            _ = try SentencePieceTokenizer(modelData: model, source: "the trained model")
+        } catch {
+            throw CommandError(description: "training wrote no usable model (is the temporary folder full?): \(error)")
+        }
+        guard !vocabulary.isEmpty else { throw CommandError(description: "training wrote an empty vocabulary (is the temporary folder full?)") }
+        let path = modelPrefix + ".model"
+        for (suffix, bytes) in [(".model", model), (".vocab", vocabulary)] {
+            let sink = try OutputSink(path: modelPrefix + suffix, inputs: inputs)
+            try sink.write(bytes)
+            try sink.close()
+        }
         let seconds = Date().timeIntervalSince(start)
-        FileHandle.standardError.write(Data("wrote \(path) in \(String(format: "%.1f", seconds)) s\n".utf8))
+        StandardStreams.writeError("wrote \(path) in \(String(format: "%.1f", seconds)) s\n")
     }
 }
 
@@ -131,8 +162,7 @@ struct TokenizerEncode: ParsableCommand {
     @OptionGroup var hygiene: HygieneOptions
 
     func validate() throws {
-        guard FileManager.default.isReadableFile(atPath: model) else { throw ValidationError("Cannot read model file '\(model)'.") }
-        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1.") }
+        try FlagBounds.check(jobs, FlagBounds.threads, "--jobs")
     }
 
     func run() throws {
@@ -160,10 +190,6 @@ struct TokenizerDecode: ParsableCommand {
 
     @Option(help: "The SentencePiece .model file.")
     var model: String
-
-    func validate() throws {
-        guard FileManager.default.isReadableFile(atPath: model) else { throw ValidationError("Cannot read model file '\(model)'.") }
-    }
 
     func run() throws {
         let tokenizer = try SentencePieceTokenizer(modelPath: model)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Glossa
 import GlossaBuiltins
+import GlossaNN
 import GlossaTensor
 
 /// The recipe blocks of the fine-tuning objectives (`"sft"`, `"dpo"`, `"grpo"`), read beside the shared
@@ -14,6 +15,19 @@ struct AlignmentRecipe: Decodable {
         var limit: Int?
         var maxNewTokens: Int?
         enum CodingKeys: String, CodingKey { case data, reward, limit, maxNewTokens = "max_new_tokens" }
+        init(from decoder: any Swift.Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            data = try c.decode(String.self, forKey: .data)
+            reward = try c.decode(String.self, forKey: .reward)
+            limit = try c.decodeIfPresent(Int.self, forKey: .limit)
+            maxNewTokens = try c.decodeIfPresent(Int.self, forKey: .maxNewTokens)
+            if let limit, limit < 0 {
+                throw DecodingError.dataCorruptedError(forKey: .limit, in: c, debugDescription: "limit must not be negative, not \(limit)")
+            }
+            if let maxNewTokens, !(1...100_000).contains(maxNewTokens) {
+                throw DecodingError.dataCorruptedError(forKey: .maxNewTokens, in: c, debugDescription: "max_new_tokens must be in 1...100000, not \(maxNewTokens)")
+            }
+        }
     }
     struct SFT: Decodable {
         var train: String
@@ -49,7 +63,7 @@ struct AlignmentRecipe: Decodable {
 
     static func load(_ inputs: ObjectiveInputs) throws -> AlignmentRecipe {
         do {
-            return try JSONDecoder().decode(AlignmentRecipe.self, from: try Data(contentsOf: inputs.recipeURL))
+            return try JSONDecoder().decode(AlignmentRecipe.self, from: try InputFile.read(inputs.recipeURL.path, purpose: "the recipe", limit: InputFile.configurationLimit))
         } catch let error as DecodingError {
             throw CommandError(description: "\(inputs.recipeURL.lastPathComponent): \(error)")
         }
@@ -68,7 +82,18 @@ struct AlignmentRecipe: Decodable {
         guard let path = path ?? inputs.recipe.base else {
             throw CommandError(description: "\(inputs.recipe.objective ?? "") needs a reference model: give \"base\" (or \"reference\" in its block)")
         }
-        return try LanguageModel.load(URL(fileURLWithPath: path), registry: Registry.current).model
+        let reference = try LanguageModel.load(URL(fileURLWithPath: path), registry: Registry.current).model
+        try checkSameVocabulary(policy: inputs.model, reference: reference, referencePath: path)
+        return reference
+    }
+
+    /// A reference scores the policy's token ids, so both must have one vocabulary.
+    static func checkSameVocabulary(policy: any DecoderOnlyModel, reference: any DecoderOnlyModel, referencePath: String) throws {
+        let mine = policy.decoder.vocabularySize, theirs = reference.decoder.vocabularySize
+        guard mine == theirs else {
+            throw CommandError(description: "the reference model \(referencePath) has a vocabulary of \(theirs) tokens but the policy's has \(mine); "
+                               + "a reference must share the policy's tokenizer and vocabulary")
+        }
     }
 
     /// The positions the model allows, capped by the recipe's `max_length`.

@@ -35,6 +35,12 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup var threads: ThreadOptions
 
+    func validate() throws {
+        try FlagBounds.check(steps, 1...Int(Int32.max), "--steps")
+        try FlagBounds.check(finite: minutes, 0.001...1_000_000, "--minutes")
+        if let output, output.isEmpty { throw ValidationError("--output must name a folder, not be empty") }
+    }
+
     func run() throws {
         var recipe = try Recipe.load(URL(fileURLWithPath: self.recipe))
         if steps != nil || minutes != nil {
@@ -132,7 +138,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     func log(_ line: String) {
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+        StandardStreams.writeError((line + "\n"))
     }
 }
 

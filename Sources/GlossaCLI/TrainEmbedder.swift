@@ -33,6 +33,15 @@ struct ContrastiveSettings: Decodable {
         batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? 64
         scale = try c.decodeIfPresent(Float.self, forKey: .scale) ?? 20
         evaluationPairs = try c.decodeIfPresent(Int.self, forKey: .evaluationPairs) ?? 0
+        guard (2...100_000).contains(batchSize) else {
+            throw DecodingError.dataCorruptedError(forKey: .batchSize, in: c, debugDescription: "batch_size must be in 2...100000, not \(batchSize)")
+        }
+        guard scale > 0 && scale.isFinite else {
+            throw DecodingError.dataCorruptedError(forKey: .scale, in: c, debugDescription: "scale must be a positive finite number, not \(scale)")
+        }
+        guard evaluationPairs >= 0 else {
+            throw DecodingError.dataCorruptedError(forKey: .evaluationPairs, in: c, debugDescription: "evaluation_pairs must not be negative")
+        }
     }
 }
 
@@ -48,7 +57,7 @@ extension TrainCommand {
         }
         let extras: Extra
         do {
-            extras = try JSONDecoder().decode(Extra.self, from: Data(contentsOf: URL(fileURLWithPath: self.recipe)))
+            extras = try JSONDecoder().decode(Extra.self, from: InputFile.read(self.recipe, purpose: "the recipe", limit: InputFile.configurationLimit))
         } catch {
             throw CommandError(description: "\(self.recipe): the contrastive or initialize_from block is malformed: \(error)")
         }
@@ -67,7 +76,7 @@ extension TrainCommand {
         log("model: \(recipe.plugin) embedder, \(String(format: "%.2f", Double(model.parameterCount) / 1e6)) M parameters; vocabulary \(tokenizer.vocabularySize)")
 
         func lines(_ path: String) throws -> [String] {
-            guard let text = String(data: try Data(contentsOf: URL(fileURLWithPath: path)), encoding: .utf8) else {
+            guard let text = String(validating: try InputFile.read(path, purpose: "the text file", limit: InputFile.textLimit), as: UTF8.self) else {
                 throw CommandError(description: "\(path) is not UTF-8 text")
             }
             var result = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)

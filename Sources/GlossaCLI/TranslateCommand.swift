@@ -64,7 +64,7 @@ struct DecodingOptions: ParsableArguments {
 
     func validate() throws {
         if let temperature, !(temperature >= 0 && temperature.isFinite) { throw ValidationError("--temperature must be a finite number ≥ 0") }
-        if topK < 0 { throw ValidationError("--top-k must not be negative") }
+        try FlagBounds.check(topK, FlagBounds.topK, "--top-k")
         if !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must be in (0, 1]") }
         if let beamSize, !(1...SearchSettings.maxBeamSize).contains(beamSize) {
             throw ValidationError("--beam-size must be in 1...\(SearchSettings.maxBeamSize)")

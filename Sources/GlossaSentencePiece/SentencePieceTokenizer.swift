@@ -1,5 +1,7 @@
 import CSentencePiece
 import Glossa
+import GlossaNN
+import Foundation
 
 /// A `Tokenizer` backed by a SentencePiece `.model` file (ours or anyone's, e.g. Marian's `source.spm`).
 ///
@@ -14,20 +16,22 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
     public let specialTokens: SpecialTokens
 
     /// Loads a model from a `.model` file.
+    /// The file is read through `InputFile` (pipes work; folders, missing files and files over
+    /// `InputFile.tokenizerLimit` are refused by name) and parsed from memory.
     public convenience init(modelPath: String) throws {
-        var raw: OpaquePointer?
-        let status = csp_processor_load_file(modelPath, &raw)
-        guard status == CSP_OK, let raw else {
-            let reason = lastShimError()
-            if status == CSP_NOT_FOUND { throw TokenizerError.unreadableFile(path: modelPath, reason: reason) }
-            throw TokenizerError.invalidModel(source: modelPath, reason: reason)
+        let bytes: Data
+        do {
+            bytes = try InputFile.read(modelPath, purpose: "the SentencePiece model", limit: InputFile.tokenizerLimit)
+        } catch let error as InputFileError {
+            throw TokenizerError.unreadableFile(path: modelPath, reason: error.reason)
         }
-        self.init(handle: raw)
+        try self.init(modelData: bytes, source: modelPath)
     }
 
     /// Loads a model from the bytes of a `.model` file; `source` names them in errors.
     public convenience init(modelData: some Collection<UInt8>, source: String = "model bytes") throws {
         let bytes = Array(modelData)
+        try SentencePieceModelCheck.validate(bytes, source: source)
         var raw: OpaquePointer?
         let status = bytes.withUnsafeBytes { csp_processor_load_bytes($0.baseAddress, $0.count, &raw) }
         guard status == CSP_OK, let raw else {

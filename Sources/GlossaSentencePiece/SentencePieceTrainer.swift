@@ -1,6 +1,7 @@
 import CSentencePiece
 import Foundation
 import Glossa
+import GlossaNN
 
 /// Trains SentencePiece models with libsentencepiece's own trainer, after checking the input with `TextHygiene`.
 public enum SentencePieceTrainer {
@@ -152,9 +153,9 @@ public enum SentencePieceTrainer {
         }
         let data: Data
         do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw TokenizerError.unreadableFile(path: path, reason: error.localizedDescription)
+            data = try InputFile.read(path, purpose: "the training text", limit: InputFile.textLimit)
+        } catch let error as InputFileError {
+            throw TokenizerError.unreadableFile(path: path, reason: error.reason)
         }
         do {
             let cleaned: [UInt8]? = try data.withUnsafeBytes { raw in

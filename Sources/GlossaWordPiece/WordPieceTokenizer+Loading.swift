@@ -1,5 +1,6 @@
 import Foundation
 import Glossa
+import GlossaNN
 
 extension WordPieceTokenizer {
     /// The tokenizer of a BERT-family model directory: `vocab.txt`; `do_lower_case`, `strip_accents`,
@@ -10,7 +11,8 @@ extension WordPieceTokenizer {
         guard FileManager.default.fileExists(atPath: vocabFile.path) else {
             throw GlossaError.missingFile(vocabFile, purpose: "the WordPiece vocabulary, one piece per line")
         }
-        guard let text = String(data: try Data(contentsOf: vocabFile), encoding: .utf8) else {
+        let bytes = try InputFile.read(vocabFile.path, purpose: "the WordPiece vocabulary", limit: InputFile.tokenizerLimit)
+        guard let text = String(validating: bytes, as: UTF8.self) else {
             throw GlossaError.invalidConfiguration("\(vocabFile.path) is not valid UTF-8")
         }
         var pieces = text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
@@ -45,7 +47,7 @@ extension WordPieceTokenizer {
     static func readOptional<T: Decodable>(_ type: T.Type, _ file: URL) throws -> T? {
         guard FileManager.default.fileExists(atPath: file.path) else { return nil }
         do {
-            return try JSONDecoder().decode(T.self, from: try Data(contentsOf: file))
+            return try JSONDecoder().decode(T.self, from: try InputFile.read(file.path, purpose: file.lastPathComponent, limit: InputFile.configurationLimit))
         } catch is DecodingError {
             throw GlossaError.invalidConfiguration("\(file.lastPathComponent) could not be read: a field has the wrong type or the JSON is malformed")
         }

@@ -36,18 +36,67 @@ import Testing
         #expect(try Safetensors.read(contentsOf: url).tensor(named: "w").scalars == [1])
     }
 
-    @Test func failedRenameRemovesTheTemporary() throws {
+    @Test func aFolderAtTheTargetIsRefusedAndLeftAlone() throws {
         let directory = try makeScratchDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        // A non-empty directory where the file should go: rename(2) must fail.
         let target = directory.appendingPathComponent("occupied")
         try FileManager.default.createDirectory(at: target, withIntermediateDirectories: false)
         try Data("x".utf8).write(to: target.appendingPathComponent("inside"))
 
         let error = #expect(throws: AtomicFileError.self) { try AtomicFile.write(Data("y".utf8), to: target) }
-        #expect(error?.step == "rename")
+        #expect(error?.step == "target")
+        #expect(error?.description.contains("folder") == true)
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["occupied"])
         #expect(try Data(contentsOf: target.appendingPathComponent("inside")) == Data("x".utf8))
+    }
+
+    @Test func aSymbolicLinkIsFollowedAndStaysALink() throws {
+        let directory = try makeScratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let real = directory.appendingPathComponent("real.txt"), link = directory.appendingPathComponent("link.txt")
+        try Data("old".utf8).write(to: real)
+        try FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: "real.txt")
+        try AtomicFile.write(Data("new".utf8), to: link)
+        #expect(try Data(contentsOf: real) == Data("new".utf8))
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: link.path) == "real.txt")
+        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: directory.path)) == ["real.txt", "link.txt"])
+    }
+
+    @Test func aDeviceIsWrittenThroughNotReplaced() throws {
+        try AtomicFile.write(Data("discarded".utf8), to: URL(fileURLWithPath: "/dev/null"))
+        let attributes = try FileManager.default.attributesOfItem(atPath: "/dev/null")
+        #expect(attributes[.type] as? FileAttributeType == .typeCharacterSpecial)
+        let full = #expect(throws: AtomicFileError.self) { try AtomicFile.write(Data("x".utf8), to: URL(fileURLWithPath: "/dev/full")) }
+        #expect(full?.description.contains("/dev/full") == true)
+    }
+
+    @Test func aDescriptorPathIsWrittenThrough() throws {
+        var fds: [Int32] = [0, 0]
+        #expect(pipe(&fds) == 0)
+        defer { close(fds[0]) }
+        let file = try OutputFile(path: "/dev/fd/\(fds[1])")
+        #expect(file.isStream)
+        try file.write(Data("through\n".utf8))
+        try file.commit()
+        close(fds[1])
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let count = read(fds[0], &buffer, buffer.count)
+        #expect(String(decoding: buffer[0..<max(count, 0)], as: UTF8.self) == "through\n")
+    }
+
+    @Test func anUncommittedOutputFileLeavesTheOldOneAndNoTemporary() throws {
+        let directory = try makeScratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let url = directory.appendingPathComponent("out.txt")
+        try Data("old".utf8).write(to: url)
+        do {
+            let file = try OutputFile(path: url.path)
+            try file.write(Data("half".utf8))
+            try file.flush()
+        }
+        #expect(try Data(contentsOf: url) == Data("old".utf8))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["out.txt"])
+        #expect(throws: AtomicFileError.self) { try OutputFile(path: "") }
     }
 
     @Test func missingDirectoryThrowsAndCreatesNothing() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import GlossaNN
 
 /// An SFT example: `{"prompt": …, "response": …}`.
 public struct PromptResponse: Codable, Sendable, Equatable {
@@ -49,9 +50,9 @@ public struct PromptReference: Codable, Sendable, Equatable {
 public enum JSONLines {
     /// Every record of `path`.
     public static func read<T: Decodable>(_ type: T.Type, from path: String) throws -> [T] {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw GlossaError.missingFile(URL(fileURLWithPath: path), purpose: "a JSON Lines data file")
+        let data = try InputFile.read(path, purpose: "the JSON Lines data file", limit: InputFile.textLimit)
+        guard String(validating: data, as: UTF8.self) != nil else {
+            throw GlossaError.invalidInput("\(path) is not valid UTF-8 text")
         }
         let decoder = JSONDecoder()
         var out: [T] = []

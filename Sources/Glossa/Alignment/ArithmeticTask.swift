@@ -11,7 +11,9 @@ public struct ArithmeticTask: Sendable, Equatable {
 
     /// A task over operands up to `maxOperand` with the given operators.
     public init(maxOperand: Int = 99, operators: [Character] = ["+"]) throws {
-        guard maxOperand >= 1 else { throw GlossaError.invalidConfiguration("arithmetic max_operand must be at least 1") }
+        guard (1...1_000_000_000).contains(maxOperand) else {
+            throw GlossaError.invalidConfiguration("arithmetic max_operand must be in 1...1000000000, not \(maxOperand)")
+        }
         guard !operators.isEmpty, operators.allSatisfy({ $0 == "+" || $0 == "-" }) else {
             throw GlossaError.invalidConfiguration("arithmetic operators must be + or -")
         }

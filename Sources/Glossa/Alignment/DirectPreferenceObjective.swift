@@ -48,7 +48,7 @@ public final class DirectPreferenceObjective: DecoderObjective {
     /// An objective over tokenised pairs; a batch holds at most `maxTokens` padded tokens over both
     /// responses, and pairs longer than `maxLength` are left out of training.
     public init(train: [TokenizedPair], dev: [TokenizedPair], reference: any DecoderOnlyModel, beta: Float, maxTokens: Int, maxLength: Int) throws {
-        guard beta > 0 else { throw GlossaError.invalidConfiguration("dpo beta must be positive") }
+        guard beta > 0 && beta.isFinite else { throw GlossaError.invalidConfiguration("dpo beta must be a positive finite number") }
         self.train = train
         self.dev = dev
         self.reference = reference

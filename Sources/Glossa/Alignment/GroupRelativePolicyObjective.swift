@@ -57,10 +57,15 @@ public struct GRPOSettings: Codable, Sendable, Equatable {
     public func validate() throws {
         func require(_ ok: Bool, _ message: String) throws { if !ok { throw GlossaError.invalidConfiguration("grpo: " + message) } }
         try require(groupSize >= 2, "group_size must be at least 2 (advantages compare outputs within a group)")
+        try require(groupSize <= 1024, "group_size must be at most 1024, not \(groupSize)")
         try require(promptsPerBatch >= 1 && maxNewTokens >= 1 && updatesPerRollout >= 1,
                     "prompts_per_batch, max_new_tokens and updates_per_rollout must be positive")
-        try require(temperature > 0, "temperature must be positive (rollouts are sampled)")
-        try require(clip > 0 && clip < 1 && klCoefficient >= 0, "clip must be in (0, 1) and kl_coefficient non-negative")
+        try require(promptsPerBatch <= 10_000 && maxNewTokens <= 100_000 && updatesPerRollout <= 1000,
+                    "prompts_per_batch must be at most 10000, max_new_tokens at most 100000, updates_per_rollout at most 1000")
+        try require(promptsPerBatch * groupSize <= 100_000, "a batch of prompts_per_batch × group_size = \(promptsPerBatch * groupSize) outputs is more than 100000")
+        try require(temperature > 0 && temperature.isFinite, "temperature must be a positive finite number (rollouts are sampled)")
+        try require(clip > 0 && clip < 1 && klCoefficient >= 0 && klCoefficient.isFinite,
+                    "clip must be in (0, 1) and kl_coefficient a finite number ≥ 0")
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import GlossaNN
 
 /// When beam search stops, in transformers' three meanings of `early_stopping`.
 public enum EarlyStopping: Sendable, Equatable, CaseIterable {
@@ -76,7 +77,7 @@ public struct GenerationConfig: Codable, Sendable, Equatable {
         guard files.fileExists(atPath: file.path) else { return GenerationConfig() }
         let config: GenerationConfig
         do {
-            config = try JSONDecoder().decode(GenerationConfig.self, from: try Data(contentsOf: file))
+            config = try JSONDecoder().decode(GenerationConfig.self, from: try InputFile.read(file.path, purpose: "the generation settings", limit: InputFile.configurationLimit))
         } catch let error as DecodingError {
             throw GlossaError.invalidConfiguration("\(file.path): \(describe(error))")
         }
@@ -90,10 +91,10 @@ public struct GenerationConfig: Codable, Sendable, Equatable {
             if !ok { throw GlossaError.invalidConfiguration("\(file): \(message)") }
         }
         if let numBeams { try require(numBeams >= 1 && numBeams <= SearchSettings.maxBeamSize, "num_beams must be in 1...\(SearchSettings.maxBeamSize), got \(numBeams)") }
-        if let maxLength { try require(maxLength >= 1, "max_length must be at least 1, got \(maxLength)") }
-        if let maxNewTokens { try require(maxNewTokens >= 1, "max_new_tokens must be at least 1, got \(maxNewTokens)") }
+        if let maxLength { try require((1...1_000_000).contains(maxLength), "max_length must be in 1...1000000, got \(maxLength)") }
+        if let maxNewTokens { try require((1...1_000_000).contains(maxNewTokens), "max_new_tokens must be in 1...1000000, got \(maxNewTokens)") }
         if let lengthPenalty { try require(lengthPenalty.isFinite, "length_penalty must be a finite number") }
-        if let noRepeatNgramSize { try require(noRepeatNgramSize >= 0, "no_repeat_ngram_size must not be negative") }
+        if let noRepeatNgramSize { try require((0...100_000).contains(noRepeatNgramSize), "no_repeat_ngram_size must be in 0...100000") }
         if let repetitionPenalty {
             try require(repetitionPenalty.isFinite && repetitionPenalty > 0, "repetition_penalty must be a positive finite number")
         }

@@ -43,7 +43,9 @@ public final class LanguageModel {
     /// The generation options of this model: stop at EOS, start from BOS, never emit padding.
     public func options(maxNewTokens: Int) -> GenerationOptions {
         let ids = model.specialIds
-        let forbidden = ids.pad == ids.eos ? [] : [ids.pad]
+        // Rows past the tokenizer's pieces (padding rows of the table) have no text: never choose them.
+        let textless = Array(Swift.min(tokenizer.vocabularySize, model.decoder.vocabularySize)..<model.decoder.vocabularySize)
+        let forbidden = (ids.pad == ids.eos ? [] : [ids.pad]) + textless
         return GenerationOptions(maxNewTokens: maxNewTokens, eosId: ids.eos, startId: ids.decoderStart, forbidden: forbidden)
     }
 

@@ -42,8 +42,11 @@ public final class Translator {
         let (source, target) = try loadTokenizers(directory, registry: registry)
         try checkTokenizer(source, fits: model.encoder.vocabularySize ?? model.decoder.vocabularySize, role: "source")
         try checkTokenizer(target, fits: model.decoder.vocabularySize, role: "target")
-        return Translator(model: model, sourceTokenizer: source, targetTokenizer: target,
-                          generationConfig: try GenerationConfig.load(from: directory))
+        var generation = try GenerationConfig.load(from: directory)
+        // Output rows past the target tokenizer's pieces have no text: ban them, so no line fails mid-decode.
+        let textless = Swift.min(target.vocabularySize, model.decoder.vocabularySize)..<model.decoder.vocabularySize
+        if !textless.isEmpty { generation.badWordsIds = (generation.badWordsIds ?? []) + textless.map { [$0] } }
+        return Translator(model: model, sourceTokenizer: source, targetTokenizer: target, generationConfig: generation)
     }
 
     static func loadTokenizers(_ directory: URL, registry: PluginRegistry) throws -> (any Tokenizer, any Tokenizer) {
@@ -60,7 +63,7 @@ public final class Translator {
             let spm = try make(PluginConfiguration(json: Data("{\"model_file\": \"\(name)\"}".utf8), directory: directory))
             for vocabulary in vocabularies {
                 let vocab = directory.appendingPathComponent(vocabulary)
-                if files.fileExists(atPath: vocab.path) { return try VocabularyTokenizer(base: spm, vocabJSON: Data(contentsOf: vocab)) }
+                if files.fileExists(atPath: vocab.path) { return try VocabularyTokenizer(base: spm, vocabJSON: InputFile.read(vocab.path, purpose: "the vocabulary", limit: InputFile.tokenizerLimit)) }
             }
             return spm
         }
@@ -137,7 +140,8 @@ public final class Translator {
                                        forceEOSAtLimit: forceEOSAtLimit, banned: banned)
         // Join the parts of each input (n-best lists join rank by rank).
         var joined = [[GeneratedText]](repeating: [], count: texts.count)
-        for i in texts.indices { joined[i] = [GeneratedText(text: "", score: 0)] }
+        // An empty input has N empty candidates, so an n-best list keeps N lines per input.
+        for i in texts.indices { joined[i] = Array(repeating: GeneratedText(text: "", score: 0), count: Swift.max(nBest, 1)) }
         var byInput: [Int: [[GeneratedSequence]]] = [:]
         for (p, part) in parts.enumerated() { byInput[part.input, default: []].append(outputs[p]) }
         for (input, pieces) in byInput {

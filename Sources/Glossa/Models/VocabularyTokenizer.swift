@@ -9,25 +9,36 @@ public struct VocabularyTokenizer: Tokenizer {
     private let pieceList: [String]
     public let specialTokens: SpecialTokens
 
+    /// The largest id a vocabulary may use (far above any real one; bounds what a corrupt file can allocate).
+    public static let maximumId = 1 << 24
+
     /// Wraps `base` with the vocabulary in `vocabJSON`; `unk`, `eos` and `pad` are looked up by
     /// their Marian spellings.
     public init(base: any Tokenizer, vocabJSON: Data) throws {
         guard let object = try? JSONSerialization.jsonObject(with: vocabJSON) as? [String: Any] else {
             throw GlossaError.invalidConfiguration("vocab.json is not a JSON object of piece → id")
         }
+        guard !object.isEmpty else { throw GlossaError.invalidConfiguration("vocab.json is empty; it should map every piece to its id") }
         var ids: [String: Int] = [:]
         for (piece, value) in object {
-            guard let id = value as? Int, id >= 0 else {
-                throw GlossaError.invalidConfiguration("vocab.json maps \"\(piece)\" to something that is not a non-negative integer")
+            guard let id = value as? Int, id >= 0, id <= Self.maximumId else {
+                throw GlossaError.invalidConfiguration(
+                    "vocab.json maps \"\(piece)\" to something that is not an integer in 0...\(Self.maximumId)")
             }
             ids[piece] = id
         }
         let size = (ids.values.max() ?? -1) + 1
-        var list = [String](repeating: "", count: size)
-        for (piece, id) in ids { list[id] = piece }
+        var list = [String?](repeating: nil, count: size)
+        for (piece, id) in ids.sorted(by: { $0.key < $1.key }) {
+            if let other = list[id] {
+                throw GlossaError.invalidConfiguration("vocab.json gives \"\(other)\" and \"\(piece)\" the same id \(id)")
+            }
+            list[id] = piece
+        }
+        guard ids["</s>"] != nil else { throw GlossaError.invalidConfiguration("vocab.json has no </s> piece, so no translation could end") }
         self.base = base
         self.ids = ids
-        self.pieceList = list
+        self.pieceList = list.map { $0 ?? "" }
         self.specialTokens = SpecialTokens(pad: ids["<pad>"], unk: ids["<unk>"], bos: ids["<s>"], eos: ids["</s>"])
     }
 

@@ -17,11 +17,17 @@ public struct PluginConfiguration: Sendable {
 
     /// Decodes the JSON into a plugin's own `Configuration` type, with errors that name the field.
     public func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        let value: T
         do {
-            return try JSONDecoder().decode(T.self, from: json)
+            value = try JSONDecoder().decode(T.self, from: json)
         } catch let error as DecodingError {
-            throw GlossaError.invalidConfiguration(describe(error))
+            throw GlossaError.invalidConfiguration(describe(error, json: json, as: T.self))
         }
+        // Before the plugin allocates anything: the sizes must fit the machine and the checkpoint.
+        if let sized = value as? any ParameterCountEstimating {
+            try ModelSize.check(parameters: sized.estimatedParameterCount, directory: directory)
+        }
+        return value
     }
 }
 

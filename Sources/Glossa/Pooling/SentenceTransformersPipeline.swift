@@ -1,4 +1,5 @@
 import Foundation
+import GlossaNN
 
 /// What a sentence-transformers directory asks for around its transformer: read from `modules.json`,
 /// the pooling module's `config.json` (`pooling_mode_*` flags) and `sentence_bert_config.json`, so such a
@@ -82,7 +83,9 @@ public struct SentenceTransformersPipeline: Sendable, Equatable {
         }
         let object: Any
         do {
-            object = try JSONSerialization.jsonObject(with: try Data(contentsOf: file))
+            object = try JSONSerialization.jsonObject(with: try InputFile.read(file.path, purpose: "the pooling settings", limit: InputFile.configurationLimit))
+        } catch let error as InputFileError {
+            throw error
         } catch {
             throw GlossaError.invalidConfiguration("\(file.path) is not valid JSON")
         }
@@ -111,9 +114,7 @@ public struct SentenceTransformersPipeline: Sendable, Equatable {
 /// Decodes a JSON file, turning a decoding failure into a sentence that names the file and field.
 func decodeJSON<T: Decodable>(_ type: T.Type, from file: URL) throws -> T {
     let data: Data
-    do { data = try Data(contentsOf: file) } catch {
-        throw GlossaError.missingFile(file, purpose: "cannot be read")
-    }
+    data = try InputFile.read(file.path, purpose: "the settings file", limit: InputFile.configurationLimit)
     do {
         return try JSONDecoder().decode(T.self, from: data)
     } catch let error as DecodingError {

@@ -1,5 +1,6 @@
 import Foundation
 import GlossaTensor
+import GlossaNN
 
 /// Tokenised sentence pairs, aligned by index.
 public struct ParallelData: Sendable {
@@ -33,10 +34,7 @@ public struct ParallelData: Sendable {
 
     /// Lines of a UTF-8 text file (invalid UTF-8 is an error naming the line).
     public static func readLines(_ path: String) throws -> [String] {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw GlossaError.missingFile(URL(fileURLWithPath: path), purpose: "a corpus file")
-        }
+        let data = try InputFile.read(path, purpose: "the text file", limit: InputFile.textLimit)
         var lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map { Data($0) }
         if lines.last?.isEmpty == true { lines.removeLast() }
         return try lines.enumerated().map { number, bytes in

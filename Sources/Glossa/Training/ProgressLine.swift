@@ -24,21 +24,34 @@ public final class ProgressLine {
         let line = String(format: "step %d  loss %.3f  %.0f %@/s  lr %.2e  %@ elapsed", step, loss, tokensPerSecond, unit, learningRate, clock(elapsed))
             + (eta.map { "  ETA \(clock($0))" } ?? "")
         if isTerminal {
-            FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
+            writeStandardError(("\r\u{1B}[K" + line))
             dirty = true
         } else {
-            FileHandle.standardError.write(Data((line + "\n").utf8))
+            writeStandardError((line + "\n"))
         }
     }
 
     /// Ends a line rewritten in place, before other output.
     public func finish() {
-        if dirty { FileHandle.standardError.write(Data("\n".utf8)) }
+        if dirty { writeStandardError("\n") }
         dirty = false
     }
 
     private func clock(_ seconds: Double) -> String {
         let s = Int(seconds.rounded())
         return s >= 3600 ? String(format: "%dh%02dm", s / 3600, (s % 3600) / 60) : String(format: "%dm%02ds", s / 60, s % 60)
+    }
+}
+
+/// Writes to standard error with `write(2)`, ignoring failures: a closed or broken stderr must not end training
+/// (FileHandle's non-throwing `write` traps on them).
+func writeStandardError(_ text: String) {
+    let bytes = Array(text.utf8)
+    var offset = 0
+    while offset < bytes.count {
+        let count = bytes.withUnsafeBytes { raw in raw.baseAddress.map { write(2, $0 + offset, raw.count - offset) } ?? 0 }
+        if count < 0 && errno == EINTR { continue }
+        if count <= 0 { return }
+        offset += count
     }
 }

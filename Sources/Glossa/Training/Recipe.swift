@@ -1,4 +1,5 @@
 import Foundation
+import GlossaNN
 
 /// A training recipe (`recipes/*.json`): which plugin and configuration, which corpus and tokenizer,
 /// how to train, and where to write the model. Paths are relative to the working directory.
@@ -24,17 +25,30 @@ public struct Recipe: Codable, Sendable {
 
     /// Reads and checks a recipe file.
     public static func load(_ url: URL) throws -> Recipe {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw GlossaError.missingFile(url, purpose: "the recipe")
-        }
+        let data = try InputFile.read(url.path, purpose: "the recipe", limit: InputFile.configurationLimit)
         do {
             let recipe = try JSONDecoder().decode(Recipe.self, from: data)
-            try recipe.training.validate()
+            try recipe.validate()
             return recipe
         } catch let error as DecodingError {
-            throw GlossaError.invalidConfiguration("\(url.lastPathComponent): \(describe(error))")
+            throw GlossaError.invalidConfiguration("\(url.lastPathComponent): \(describe(error, json: data, as: Recipe.self))")
         }
+    }
+}
+
+extension Recipe {
+    /// The weight types a recipe may ask for.
+    public static let dtypes = ["f32", "f16"]
+
+    /// Rejects recipes that cannot train: the training settings, the tokenizer's sizes, the dtype and the output.
+    public func validate() throws {
+        func require(_ ok: Bool, _ message: String) throws { if !ok { throw GlossaError.invalidConfiguration(message) } }
+        try training.validate()
+        try require((1...1_000_000).contains(tokenizer.vocabSize), "tokenizer vocab_size must be in 1...1000000, not \(tokenizer.vocabSize)")
+        try require(tokenizer.characterCoverage.isFinite && (0.98...1).contains(tokenizer.characterCoverage),
+                    "tokenizer character_coverage must be in 0.98...1, not \(tokenizer.characterCoverage)")
+        try require(dtype.map(Self.dtypes.contains) ?? true, "dtype must be one of \(Self.dtypes.joined(separator: ", ")), not \"\(dtype ?? "")\"")
+        try require(!output.isEmpty, "output must name a folder, not be empty")
     }
 }
 
@@ -183,10 +197,23 @@ public struct TrainingSettings: Codable, Sendable {
     /// Rejects settings that cannot train.
     public func validate() throws {
         func require(_ ok: Bool, _ message: String) throws { if !ok { throw GlossaError.invalidConfiguration(message) } }
-        try require(maxTokens > 0, "max_tokens must be positive")
-        try require(maxLength > 0, "max_length must be positive")
-        try require(learningRate > 0, "learning_rate must be positive")
-        try require(accumulate >= 1, "accumulate must be at least 1")
+        try require((1...100_000_000).contains(maxTokens), "max_tokens must be in 1...100000000, not \(maxTokens)")
+        try require((1...100_000).contains(maxLength), "max_length must be in 1...100000, not \(maxLength)")
+        try require(learningRate > 0 && learningRate.isFinite, "learning_rate must be a positive finite number, not \(learningRate)")
+        try require(minLearningRate >= 0 && minLearningRate.isFinite, "min_learning_rate must be a finite number ≥ 0, not \(minLearningRate)")
+        try require(warmupSteps >= 0 && warmupSteps <= Int(Int32.max), "warmup_steps must be in 0...\(Int32.max), not \(warmupSteps)")
+        try require((0..<1).contains(beta1) && (0..<1).contains(beta2), "beta1 and beta2 must be in [0, 1), not \(beta1) and \(beta2)")
+        try require(epsilon > 0 && epsilon.isFinite, "epsilon must be a positive finite number, not \(epsilon)")
+        try require(weightDecay >= 0 && weightDecay.isFinite, "weight_decay must be a finite number ≥ 0, not \(weightDecay)")
+        try require(clipNorm >= 0 && clipNorm.isFinite, "clip_norm must be a finite number ≥ 0 (0 disables it), not \(clipNorm)")
+        try require((1...100_000).contains(accumulate), "accumulate must be in 1...100000, not \(accumulate)")
+        try require(steps.map { (1...Int(Int32.max)).contains($0) } ?? true, "steps must be in 1...\(Int32.max)")
+        try require(minutes.map { $0 > 0 && $0.isFinite } ?? true, "minutes must be a positive finite number")
+        try require(targetTokens.map { $0 >= 1 } ?? true, "target_tokens must be positive")
+        try require(validateEveryMinutes.map(\.isFinite) ?? true, "validate_every_minutes must be finite")
+        try require(validationLines >= 0 && validationLines <= 1_000_000, "validation_lines must be in 0...1000000, not \(validationLines)")
+        try require(averageLast <= 1000, "average_last must be at most 1000, not \(averageLast)")
+        try require(threads.map { (1...1024).contains($0) } ?? true, "threads must be in 1...1024")
         try require(steps != nil || minutes != nil || targetTokens != nil, "give a budget: \"steps\", \"minutes\" or \"target_tokens\"")
         try require((validateEveryMinutes ?? 1) > 0 && (validateEveryTokens ?? 1) > 0,
                     "validate_every_minutes and validate_every_tokens must be positive")

@@ -1,0 +1,1 @@
+../../../Sources/GlossaCLI/LineIO.swift
