@@ -33,6 +33,14 @@ struct QuantizeCommand: ParsableCommand {
     @Option(help: "The folder for the int8 copy (created; files in it are replaced).")
     var output: String
 
+    func validate() throws {
+        if output.isEmpty { throw ValidationError("--output must name a folder") }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ValidationError("--model '\(model)' is not a model directory")
+        }
+    }
+
     func run() throws {
         let (float, int8) = try Int8Checkpoint.write(from: URL(fileURLWithPath: model), to: URL(fileURLWithPath: output))
         print(String(format: "wrote %@: model.safetensors %.1f MB (float %.1f MB)", output, Double(int8) / 1e6, Double(float) / 1e6))

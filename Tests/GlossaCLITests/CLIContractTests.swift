@@ -66,6 +66,10 @@ import Testing
         Row(args: ["train", "--recipe", "/tmp"], status: 1, message: "'/tmp': it is a folder"),
         Row(args: ["tokenizer", "encode", "--model", "/tmp"], stdin: "x\n", status: 1, message: "folder"),
         // Numeric flags at their bounds.
+        bound(["translate", "--model", marian, "--compute-type", "int4", "x"], "--compute-type"),
+        bound(["quantize", "--model", "/nonexistent", "--output", "/tmp/x"], "--model"),
+        bound(["quantize", "--model", marian, "--output", ""], "--output"),
+        Row(args: ["quantize", "--model", marian, "--output", marian], status: 1, message: "another folder"),
         bound(["translate", "--model", marian, "--threads", "2147483648", "x"], "--threads"),
         bound(["translate", "--model", marian, "--threads", "0", "x"], "--threads"),
         bound(["translate", "--model", marian, "--beam-size", "9223372036854775807", "x"], "--beam-size"),
