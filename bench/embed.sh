@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side sentence-embedding throughput and peak memory: `glossa embed` against sentence-transformers
 # (bench/st_embed.py) with its PyTorch backend, its ONNX Runtime backend and its ONNX int8 export, on the same model
-# directory and corpus, batch 32, 2 threads, best of 3 runs each; then the cosine of each side's vectors to the
+# directory and corpus, batch 32, 2 threads, best of 3 alternating rounds; then the cosine of each side's vectors to the
 # PyTorch fp32 ones (min and mean over the sentences).
 #
 #   bench/embed.sh [MODEL_DIR] [--download DIR] [--corpus FILE] [--threads N] [--batch-size N] [--repeats N]
@@ -58,28 +58,34 @@ fi
 declare -A rate peak
 IFS=, read -r -a backends <<< "$BACKENDS"
 for backend in "${backends[@]}"; do
-    python="$PYTHON"; [ "$backend" = torch ] || python="$PYTHON_ONNX"
-    echo "sentence-transformers, $backend ($python)..." >&2
-    if [ "$backend" != torch ]; then  # export first, so the timed process neither exports nor counts it in its RSS
-        "$python" bench/st_embed.py "$MODEL" "$CORPUS" --threads "$THREADS" --backend "$backend" --work-dir "$work/onnx" \
+    rate[$backend]=0 peak[$backend]=0
+    if [ "$backend" != torch ]; then  # export first, so the timed processes neither export nor count it in their RSS
+        echo "sentence-transformers, $backend: export ($PYTHON_ONNX)..." >&2
+        "$PYTHON_ONNX" bench/st_embed.py "$MODEL" "$CORPUS" --threads "$THREADS" --backend "$backend" --work-dir "$work/onnx" \
             --prepare > /dev/null 2> "$work/st-$backend.prepare" || { tail -n 20 "$work/st-$backend.prepare" >&2; exit 1; }
     fi
-    /usr/bin/time -v "$python" bench/st_embed.py "$MODEL" "$CORPUS" --batch-size "$BATCH" --threads "$THREADS" \
-        --repeats "$REPEATS" --backend "$backend" --work-dir "$work/onnx" --save-npy "$work/st-$backend.npy" --json \
-        > "$work/st-$backend.json" 2> "$work/st-$backend.time" || { tail -n 20 "$work/st-$backend.time" >&2; exit 1; }
-    rate[$backend]=$("$PYTHON" -c "import json,sys; print(json.load(open(sys.argv[1]))['sentences_per_s'])" "$work/st-$backend.json")
-    peak[$backend]=$(peak_mib "$work/st-$backend.time")
 done
+max() { awk -v a="$1" -v b="$2" 'BEGIN { print (b > a) ? b : a }'; }
 
-echo "glossa ($GLOSSA)..." >&2
+# Rounds that alternate the sides (each side once per round, one timed encode after a warm-up), so that a busy
+# moment of a shared machine hits every side alike; each side's figure is its best round.
 best=0 glossa_peak=0
-for _ in $(seq "$REPEATS"); do
+for round in $(seq "$REPEATS"); do
+    for backend in "${backends[@]}"; do
+        python="$PYTHON"; [ "$backend" = torch ] || python="$PYTHON_ONNX"
+        echo "round $round: sentence-transformers, $backend ($python)..." >&2
+        /usr/bin/time -v "$python" bench/st_embed.py "$MODEL" "$CORPUS" --batch-size "$BATCH" --threads "$THREADS" \
+            --repeats 1 --backend "$backend" --work-dir "$work/onnx" --save-npy "$work/st-$backend.npy" --json \
+            > "$work/st-$backend.json" 2> "$work/st-$backend.time" || { tail -n 20 "$work/st-$backend.time" >&2; exit 1; }
+        r=$("$PYTHON" -c "import json,sys; print(json.load(open(sys.argv[1]))['sentences_per_s'])" "$work/st-$backend.json")
+        rate[$backend]=$(max "${rate[$backend]}" "$r")
+        peak[$backend]=$(max "${peak[$backend]}" "$(peak_mib "$work/st-$backend.time")")
+    done
+    echo "round $round: glossa ($GLOSSA)..." >&2
     /usr/bin/time -v "$GLOSSA" embed --model "$MODEL" --batch-size "$BATCH" --threads "$THREADS" --format npy \
         --output "$work/glossa.npy" --stats < "$CORPUS" 2> "$work/glossa.time"
-    r=$(sed -n 's/.*(\([0-9.]*\) texts\/s).*/\1/p' "$work/glossa.time")
-    p=$(peak_mib "$work/glossa.time")
-    best=$(awk -v a="$best" -v b="$r" 'BEGIN { print (b > a) ? b : a }')
-    glossa_peak=$(awk -v a="$glossa_peak" -v b="$p" 'BEGIN { print (b > a) ? b : a }')
+    best=$(max "$best" "$(sed -n 's/.*(\([0-9.]*\) texts\/s).*/\1/p' "$work/glossa.time")")
+    glossa_peak=$(max "$glossa_peak" "$(peak_mib "$work/glossa.time")")
 done
 
 lines=$(wc -l < "$CORPUS")
@@ -89,7 +95,7 @@ for backend in "${backends[@]}"; do
         "$(awk -v g="$best" -v s="${rate[$backend]}" 'BEGIN { print g / s }')"
 done
 printf '%-36s %12s %13s\n' "glossa embed" "$best" "$glossa_peak"
-echo "($lines sentences, batch $BATCH, $THREADS threads; sentences/s of the encode call, best of $REPEATS; peak RSS of the whole process)"
+echo "($lines sentences, batch $BATCH, $THREADS threads; sentences/s of the encode call, best of $REPEATS alternating rounds; peak RSS of the whole process)"
 
 # Cosine of each side's vectors to sentence-transformers' PyTorch fp32 ones, sentence by sentence.
 if [ -f "$work/st-torch.npy" ]; then

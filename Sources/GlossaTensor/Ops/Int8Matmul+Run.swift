@@ -9,6 +9,9 @@ struct QuantizedRows {
 }
 
 extension QuantizedMatrix {
+    /// The smallest product (M·N·K) split over threads.
+    static let splitThreshold = 1 << 24
+
     /// y = x·Wᵀ (+ bias) with x `[..., K]` in Float → `[..., N]` in Float, through oneDNN's u8·s8→s32 product.
     /// Large products are split by rows or by columns over `Threads.count` threads, each part one
     /// single-threaded oneDNN call. Inference only: the result is not recorded for autograd.
@@ -35,15 +38,20 @@ extension QuantizedMatrix {
     /// The activation codes of x, `[M, K]`, with per-row scales and zero points (the AVX2 kernel).
     func quantizeRows(_ x: Tensor) -> QuantizedRows {
         let m = x.count / inFeatures, k = inFeatures
-        var q = QuantizedRows(codes: [UInt8](repeating: 0, count: m * k), scales: [Float](repeating: 0, count: m),
-                              zeros: [Int32](repeating: 0, count: m))
+        // Every code is written by the kernel: no zero fill.
+        var q = QuantizedRows(codes: [UInt8](unsafeUninitializedCapacity: m * k) { _, count in count = m * k },
+                              scales: [Float](repeating: 0, count: m), zeros: [Int32](repeating: 0, count: m))
         let symmetric: Int32 = activations == .symmetricPerRow ? 1 : 0
         let codeMax = self.codeMax
         x.scalars.withUnsafeBufferPointer { px in q.codes.withUnsafeMutableBufferPointer { pq in
             q.scales.withUnsafeMutableBufferPointer { ps in q.zeros.withUnsafeMutableBufferPointer { pz in
                 guard let x0 = px.baseAddress, let q0 = pq.baseAddress, let s0 = ps.baseAddress, let z0 = pz.baseAddress else { return }
                 nonisolated(unsafe) let (xp, qp, sp, zp) = (x0, q0, s0, z0)
-                parallelChunks(m, cost: 4 * k) { rows in
+                // Split only with the product itself (a quantize pass is ~1/N of it; dispatching 32 short rows to
+                // two threads cost more than it saved).
+                let split = m * k * self.outFeatures >= Self.splitThreshold
+                parallelChunks(split ? m : 1, cost: split ? .max / m : 1) { part in
+                    let rows = split ? part : 0..<m
                     gk_quantize_rows_u8(xp + rows.lowerBound * k, rows.count, k, codeMax, symmetric,
                                         qp + rows.lowerBound * k, sp + rows.lowerBound, zp + rows.lowerBound)
                 }
@@ -57,13 +65,17 @@ extension QuantizedMatrix {
     /// caller recomputes all of it).
     func integerProduct(_ q: QuantizedRows, rows m: Int, into out: UnsafeMutablePointer<Float>) throws(OneDNNError) {
         let n = outFeatures, k = inFeatures
-        var c = [Int32](repeating: 0, count: m * n)
-        var codes = q.codes
+        // C is written whole by oneDNN before it is read, and the codes are only read: neither is copied or zeroed
+        // (a zero fill of C cost as much as the product at M = 1536).
+        let cBuffer = UnsafeMutableRawPointer.allocate(byteCount: Swift.max(1, 4 * m * n), alignment: 64)
+        defer { cBuffer.deallocate() }
         let threads = Threads.count
         // Parts as in BLAS.gemm: columns (multiples of 64) when N is the longer side and the weights are plain,
         // rows otherwise.
         var parts: [(rows: Range<Int>, cols: Range<Int>)] = [(0..<m, 0..<n)]
-        if threads > 1 && m * n * k >= 1 << 18 {
+        // An int8 product is 5–8× faster than fp32 here, so it pays to split only from 16 M multiply-adds (about
+        // 30 µs on one core); smaller ones run on the calling thread. Not tuned on a quiet machine.
+        if threads > 1 && m * n * k >= Self.splitThreshold {
             if n >= m && packedPlain != nil {
                 let panels = (n + 63) / 64, count = Swift.min(threads, panels)
                 parts = (0..<count).map { part in
@@ -78,9 +90,10 @@ extension QuantizedMatrix {
         // Primitives are made here, on the calling thread, so a refusal surfaces before any work is split.
         let primitives = try parts.map { part throws(OneDNNError) in try primitive(rows: part.rows.count, lo: part.cols.lowerBound, hi: part.cols.upperBound) }
         var failure: OneDNNError?
-        codes.withUnsafeMutableBytes { rawA in c.withUnsafeMutableBytes { rawC in
-            guard let a0 = rawA.baseAddress, let c0 = rawC.baseAddress else { return }
-            nonisolated(unsafe) let (a, cp, o) = (a0, c0, out)
+        q.codes.withUnsafeBytes { rawA in
+            guard let a0 = rawA.baseAddress else { return }
+            // oneDNN takes a mutable pointer for every memory object; it never writes the source.
+            nonisolated(unsafe) let (a, cp, o) = (UnsafeMutableRawPointer(mutating: a0), cBuffer, out)
             nonisolated(unsafe) var errors = [OneDNNError?](repeating: nil, count: parts.count)
             let partsCopy = parts
             parallelChunks(parts.count, cost: .max / parts.count) { range in
@@ -101,7 +114,7 @@ extension QuantizedMatrix {
                 }
             }
             failure = errors.compactMap { $0 }.first
-        } }
+        }
         if let failure { throw failure }
     }
 
