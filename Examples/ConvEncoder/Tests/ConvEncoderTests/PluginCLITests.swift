@@ -72,7 +72,7 @@ import Testing
             "plugin": "conv-encoder",
             "model": ["hidden_size": 16, "padding": "same", "blocks": [["kernel_size": 3], ["kernel_size": 3, "dilation": 2, "pooling": "max"]]],
             "data": ["train": ["source": source, "target": target], "dev": ["source": source, "target": target]],
-            "tokenizer": ["model": Self.tokenizer, "vocab_size": 0, "model_type": "unigram", "character_coverage": 1.0],
+            "tokenizer": ["model": Self.tokenizer, "vocab_size": 1000, "model_type": "unigram", "character_coverage": 1.0],
             "training": ["steps": 4, "learning_rate": 0.003, "warmup_steps": 1, "max_length": 16, "seed": 1, "threads": 1],
             "contrastive": ["batch_size": 3],
             "output": output,
