@@ -21,7 +21,7 @@ import Testing
     @Test func realModelsPassAndEncode() throws {
         for path in ["Tests/GlossaSentencePieceTests/Fixtures/tiny.model", "Tests/Fixtures/marian-tiny/source.spm", "models/en-de/source.spm"] {
             let bytes = [UInt8](try Data(contentsOf: Self.root.appendingPathComponent(path)))
-            #expect(!SentencePieceModelCheck.charsmaps(in: bytes).isEmpty, "\(path) has a normalization table")
+            #expect(!(SentencePieceModelCheck.charsmaps(in: bytes) ?? []).isEmpty, "\(path) has a normalization table")
             try SentencePieceModelCheck.validate(bytes, source: path)
             #expect(!(try SentencePieceTokenizer(modelData: bytes, source: path).encode("Hello world")).isEmpty)
         }
@@ -30,8 +30,9 @@ import Testing
     @Test func damagedTablesAreDescribed() {
         #expect(SentencePieceModelCheck.problem(inCharsmap: [1, 2, 3]) != nil)
         #expect(SentencePieceModelCheck.problem(inCharsmap: [0xFF, 0xFF, 0, 0, 1, 2, 3, 4]) != nil)  // trie larger than the table
-        // One value unit pointing at byte 9 of a 2-byte string table.
-        #expect(SentencePieceModelCheck.problem(inCharsmap: [4, 0, 0, 0, 9, 0, 0, 0x80, 0x61, 0]) != nil)
+        // A trie offset past the trie's one unit.
+        #expect(SentencePieceModelCheck.problem(inCharsmap: [4, 0, 0, 0, 0x00, 0x04, 0, 0, 0x61, 0]) != nil)
+        #expect(SentencePieceModelCheck.problem(inCharsmap: [4, 0, 0, 0, 0, 0, 0, 0, 0x61]) != nil)  // strings not NUL-terminated
         #expect(SentencePieceModelCheck.problem(inCharsmap: []) == nil)
     }
 }
