@@ -7,14 +7,19 @@ import Testing
 @Suite struct ModelCheckTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    @Test func theFuzzFindingIsRefusedByName() throws {
+    @Test func theFuzzFindingsAreRefusedByName() throws {
         let folder = Self.root.appendingPathComponent("Fuzz/Regressions/sentencepiece-model")
         let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { !$0.hasPrefix(".") }
         #expect(!names.isEmpty)
         for name in names {
             let bytes = try Data(contentsOf: folder.appendingPathComponent(name))
             let error = #expect(throws: TokenizerError.self) { try SentencePieceTokenizer(modelData: bytes, source: name) }
-            #expect(error?.description.contains("normalization table") == true, "\(String(describing: error))")
+            // crash-*: damaged tables Glossa refuses; leak-*: a model libsentencepiece throws on (the shim leaked it).
+            if name.hasPrefix("crash-") {
+                #expect(error?.description.contains("normalization table") == true, "\(String(describing: error))")
+            } else {
+                #expect(error?.description.contains("not a usable SentencePiece model") == true, "\(String(describing: error))")
+            }
         }
     }
 
