@@ -4,6 +4,7 @@
 #include <sentencepiece_trainer.h>
 
 #include <exception>
+#include <memory>
 #include <new>
 #include <random>
 #include <string>
@@ -103,10 +104,10 @@ csp_status load(csp_processor **out, Loader loader) {
     if (out == nullptr) return fail(CSP_INVALID_ARGUMENT, "out must not be NULL");
     *out = nullptr;
     return guarded([&]() -> csp_status {
-        auto *processor = new csp_processor();
+        // Owned until handed out: libsentencepiece can throw while parsing a damaged model (found by `make fuzz`).
+        std::unique_ptr<csp_processor> processor(new csp_processor());
         const auto status = loader(processor->sp);
         if (!status.ok()) {
-            delete processor;
             if (status.code() == spm::util::StatusCode::kNotFound) return from_status(status);
             // libsentencepiece reports a failed protobuf parse as a source location; say what it means.
             return fail(CSP_INVALID_ARGUMENT,
@@ -115,10 +116,9 @@ csp_status load(csp_processor **out, Loader loader) {
         }
         // An empty or foreign protobuf can parse without error yet hold no vocabulary.
         if (processor->sp.GetPieceSize() <= 0) {
-            delete processor;
             return fail(CSP_INVALID_ARGUMENT, "the model has an empty vocabulary");
         }
-        *out = processor;
+        *out = processor.release();
         return CSP_OK;
     });
 }
