@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "GlossaNN", targets: ["GlossaNN"]),
         .library(name: "GlossaTensor", targets: ["GlossaTensor"]),
         .library(name: "GlossaSentencePiece", targets: ["GlossaSentencePiece"]),
+        .library(name: "GlossaRecipes", targets: ["GlossaRecipes"]),
         .library(name: "GlossaTestSupport", targets: ["GlossaTestSupport"]),
         // The SDK as one shared library, for hosts other than `glossa` that load plugins (see PluginLibrary).
         .library(name: "GlossaSDK", type: .dynamic, targets: ["Glossa", "GlossaNN", "GlossaTensor"]),
@@ -53,11 +54,13 @@ let package = Package(
         .target(name: "GlossaCausalLM", dependencies: ["Glossa", "GlossaNN", "GlossaTensor"], path: "Plugins/CausalLM"),
         // The WordPiece tokenizer of BERT-family checkpoints (vocab.txt).
         .target(name: "GlossaWordPiece", dependencies: ["Glossa", "GlossaNN", "CUTF8Proc"]),
+        // Recipes as an SDK call: `RecipeRun(recipe:registry:).run(events:)` is what `glossa train --recipe` does.
+        .target(name: "GlossaRecipes", dependencies: ["Glossa", "GlossaNN", "GlossaTensor", "GlossaSentencePiece"]),
         .target(name: "GlossaBuiltins", dependencies: ["Glossa", "GlossaSentencePiece", "GlossaMarian", "GlossaBERT", "GlossaWordPiece", "GlossaRNN", "GlossaCausalLM"]),
         .executableTarget(
             name: "GlossaCLI",
             dependencies: [
-                "Glossa", "GlossaNN", "GlossaTensor", "GlossaSentencePiece", "GlossaBuiltins",
+                "Glossa", "GlossaNN", "GlossaTensor", "GlossaSentencePiece", "GlossaBuiltins", "GlossaRecipes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // Plugin libraries carry their own copy of the SDK; exporting the host's symbols makes the dynamic

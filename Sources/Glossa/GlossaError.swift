@@ -12,6 +12,8 @@ public enum GlossaError: Error, CustomStringConvertible, Equatable {
     case missingFile(URL, purpose: String)
     /// Input data (ids, text, shapes) that the model cannot take.
     case invalidInput(String)
+    /// A training run that cannot go on (a loss that turned NaN, an output folder holding another run).
+    case training(String)
 
     /// The sentence shown to users.
     public var description: String {
@@ -25,6 +27,8 @@ public enum GlossaError: Error, CustomStringConvertible, Equatable {
         case .missingFile(let url, let purpose):
             return "\(url.path) is missing (\(purpose))"
         case .invalidInput(let message):
+            return message
+        case .training(let message):
             return message
         }
     }

@@ -102,7 +102,7 @@ extension AlignCommand {
         func run() throws {
             threads.apply()
             let policy = try AlignCommand.loadModel(model), ref = try AlignCommand.loadModel(reference)
-            try AlignmentRecipe.checkSameVocabulary(policy: policy.model, reference: ref.model, referencePath: reference)
+            try checkSharedVocabulary(policy: policy.model, reference: ref.model, referencePath: reference)
             let pairs = try TokenizedPair.tokenize(try JSONLines.read(PreferencePair.self, from: data), with: policy.tokenizer)
             let objective = try DirectPreferenceObjective(train: [], dev: pairs, reference: ref.model, beta: beta, maxTokens: 4096, maxLength: 1024)
             let scores = try withoutGrad { try objective.validate(model: policy.model) }

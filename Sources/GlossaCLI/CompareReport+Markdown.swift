@@ -38,8 +38,8 @@ extension CompareReport {
         }))
         rows.append(("peak memory (training)", { self.measurements[$0.name].map { "\($0.peakBytes / 1_048_576) MiB" } ?? "–" }))
         rows.append(("final dev loss / dev chrF", { run in
-            guard let last = logs[run.name]?.history.last(where: { $0.devLoss != nil }) else { return "–" }
-            return String(format: "%.3f / %@", last.devLoss ?? 0, last.devChrF.map { String(format: "%.2f", $0) } ?? "–")
+            guard let last = logs[run.name]?.history.last(where: { $0.dev["loss"] != nil }) else { return "–" }
+            return String(format: "%.3f / %@", last.dev["loss"] ?? 0, last.dev["chrf"].map { String(format: "%.2f", $0) } ?? "–")
         }))
         rows.append(("test BLEU / chrF, greedy", { self.evaluations[$0.name].map { Self.pair($0.greedy.all) } ?? "–" }))
         rows.append(("test BLEU / chrF, \(beam)", { self.evaluations[$0.name].map { Self.pair($0.beam.all) } ?? "–" }))
@@ -116,8 +116,8 @@ extension CompareReport {
             guard let history = logs[run.name]?.history else { continue }
             s += "`\(run.name)`:\n\n| update | minutes | target tokens | train loss | dev loss | dev chrF |\n|---|---|---|---|---|---|\n"
             for r in history {
-                s += String(format: "| %d | %.2f | %@ | %.3f | %@ | %@ |\n", r.step, r.minutes, Self.grouped(r.tokens), r.trainLoss,
-                            r.devLoss.map { String(format: "%.3f", $0) } ?? "–", r.devChrF.map { String(format: "%.2f", $0) } ?? "–")
+                s += String(format: "| %d | %.2f | %@ | %.3f | %@ | %@ |\n", r.step, r.minutes, Self.grouped(r.tokens), r.trainLoss ?? 0,
+                            r.dev["loss"].map { String(format: "%.3f", $0) } ?? "–", r.dev["chrf"].map { String(format: "%.2f", $0) } ?? "–")
             }
             s += "\n"
         }

@@ -96,10 +96,10 @@ struct CompareReport {
             }
         }
         return [
-            ("dev-chrf-minutes.svg", curve("Dev chrF (greedy) against training time", x: "minutes of training", y: "chrF") { ($0.minutes, $0.devChrF) }),
-            ("dev-chrf-tokens.svg", curve("Dev chrF (greedy) against data seen", x: "thousand target tokens", y: "chrF") { (Double($0.tokens) / 1000, $0.devChrF) }),
-            ("dev-loss-minutes.svg", curve("Dev cross-entropy against training time", x: "minutes of training", y: "nats per token") { ($0.minutes, $0.devLoss) }),
-            ("dev-loss-tokens.svg", curve("Dev cross-entropy against data seen", x: "thousand target tokens", y: "nats per token") { (Double($0.tokens) / 1000, $0.devLoss) }),
+            ("dev-chrf-minutes.svg", curve("Dev chrF (greedy) against training time", x: "minutes of training", y: "chrF") { ($0.minutes, $0.dev["chrf"]) }),
+            ("dev-chrf-tokens.svg", curve("Dev chrF (greedy) against data seen", x: "thousand target tokens", y: "chrF") { (Double($0.tokens) / 1000, $0.dev["chrf"]) }),
+            ("dev-loss-minutes.svg", curve("Dev cross-entropy against training time", x: "minutes of training", y: "nats per token") { ($0.minutes, $0.dev["loss"]) }),
+            ("dev-loss-tokens.svg", curve("Dev cross-entropy against data seen", x: "thousand target tokens", y: "nats per token") { (Double($0.tokens) / 1000, $0.dev["loss"]) }),
             ("translation-speed.svg", BarPlot(title: "Test translation speed (\(threads) thread\(threads == 1 ? "" : "s"))", yLabel: "sentences per second",
                                               bars: speedBars).svg(width: Double(max(640, 130 * speedBars.count)))),
             ("parameters.svg", BarPlot(title: "Parameters", yLabel: "millions",

@@ -1,21 +1,18 @@
 import ArgumentParser
+import Dispatch
 import Foundation
 import Glossa
-import GlossaBuiltins
-import GlossaNN
-import GlossaSentencePiece
+import GlossaRecipes
 import GlossaTensor
 
-/// Set by the SIGINT handler; the training loop checks it between updates.
-nonisolated(unsafe) var interruptRequested = false
-
-/// `glossa train --recipe FILE`: trains a model as a recipe says and writes its directory.
+/// `glossa train --recipe FILE`: trains a model as a recipe says and writes its directory (`RecipeRun`).
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train", abstract: "Train a model from a recipe (recipes/*.json).",
         discussion: """
-            Trains the tokenizer first when its file does not exist. Ctrl-C saves a checkpoint and exits; \
-            --resume continues from the last checkpoint with the same data order and random state.
+            Trains the tokenizer first when its file does not exist. Ctrl-C saves a checkpoint and exits with status 130; \
+            --resume continues from the last checkpoint with the same data order and random state. An output folder \
+            that holds another run is refused unless --resume (the same recipe) or --overwrite is given.
             """)
 
     @Option(help: "The recipe file.")
@@ -24,11 +21,17 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Continue from the last checkpoint in the output directory.")
     var resume = false
 
+    @Flag(help: "Clear an output directory that holds another run before training (the recipe's own input files are kept).")
+    var overwrite = false
+
     @Option(help: "Override the recipe's budget in update steps.")
     var steps: Int?
 
     @Option(help: "Override the recipe's budget in minutes.")
     var minutes: Double?
+
+    @Option(help: "Override the recipe's budget in target tokens.")
+    var targetTokens: Int?
 
     @Option(help: "Override the recipe's output directory.")
     var output: String?
@@ -38,14 +41,17 @@ struct TrainCommand: ParsableCommand {
     func validate() throws {
         try FlagBounds.check(steps, 1...Int(Int32.max), "--steps")
         try FlagBounds.check(finite: minutes, 0.001...1_000_000, "--minutes")
+        try FlagBounds.check(targetTokens, 1...Int.max / 2, "--target-tokens")
         if let output, output.isEmpty { throw ValidationError("--output must name a folder, not be empty") }
+        if resume && overwrite { throw ValidationError("--resume and --overwrite exclude each other") }
     }
 
     func run() throws {
         var recipe = try Recipe.load(URL(fileURLWithPath: self.recipe))
-        if steps != nil || minutes != nil {
+        if steps != nil || minutes != nil || targetTokens != nil {
             recipe.training.steps = steps
             recipe.training.minutes = minutes
+            recipe.training.targetTokens = targetTokens
         }
         if let output { recipe.output = output }
         if threads.threads == nil, let n = recipe.training.threads {
@@ -53,98 +59,69 @@ struct TrainCommand: ParsableCommand {
         } else {
             threads.apply()
         }
-        if case .encoder(let make)? = (try? Registry.current.plugin(named: recipe.plugin))?.factory {
-            return try trainEmbedder(recipe, make: make)
-        }
-        if case .decoderOnly(let make)? = (try? Registry.current.plugin(named: recipe.plugin))?.factory {
-            return try trainLanguageModel(recipe, make: make)
-        }
-        guard recipe.plugin == "marian" || (try? Registry.current.plugin(named: recipe.plugin)) != nil else {
-            throw CommandError(description: "recipe names plugin \"\(recipe.plugin)\", which is not known; see `glossa plugins`")
-        }
-        let tokenizer = try prepareTokenizer(recipe)
-        let special = tokenizer.specialTokens
-        guard let eos = special.eos, let pad = special.pad else {
-            throw CommandError(description: "the tokenizer \(recipe.tokenizer.model) needs </s> and <pad> pieces")
-        }
-        let configuration = recipe.model
-            .setting("vocab_size", .number(Double(tokenizer.vocabularySize)))
-            .setting("pad_token_id", .number(Double(pad)))
-            .setting("eos_token_id", .number(Double(eos)))
-            .setting("decoder_start_token_id", .number(Double(pad)))
-        let plugin = try Registry.current.plugin(named: recipe.plugin)
-        guard case .encoderDecoder(let make) = plugin.factory else {
-            throw CommandError(description: "glossa train handles translators so far; \(plugin.name) is a \(plugin.factory.kind)")
-        }
-        let model = try make(PluginConfiguration(json: try configuration.data()))
-        let translator = Translator(model: model, sourceTokenizer: tokenizer, targetTokenizer: tokenizer)
-        log("model: \(plugin.name), \(String(format: "%.2f", Double(model.parameterCount) / 1e6)) M parameters; vocabulary \(tokenizer.vocabularySize)")
-
-        let started = Date()
-        let train = try ParallelData.load(recipe.data.train, source: tokenizer, target: tokenizer)
-        let dev = try recipe.data.dev.map { try ParallelData.load($0, source: tokenizer, target: tokenizer) }
-        log(String(format: "data: %d training pairs, %d dev pairs, tokenised in %.1f s", train.count, dev?.count ?? 0, Date().timeIntervalSince(started)))
-
-        let outputURL = URL(fileURLWithPath: recipe.output)
-        try FileManager.default.createDirectory(at: outputURL, withIntermediateDirectories: true)
-        signal(SIGINT) { _ in interruptRequested = true }
-        let trainer = TranslationTrainer(translator: translator, settings: recipe.training, train: train, dev: dev,
-                                         directory: outputURL, log: log)
-        let history = try trainer.run(resume: resume, shouldStop: { interruptRequested })
-        if interruptRequested { return }
-        try finish(recipe, translator: translator, trainer: trainer, history: history, output: outputURL)
-    }
-
-    /// Loads the recipe's SentencePiece model, training it on both sides of the training text first if missing.
-    func prepareTokenizer(_ recipe: Recipe) throws -> SentencePieceTokenizer {
-        let path = recipe.tokenizer.model
-        if !FileManager.default.fileExists(atPath: path) {
-            var options = SentencePieceTrainer.Options()
-            guard let type = SentencePieceTrainer.ModelType(rawValue: recipe.tokenizer.modelType) else {
-                throw CommandError(description: "tokenizer model_type must be unigram or bpe, not \(recipe.tokenizer.modelType)")
-            }
-            options.modelType = type
-            options.vocabularySize = recipe.tokenizer.vocabSize
-            options.characterCoverage = recipe.tokenizer.characterCoverage
-            // Marian's conventions: </s> = 0, <unk> = 1, <pad> = the last id, no <s>.
-            options.specialTokens = SpecialTokens(pad: recipe.tokenizer.vocabSize - 1, unk: 1, bos: nil, eos: 0)
-            let destination = URL(fileURLWithPath: path)
-            try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
-            let start = Date()
-            let bytes = try SentencePieceTrainer.trainModel(inputs: [recipe.data.train.source, recipe.data.train.target], options: options)
-            try AtomicFile.write(Data(bytes), to: destination)
-            log(String(format: "tokenizer: trained %@ (%d pieces) in %.1f s", path, recipe.tokenizer.vocabSize, Date().timeIntervalSince(start)))
-        }
-        return try SentencePieceTokenizer(modelPath: path)
-    }
-
-    /// Writes the model directory in the Marian layout with its tokenizer files.
-    func finish(_ recipe: Recipe, translator: Translator, trainer: TranslationTrainer, history: [TrainingRecord], output: URL) throws {
-        let note = try trainer.chooseFinalWeights()
-        try ModelDirectory.save(translator.model, to: output)
-        // The tokenizer may already live in the output directory (it does in the shipped recipe).
-        let tokenizerBytes = try Data(contentsOf: URL(fileURLWithPath: recipe.tokenizer.model))
-        for name in ["source.spm", "target.spm"] {
-            try AtomicFile.write(tokenizerBytes, to: output.appendingPathComponent(name))
-        }
-        var vocab: [String: Int] = [:]
-        for id in 0..<translator.sourceTokenizer.vocabularySize { vocab[translator.sourceTokenizer.piece(for: id)] = id }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try AtomicFile.write(try encoder.encode(vocab), to: output.appendingPathComponent("vocab.json"))
-        try AtomicFile.write(try encoder.encode(TrainingLog(recipe: recipe, weights: note, history: history)),
-                             to: output.appendingPathComponent("training.json"))
-        log("wrote \(output.path) (\(note))")
-    }
-
-    func log(_ line: String) {
-        StandardStreams.writeError((line + "\n"))
+        let stop = StopSignal()
+        let interrupt = Interrupt(raising: stop)
+        defer { interrupt.cancel() }
+        let progress = ProgressLine()
+        let run = RecipeRun(recipe: recipe, registry: Registry.current, resume: resume, overwrite: overwrite)
+        let result = try run.run(stop: stop) { event in TrainingLogRenderer.render(event, progress: progress) }
+        progress.finish()
+        if result.outcome == .interrupted { throw ExitCode(130) }
     }
 }
 
-/// What `training.json` beside a trained model records.
-struct TrainingLog: Encodable {
-    var recipe: Recipe
-    var weights: String
-    var history: [TrainingRecord]
+/// Raises a `StopSignal` on Ctrl-C (SIGINT) while it lives, through a dispatch source rather than a global flag.
+final class Interrupt {
+    private let source: any DispatchSourceSignal
+
+    init(raising stop: StopSignal) {
+        signal(SIGINT, SIG_IGN)
+        source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler { stop.raise() }
+        source.resume()
+    }
+
+    /// Restores the default action of SIGINT.
+    func cancel() {
+        source.cancel()
+        signal(SIGINT, SIG_DFL)
+    }
+}
+
+/// Turns a recipe run's events into the log and progress line on stderr.
+enum TrainingLogRenderer {
+    static func render(_ event: RecipeEvent, progress: ProgressLine) {
+        switch event {
+        case .note(let line):
+            progress.finish()
+            logError(line)
+        case .training(let event):
+            switch event {
+            case .resumed(let checkpoint, let step, let skipped):
+                for name in skipped { logError("skipped the unreadable checkpoint \(name)") }
+                logError("resumed from \(checkpoint.lastPathComponent) at step \(step)")
+            case .step(let p):
+                progress.update(step: p.step, loss: p.loss, rate: p.unitsPerSecond, unit: p.unit, elapsed: p.elapsed,
+                                eta: p.remaining, learningRate: p.learningRate)
+            case .validation(let record):
+                progress.finish()
+                logError(describe(record))
+            case .checkpoint:
+                break
+            case .finished(let outcome, let step):
+                progress.finish()
+                if outcome == .interrupted { logError("interrupted: checkpoint saved at step \(step); continue with --resume") }
+            }
+        }
+    }
+
+    /// One log line for a record.
+    static func describe(_ record: TrainingRecord) -> String {
+        var line = String(format: "step %d  %.1f min  %d tokens", record.step, record.minutes, record.tokens)
+        if record.units != record.tokens { line += "  \(record.units) units" }
+        line += record.trainLoss.map { String(format: "  train loss %.3f", $0) } ?? "  before training"
+        for (name, value) in record.trainMetrics.sorted(by: { $0.key < $1.key }) { line += String(format: "  %@ %.4g", name, value) }
+        for (name, value) in record.dev.sorted(by: { $0.key < $1.key }) { line += String(format: "  dev %@ %.4g", name, value) }
+        return line
+    }
 }

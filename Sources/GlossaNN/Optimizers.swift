@@ -126,32 +126,6 @@ public enum OptimizerError: Error, CustomStringConvertible {
     }
 }
 
-/// Learning-rate schedules, as functions of the 1-based step.
-public enum LearningRateSchedule: Codable, Sendable, Equatable {
-    /// Linear warmup to `peak`, then decay ∝ 1/√step (Vaswani et al. 2017; Marian's `inv-sqrt`).
-    case inverseSquareRoot(peak: Float, warmup: Int)
-    /// Linear warmup to `peak`, then a half cosine down to `minimum` at `total` steps.
-    case cosine(peak: Float, warmup: Int, total: Int, minimum: Float)
-    /// A fixed rate.
-    case constant(Float)
-
-    /// The rate at `step` (1-based).
-    public func rate(at step: Int) -> Float {
-        let s = Float(Swift.max(step, 1))
-        switch self {
-        case .inverseSquareRoot(let peak, let warmup):
-            let w = Float(Swift.max(warmup, 1))
-            return peak * Swift.min(s / w, (w / s).squareRoot())
-        case .cosine(let peak, let warmup, let total, let minimum):
-            if step < warmup { return peak * s / Float(warmup) }
-            let progress = Swift.min(1, (s - Float(warmup)) / Float(Swift.max(total - warmup, 1)))
-            return minimum + (peak - minimum) * 0.5 * (1 + Foundation.cos(.pi * progress))
-        case .constant(let rate):
-            return rate
-        }
-    }
-}
-
 /// Scales all gradients so that their global L2 norm is at most `maxNorm`; returns the norm before clipping.
 @discardableResult
 public func clipGradientNorm(_ parameters: [Tensor], maxNorm: Float) -> Float {

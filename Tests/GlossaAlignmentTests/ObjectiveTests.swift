@@ -35,12 +35,12 @@ func settings(steps: Int, learningRate: Float = 3e-3) -> TrainingSettings {
     return s
 }
 
-func train(_ model: CausalLMModel, _ objective: any DecoderObjective, steps: Int, learningRate: Float = 3e-3) throws -> [DecoderTrainingRecord] {
+func train<Objective: DecoderObjective>(_ model: CausalLMModel, _ objective: Objective, steps: Int, learningRate: Float = 3e-3) throws -> [TrainingRecord] {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("glossa-align-\(UUID().uuidString)")
     defer { try? FileManager.default.removeItem(at: directory) }
-    let trainer = DecoderTrainer(model: model, objective: objective, settings: settings(steps: steps, learningRate: learningRate),
-                                 directory: directory, log: { _ in })
-    return try trainer.run(resume: false, shouldStop: { false })
+    let trainer = Trainer(model: model as any DecoderOnlyModel, objective: objective, settings: settings(steps: steps, learningRate: learningRate),
+                          directory: directory)
+    return try trainer.run().history
 }
 
 /// Copy tasks: the prompt is a few random letters, the response repeats them.

@@ -38,8 +38,8 @@ func tinySettings(steps: Int) -> TrainingSettings {
         let before = try withoutGrad { try objective.validate(model: model) }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("glossa-lmtrain-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let trainer = DecoderTrainer(model: model, objective: objective, settings: tinySettings(steps: 60), directory: directory, log: { _ in })
-        let history = try trainer.run(resume: false, shouldStop: { false })
+        let trainer = Trainer(model: model, objective: objective, settings: tinySettings(steps: 60), directory: directory)
+        let history = try trainer.run().history
         let after = try withoutGrad { try objective.validate(model: model) }
         let (start, end) = (before["perplexity"] ?? 0, after["perplexity"] ?? .infinity)
         #expect(start > 15, "an untrained model is near uniform over 20 tokens, got perplexity \(start)")
@@ -56,8 +56,7 @@ func tinySettings(steps: Int) -> TrainingSettings {
             let objective = LanguageModelingObjective(train: data, dev: [], ids: model.specialIds, maxTokens: 100, maxLength: 16)
             var settings = tinySettings(steps: steps)
             settings.checkpointEvery = 3
-            _ = try DecoderTrainer(model: model, objective: objective, settings: settings, directory: directory, log: { _ in })
-                .run(resume: resume, shouldStop: { false })
+            _ = try Trainer(model: model, objective: objective, settings: settings, directory: directory).run(resume: resume)
         }
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("glossa-lmresume-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: base) }
@@ -80,9 +79,12 @@ func tinySettings(steps: Int) -> TrainingSettings {
             init(_ inner: LanguageModelingObjective, plan: [[Int]]) { (self.inner, self.plan) = (inner, plan) }
             var name: String { "fixed" }
             var primaryMetric: PrimaryMetric? { nil }
-            func epochPlan(epoch: Int, seed: UInt64) -> [[Int]] { plan }
+            var batching: ExampleBatching { .bySize(count: 6, size: 6) }
+            var next = 0
             func loss(batch: [Int], model: any DecoderOnlyModel, context: ForwardContext) throws -> ObjectiveLoss {
-                try inner.loss(batch: batch, model: model, context: context)
+                // The batches of `plan` in turn, whatever the batcher cut.
+                defer { next += 1 }
+                return try inner.loss(batch: plan[next % plan.count], model: model, context: context)
             }
             func validate(model: any DecoderOnlyModel) throws -> [String: Double] { [:] }
         }
@@ -95,8 +97,8 @@ func tinySettings(steps: Int) -> TrainingSettings {
             var settings = tinySettings(steps: 1)
             settings.accumulate = accumulate
             settings.clipNorm = 0
-            _ = try DecoderTrainer(model: model, objective: Fixed(inner, plan: plan), settings: settings,
-                                   directory: directory.appendingPathComponent("\(accumulate)"), log: { _ in }).run(resume: false, shouldStop: { false })
+            _ = try Trainer(model: model, objective: Fixed(inner, plan: plan), settings: settings,
+                            directory: directory.appendingPathComponent("\(accumulate)")).run()
             results.append(model)
         }
         for ((name, a), (_, b)) in zip(results[0].namedParameters(), results[1].namedParameters()) {

@@ -38,15 +38,20 @@ import GlossaTensor
         FileManager.default.temporaryDirectory.appendingPathComponent("glossa-train-\(UInt64.random(in: 0...UInt64.max))")
     }
 
+    func trainer(_ translator: Translator, _ data: ParallelData, dev: ParallelData?, steps: Int, in directory: URL) -> Trainer<TranslationObjective> {
+        let settings = settings(steps: steps)
+        return Trainer(model: translator, objective: TranslationObjective(translator: translator, train: data, dev: dev, settings: settings),
+                       settings: settings, directory: directory)
+    }
+
     @Test func lossFallsOnRealPairs() throws {
         let (translator, data) = try setUp()
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let trainer = TranslationTrainer(translator: translator, settings: settings(steps: 40), train: data, dev: data.prefix(50),
-                                         directory: dir, log: { _ in })
-        let before = try trainer.validate(data.prefix(50)).0
-        _ = try trainer.run(resume: false, shouldStop: { false })
-        let after = try trainer.validate(data.prefix(50)).0
+        let trainer = trainer(translator, data, dev: data.prefix(50), steps: 40, in: dir)
+        let before = try withoutGrad { try trainer.objective.validate(model: translator) }["loss"] ?? 0
+        _ = try trainer.run()
+        let after = try withoutGrad { try trainer.objective.validate(model: translator) }["loss"] ?? .infinity
         #expect(after < before - 0.5, "dev loss went from \(before) to \(after)")
     }
 
@@ -54,23 +59,35 @@ import GlossaTensor
         let straightDir = temporaryDirectory(), resumedDir = temporaryDirectory()
         defer { for d in [straightDir, resumedDir] { try? FileManager.default.removeItem(at: d) } }
         let (straight, data) = try setUp()
-        _ = try TranslationTrainer(translator: straight, settings: settings(steps: 8), train: data, dev: nil,
-                                   directory: straightDir, log: { _ in }).run(resume: false, shouldStop: { false })
+        _ = try trainer(straight, data, dev: nil, steps: 8, in: straightDir).run()
 
         // Stop after 3 updates as Ctrl-C would, then resume in a fresh process-like setup.
         let (first, _) = try setUp()
-        var updates = 0
-        _ = try TranslationTrainer(translator: first, settings: settings(steps: 8), train: data, dev: nil,
-                                   directory: resumedDir, log: { _ in })
-            .run(resume: false, shouldStop: { updates += 1; return updates > 3 })
+        let stop = StopSignal()
+        let interrupted = try trainer(first, data, dev: nil, steps: 8, in: resumedDir).run(stop: stop) { event in
+            if case .step(let progress) = event, progress.step == 3 { stop.raise() }
+        }
+        #expect(interrupted.outcome == .interrupted && interrupted.step == 3)
         let (second, _) = try setUp()
-        _ = try TranslationTrainer(translator: second, settings: settings(steps: 8), train: data, dev: nil,
-                                   directory: resumedDir, log: { _ in }).run(resume: true, shouldStop: { false })
+        _ = try trainer(second, data, dev: nil, steps: 8, in: resumedDir).run(resume: true)
 
         for (a, b) in zip(straight.model.namedParameters(), second.model.namedParameters()) {
             #expect(a.tensor.scalars == b.tensor.scalars, "\(a.name) differs after resuming")
         }
         let pad = second.model.stateDictionary()["model.shared.weight"]!.scalars[(249 * 32)..<(250 * 32)]
         #expect(pad.allSatisfy { $0 == 0 }, "the pad embedding must stay zero")
+    }
+
+    @Test func targetTokensBudgetStopsNearIt() throws {
+        let (translator, data) = try setUp()
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var settings = settings(steps: 1)
+        settings.steps = nil
+        settings.targetTokens = 3000
+        let result = try Trainer(model: translator, objective: TranslationObjective(translator: translator, train: data, dev: nil, settings: settings),
+                                 settings: settings, directory: dir).run()
+        // It stops at the first update that reaches the budget: past it by less than one batch of at most 600 tokens.
+        #expect(result.tokens >= 3000 && result.tokens < 3600, "\(result.tokens) target tokens")
     }
 }

@@ -53,8 +53,14 @@ import GlossaTestSupport
     @Test func schedules() {
         let inv = LearningRateSchedule.inverseSquareRoot(peak: 7e-4, warmup: 1000)
         assertClose([inv.rate(at: 500), inv.rate(at: 1000), inv.rate(at: 4000)], [3.5e-4, 7e-4, 3.5e-4], rtol: 1e-5)
+        // Cosine and linear decay over the share of the budget spent: half-way is half-way between peak and minimum.
         let cos = LearningRateSchedule.cosine(peak: 1, warmup: 10, total: 110, minimum: 0.1)
-        assertClose([cos.rate(at: 5), cos.rate(at: 10), cos.rate(at: 60), cos.rate(at: 110)], [0.5, 1, 0.55, 0.1], rtol: 1e-5)
+        let warming = Float(0.5 * (0.1 + 0.9 * 0.5 * (1 + Foundation.cos(Double.pi * 5 / 110))))
+        assertClose([cos.rate(at: 5), cos.rate(at: 55), cos.rate(at: 110), cos.rate(at: 500)], [warming, 0.55, 0.1, 0.1], rtol: 1e-5)
+        let linear = LearningRateSchedule(decay: .linear, peak: 1, warmup: 0, minimum: 0.2)
+        assertClose([linear.rate(at: 1, progress: 0), linear.rate(at: 7, progress: 0.25), linear.rate(at: 9, progress: 1)], [1, 0.8, 0.2], rtol: 1e-5)
+        let constant = LearningRateSchedule(decay: .constant, peak: 0.5, warmup: 4)
+        assertClose([constant.rate(at: 2), constant.rate(at: 4), constant.rate(at: 40)], [0.25, 0.5, 0.5], rtol: 1e-5)
     }
 
     @Test func clippingScalesToTheGlobalNorm() {

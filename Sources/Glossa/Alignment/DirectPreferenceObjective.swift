@@ -65,9 +65,9 @@ public final class DirectPreferenceObjective: DecoderObjective {
     /// Held-out DPO loss.
     public var primaryMetric: PrimaryMetric? { dev.isEmpty ? nil : PrimaryMetric(name: "loss", higherIsBetter: false) }
 
-    public func epochPlan(epoch: Int, seed: UInt64) -> [[Int]] {
+    public var batching: ExampleBatching {
         // Each pair is two rows.
-        LengthBatching.epoch(lengths: train.map(\.length), maxTokens: Swift.max(maxTokens / 2, 1), maxLength: maxLength, seed: seed, epoch: epoch)
+        .byTokens(lengths: ExampleBatching.capped(train.map(\.length), maxLength: maxLength), maxTokens: Swift.max(maxTokens / 2, 1))
     }
 
     /// The policy's `[2B]` sequence log-probabilities: the B chosen responses, then the B rejected ones.
@@ -94,7 +94,9 @@ public final class DirectPreferenceObjective: DecoderObjective {
         let policy = try Self.logProbabilities(pairs, model: model, context: context)
         let result = preferenceLoss(pairs, policy: policy, referenceChosen: cached.map(\.chosen), referenceRejected: cached.map(\.rejected))
         let margins = result.margins.map(Double.init)
-        return ObjectiveLoss(loss: result.loss, count: pairs.count, metrics: [
+        // Response tokens of both sides (and their EOS) are what the pair trains on.
+        let tokens = pairs.reduce(0) { $0 + $1.chosen.count + $1.rejected.count + 2 }
+        return ObjectiveLoss(loss: result.loss, count: pairs.count, tokens: tokens, metrics: [
             "accuracy": result.accuracy,
             "reward_margin": Double(beta) * margins.reduce(0, +) / Double(Swift.max(margins.count, 1)),
         ])
@@ -126,12 +128,22 @@ public final class DirectPreferenceObjective: DecoderObjective {
 
 extension DirectPreferenceObjective: ReportingObjective {
     /// `preference-curve.svg`: held-out DPO loss and preference accuracies, and the training accuracy, by update.
-    public func reportFiles(history: [DecoderTrainingRecord]) throws -> [String: Data] {
+    public func reportFiles(history: [TrainingRecord]) throws -> [String: Data] {
         let lines = [series("held-out DPO loss", "loss", in: history), series("held-out accuracy (implicit reward)", "accuracy", in: history),
                      series("held-out policy accuracy", "policy_accuracy", in: history),
                      series("training accuracy (implicit reward)", "accuracy", train: true, in: history)].compactMap { $0 }
         guard !lines.isEmpty else { return [:] }
         let plot = LinePlot(title: "DPO (β = \(beta))", xLabel: "update", yLabel: "loss / accuracy", series: lines)
         return ["preference-curve.svg": Data(plot.svg().utf8)]
+    }
+}
+
+/// Throws unless `reference` scores the policy's token ids: a reference must share the policy's tokenizer and
+/// vocabulary (DPO and GRPO compare their log-probabilities token by token).
+public func checkSharedVocabulary(policy: any DecoderOnlyModel, reference: any DecoderOnlyModel, referencePath: String) throws {
+    let mine = policy.decoder.vocabularySize, theirs = reference.decoder.vocabularySize
+    guard mine == theirs else {
+        throw GlossaError.invalidConfiguration("the reference model \(referencePath) has a vocabulary of \(theirs) tokens but the policy's has \(mine); "
+                                               + "a reference must share the policy's tokenizer and vocabulary")
     }
 }

@@ -2,20 +2,6 @@ import Foundation
 import GlossaNN
 import GlossaTensor
 
-/// An objective that leaves files beside the trained model (plots, curves), written by `glossa train`.
-public protocol ReportingObjective {
-    /// File name → contents; `history` is the trainer's records, kept across resumes.
-    func reportFiles(history: [DecoderTrainingRecord]) throws -> [String: Data]
-}
-
-extension ReportingObjective {
-    /// One line of the records' `dev` (or, with `train`, `trainMetrics`) value `key`, by step.
-    func series(_ name: String, _ key: String, train: Bool = false, in history: [DecoderTrainingRecord]) -> LinePlot.Series? {
-        let points = history.compactMap { r in (train ? r.trainMetrics[key] : r.dev[key]).map { (x: Double(r.step), y: $0) } }
-        return points.isEmpty ? nil : LinePlot.Series(name: name, points: points)
-    }
-}
-
 /// The settings of GRPO, read from the recipe's `"grpo"` block.
 public struct GRPOSettings: Codable, Sendable, Equatable {
     /// Outputs sampled per prompt (G).
@@ -33,7 +19,8 @@ public struct GRPOSettings: Codable, Sendable, Equatable {
     /// Updates made on each batch of rollouts (μ); the first is on-policy, later ones are clipped.
     public var updatesPerRollout: Int = 1
 
-    enum CodingKeys: String, CodingKey {
+    /// The keys of the "grpo" block these settings read.
+    public enum CodingKeys: String, CodingKey, CaseIterable {
         case groupSize = "group_size", promptsPerBatch = "prompts_per_batch", maxNewTokens = "max_new_tokens"
         case temperature, clip, klCoefficient = "kl_coefficient", updatesPerRollout = "updates_per_rollout"
     }
@@ -125,14 +112,9 @@ public final class GroupRelativePolicyObjective: DecoderObjective, ReportingObje
     /// Held-out mean reward of greedy responses.
     public var primaryMetric: PrimaryMetric? { dev == nil ? nil : PrimaryMetric(name: "reward", higherIsBetter: true) }
 
-    /// Shuffled prompts in batches of `promptsPerBatch`, each batch listed `updatesPerRollout` times in a row.
-    public func epochPlan(epoch: Int, seed: UInt64) -> [[Int]] {
-        var rng = SeededGenerator(seed: seed &+ UInt64(epoch) &* 0x9E37_79B9)
-        let order = train.indices.shuffled(using: &rng)
-        return stride(from: 0, to: order.count, by: settings.promptsPerBatch).flatMap { start in
-            let batch = Array(order[start..<Swift.min(start + settings.promptsPerBatch, order.count)])
-            return [[Int]](repeating: batch, count: settings.updatesPerRollout)
-        }
+    /// Shuffled prompts in batches of `promptsPerBatch`, each batch given `updatesPerRollout` times in a row.
+    public var batching: ExampleBatching {
+        .bySize(count: train.count, size: settings.promptsPerBatch, repeats: settings.updatesPerRollout)
     }
 
     /// Samples G outputs per prompt of `batch` with the current policy, scores them, and records the
@@ -177,7 +159,7 @@ public final class GroupRelativePolicyObjective: DecoderObjective, ReportingObje
         var metrics = current.metrics
         metrics["kl"] = result.kl
         metrics["clipped"] = result.clippedFraction
-        return ObjectiveLoss(loss: result.loss, count: current.advantages.count, metrics: metrics)
+        return ObjectiveLoss(loss: result.loss, count: current.advantages.count, tokens: current.responses.scoredCount, metrics: metrics)
     }
 
     /// Records the mean reward of the rollouts sampled for this update.
@@ -189,7 +171,7 @@ public final class GroupRelativePolicyObjective: DecoderObjective, ReportingObje
 
     /// `reward-curve.svg`: the rollout reward (a moving mean over 25 updates, this run's updates only) and,
     /// from `history`, the held-out greedy reward and accuracy; `reward-curve.json`: each update's rollout reward.
-    public func reportFiles(history: [DecoderTrainingRecord]) throws -> [String: Data] {
+    public func reportFiles(history: [TrainingRecord]) throws -> [String: Data] {
         let window = 25
         let smoothed = rewardCurve.indices.map { i in
             let slice = rewardCurve[Swift.max(0, i - window + 1)...i]

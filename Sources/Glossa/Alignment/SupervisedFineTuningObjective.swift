@@ -60,8 +60,8 @@ public final class SupervisedFineTuningObjective: DecoderObjective {
 
     static func length(_ e: TokenizedExample) -> Int { 1 + e.prompt.count + e.response.count }
 
-    public func epochPlan(epoch: Int, seed: UInt64) -> [[Int]] {
-        LengthBatching.epoch(lengths: train.map(Self.length), maxTokens: maxTokens, maxLength: maxLength, seed: seed, epoch: epoch)
+    public var batching: ExampleBatching {
+        .byTokens(lengths: ExampleBatching.capped(train.map(Self.length), maxLength: maxLength), maxTokens: maxTokens)
     }
 
     public func loss(batch: [Int], model: any DecoderOnlyModel, context: ForwardContext) throws -> ObjectiveLoss {
@@ -84,7 +84,7 @@ public final class SupervisedFineTuningObjective: DecoderObjective {
         if !dev.isEmpty {
             let limit = model.decoder.maxLength ?? Int.max
             let kept = dev.filter { Self.length($0) <= limit }
-            let plan = LengthBatching.epoch(lengths: kept.map(Self.length), maxTokens: maxTokens, maxLength: limit, seed: 0, epoch: 0)
+            let plan = ExampleBatcher.epoch(.byTokens(lengths: ExampleBatching.capped(kept.map(Self.length), maxLength: limit), maxTokens: maxTokens), seed: 0, epoch: 0)
             var total = 0.0, tokens = 0
             for batch in plan {
                 let (loss, n) = try Self.responseLoss(batch.map { kept[$0] }, model: model, context: ForwardContext())

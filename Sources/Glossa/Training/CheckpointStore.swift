@@ -8,14 +8,15 @@ protocol CheckpointState: Codable {
     var step: Int { get }
 }
 
-/// Checkpoints of a training run: `step-NNNNNNN/` folders holding `model.safetensors`,
-/// `optimizer.safetensors` and `trainer.json` (written last, so a folder without it is incomplete),
-/// plus `latest.json` naming the newest complete one and `best/` for keep-best. Every trainer
-/// (translation, contrastive) keeps its checkpoints this one way.
+/// Checkpoints of a training run: `step-NNNNNNN/` folders holding `model.safetensors`, `optimizer.safetensors` and
+/// `trainer.json` (written last, so a folder without it is incomplete), plus `latest.json` naming the newest complete
+/// one and `best/` for keep-best.
 struct CheckpointStore {
     let directory: URL
 
-    func save<State: CheckpointState>(_ state: State, model: any Module, optimizer: Adam, keep: Int) throws {
+    /// Writes a checkpoint of `state` and removes all but the newest `keep`; returns its folder.
+    @discardableResult
+    func save<State: CheckpointState>(_ state: State, model: any Module, optimizer: Adam, keep: Int) throws -> URL {
         let folder = directory.appendingPathComponent(String(format: "step-%07d", state.step))
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try Safetensors.write(model.stateDictionary(), to: folder.appendingPathComponent("model.safetensors"))
@@ -25,6 +26,7 @@ struct CheckpointStore {
         try AtomicFile.write(try encoder.encode(state), to: folder.appendingPathComponent("trainer.json"))
         try AtomicFile.write(Data("{\"latest\": \"\(folder.lastPathComponent)\"}\n".utf8), to: directory.appendingPathComponent("latest.json"))
         for old in try completed().dropLast(keep) { try? FileManager.default.removeItem(at: old) }
+        return folder
     }
 
     /// Complete checkpoint folders, oldest first.
@@ -35,24 +37,42 @@ struct CheckpointStore {
             .sorted { $0.lastPathComponent < $1.lastPathComponent }
     }
 
-    func latest() throws -> URL? {
-        let pointer = directory.appendingPathComponent("latest.json")
-        if let data = try? Data(contentsOf: pointer),
-           let object = try? JSONSerialization.jsonObject(with: data) as? [String: String], let name = object["latest"] {
-            let folder = directory.appendingPathComponent(name)
-            if FileManager.default.fileExists(atPath: folder.appendingPathComponent("trainer.json").path) { return folder }
+    /// The newest complete checkpoint folder.
+    func latest() throws -> URL? { try completed().last }
+
+    /// Restores the newest checkpoint that reads back whole; a truncated or corrupt newer one is skipped and named.
+    func restoreLatest<State: CheckpointState>(model: any Module, optimizer: inout Adam, as: State.Type) throws
+        -> (state: State, folder: URL, skipped: [String])? {
+        var skipped: [String] = []
+        for folder in try completed().reversed() {
+            let saved = model.stateDictionary().mapValues { Tensor(shape: $0.shape, scalars: $0.scalars) }
+            var candidate = optimizer
+            do {
+                let state: State = try restore(folder, model: model, optimizer: &candidate)
+                optimizer = candidate
+                return (state, folder, skipped)
+            } catch {
+                // A half-loaded model must not leak into the next attempt.
+                try model.load(saved)
+                skipped.append("\(folder.lastPathComponent) (\(error))")
+            }
         }
-        return try completed().last
+        if !skipped.isEmpty {
+            throw GlossaError.training("no checkpoint under \(directory.path) reads back whole: " + skipped.joined(separator: "; "))
+        }
+        return nil
     }
 
     func restore<State: CheckpointState>(_ folder: URL, model: any Module, optimizer: inout Adam) throws -> State {
-        try model.load(try Safetensors.read(contentsOf: folder.appendingPathComponent("model.safetensors")).tensors())
-        try optimizer.restore(try Safetensors.read(contentsOf: folder.appendingPathComponent("optimizer.safetensors")).tensors())
+        let state: State
         do {
-            return try JSONDecoder().decode(State.self, from: Data(contentsOf: folder.appendingPathComponent("trainer.json")))
+            state = try JSONDecoder().decode(State.self, from: Data(contentsOf: folder.appendingPathComponent("trainer.json")))
         } catch {
             throw GlossaError.invalidConfiguration("\(folder.lastPathComponent)/trainer.json cannot be read: \(error)")
         }
+        try model.load(try Safetensors.read(contentsOf: folder.appendingPathComponent("model.safetensors")).tensors())
+        try optimizer.restore(try Safetensors.read(contentsOf: folder.appendingPathComponent("optimizer.safetensors")).tensors())
+        return state
     }
 
     func saveBest(_ model: any Module) throws {

@@ -41,56 +41,72 @@ public func retrievalPrecisionAtOne(queries: [[Float]], candidates: [[Float]]) -
     return Double(hits) / Double(q.count)
 }
 
-/// Trains an embedder's encoder on sentence pairs with the in-batch-negatives loss.
-public final class ContrastiveTrainer {
-    /// The embedder whose encoder is trained (its pooler is trained through).
-    public let embedder: Embedder
-    /// Updates the parameters.
-    public var optimizer: Adam
-    /// The learning rate per step.
-    public var schedule: LearningRateSchedule
-    /// The similarity scale of the loss (sentence-transformers uses 20).
-    public var scale: Float
-    /// Global gradient-norm limit; 0 turns clipping off.
-    public var clipNorm: Float
-    /// Dropout masks come from here, so that a run repeats under a seed.
-    public let context: ForwardContext
-    /// Steps taken so far.
-    public internal(set) var step = 0
-    /// Real (unpadded) tokens embedded so far, for throughput.
-    public internal(set) var tokensSeen = 0
+/// In-batch-negatives contrastive training of an embedder on sentence pairs (a sentence and its translation); the
+/// pooler is trained through. Validation scores retrieval P@1 both ways on the dev pairs.
+public final class ContrastiveObjective: TrainingObjective {
+    /// Training pairs as token ids (special tokens added, cut to the embedder's length).
+    public let train: [(anchor: [Int], positive: [Int])]
+    /// Dev pairs as text.
+    public let dev: [(String, String)]
+    let scale: Float
+    let maxTokens: Int
+    let batchSize: Int
+    let pad: Int
 
-    /// A trainer with AdamW-style defaults.
-    public init(embedder: Embedder, schedule: LearningRateSchedule, weightDecay: Float = 0.01, scale: Float = 20, clipNorm: Float = 1, seed: UInt64 = 0) {
-        self.embedder = embedder
-        self.optimizer = Adam(weightDecay: weightDecay)
-        self.schedule = schedule
+    /// An objective over `pairs`: batches of at most `batchSize` pairs and `maxTokens` padded tokens per side, the
+    /// similarity `scale` of the loss (sentence-transformers uses 20).
+    public init(embedder: Embedder, pairs: [(String, String)], dev: [(String, String)], batchSize: Int, scale: Float = 20,
+                maxTokens: Int) throws {
+        guard batchSize >= 2 else {
+            throw GlossaError.invalidInput("contrastive training needs batches of at least 2 pairs (the others are the negatives)")
+        }
+        train = try pairs.map { (try embedder.tokenize($0.0), try embedder.tokenize($0.1)) }
+        guard train.count >= batchSize else {
+            throw GlossaError.invalidInput("contrastive training needs at least one full batch: \(train.count) pairs for batches of \(batchSize)")
+        }
+        self.dev = dev
         self.scale = scale
-        self.clipNorm = clipNorm
-        self.context = ForwardContext(training: true, seed: seed)
+        self.maxTokens = maxTokens
+        self.batchSize = batchSize
+        pad = embedder.tokenizer.specialTokens.pad ?? 0
     }
 
-    /// The pooled vectors `[B, C]` of `texts`, recorded for backward.
-    func pooled(_ texts: [String]) throws -> Tensor {
-        let pad = embedder.tokenizer.specialTokens.pad ?? 0
-        let batch = TokenBatch(try texts.map { try embedder.tokenize($0) }, padId: pad)
-        tokensSeen += batch.lengths.reduce(0, +)
+    /// "contrastive".
+    public var name: String { "contrastive" }
+    /// Pairs.
+    public var unit: String { "pairs" }
+    /// Mean P@1 of both directions.
+    public var primaryMetric: PrimaryMetric? { dev.isEmpty ? nil : PrimaryMetric(name: "p_at_1", higherIsBetter: true) }
+
+    public var batching: ExampleBatching {
+        .byTokens(lengths: train.map { Swift.max($0.anchor.count, $0.positive.count) }, maxTokens: maxTokens, maxExamples: batchSize)
+    }
+
+    public func network(of model: Embedder) -> any SavableModel { model.model }
+
+    /// The pooled vectors `[B, C]` of tokenised sentences, recorded for backward.
+    func pooled(_ sequences: [[Int]], embedder: Embedder, context: ForwardContext) throws -> Tensor {
+        let batch = TokenBatch(sequences, padId: pad)
         let states = try embedder.model.encoder.encode(batch, context: context)  // [B, T, C]
         return embedder.pooler.pool(states, batch: batch)
     }
 
-    /// One update on a batch of pairs; returns the loss before the update.
-    @discardableResult
-    public func train(on pairs: [(String, String)]) throws -> Float {
-        guard pairs.count >= 2 else { throw GlossaError.invalidInput("contrastive training needs at least 2 pairs per batch (the others are the negatives)") }
-        let model = embedder.model
-        model.zeroGrad()
-        let loss = inBatchNegativesLoss(anchors: try pooled(pairs.map(\.0)), positives: try pooled(pairs.map(\.1)), scale: scale)
-        loss.backward()
-        if clipNorm > 0 { clipGradientNorm(model.parameters, maxNorm: clipNorm) }
-        step += 1
-        optimizer.step(model.namedParameters(), learningRate: schedule.rate(at: step))
-        model.didUpdateParameters()
-        return loss.item
+    public func loss(batch: [Int], model: Embedder, context: ForwardContext) throws -> ObjectiveLoss {
+        // A batch of one has no negative: nothing to learn from it.
+        guard batch.count >= 2 else { return ObjectiveLoss(loss: Tensor(0), count: 0) }
+        let anchors = batch.map { train[$0].anchor }, positives = batch.map { train[$0].positive }
+        let loss = inBatchNegativesLoss(anchors: try pooled(anchors, embedder: model, context: context),
+                                        positives: try pooled(positives, embedder: model, context: context), scale: scale)
+        let tokens = anchors.reduce(0) { $0 + $1.count } + positives.reduce(0) { $0 + $1.count }
+        return ObjectiveLoss(loss: loss, count: batch.count, tokens: tokens)
+    }
+
+    /// P@1 of retrieving each dev sentence's translation among all dev translations, both ways, and their mean.
+    public func validate(model: Embedder) throws -> [String: Double] {
+        guard !dev.isEmpty else { return [:] }
+        let sources = try model.embed(dev.map(\.0)), targets = try model.embed(dev.map(\.1))
+        let forward = retrievalPrecisionAtOne(queries: sources, candidates: targets)
+        let backward = retrievalPrecisionAtOne(queries: targets, candidates: sources)
+        return ["p_at_1_forward": forward, "p_at_1_backward": backward, "p_at_1": (forward + backward) / 2]
     }
 }

@@ -30,8 +30,8 @@ public final class LanguageModelingObjective: DecoderObjective {
     /// Lower dev loss is better.
     public var primaryMetric: PrimaryMetric? { dev.isEmpty ? nil : PrimaryMetric(name: "loss", higherIsBetter: false) }
 
-    public func epochPlan(epoch: Int, seed: UInt64) -> [[Int]] {
-        LengthBatching.epoch(lengths: train.map { $0.isEmpty ? 0 : $0.count + 1 }, maxTokens: maxTokens, maxLength: maxLength, seed: seed, epoch: epoch)
+    public var batching: ExampleBatching {
+        .byTokens(lengths: ExampleBatching.capped(train.map { $0.isEmpty ? 0 : $0.count + 1 }, maxLength: maxLength), maxTokens: maxTokens)
     }
 
     public func loss(batch: [Int], model: any DecoderOnlyModel, context: ForwardContext) throws -> ObjectiveLoss {
@@ -44,7 +44,7 @@ public final class LanguageModelingObjective: DecoderObjective {
         guard !dev.isEmpty else { return [:] }
         let limit = Swift.min(maxLength, (model.decoder.maxLength ?? Int.max) - 1)
         let lengths = dev.map { $0.isEmpty ? 0 : Swift.min($0.count, limit) + 1 }
-        let plan = LengthBatching.epoch(lengths: lengths, maxTokens: maxTokens, maxLength: limit + 1, seed: 0, epoch: 0)
+        let plan = ExampleBatcher.epoch(.byTokens(lengths: ExampleBatching.capped(lengths, maxLength: limit + 1), maxTokens: maxTokens), seed: 0, epoch: 0)
         let context = ForwardContext()
         var total = 0.0, tokens = 0
         for batch in plan {

@@ -7,21 +7,18 @@ public final class ProgressLine {
     private var lastPrint = 0.0
     private var dirty = false
     private let interval: Double
-    private let unit: String
 
-    /// A progress line; `interval` is the seconds between lines when stderr is not a terminal, and `unit` what
-    /// the rate counts ("tokens", or an objective's pairs or samples).
-    public init(interval: Double = 30, unit: String = "tokens") {
+    /// A progress line; `interval` is the seconds between lines when stderr is not a terminal.
+    public init(interval: Double = 30) {
         self.interval = interval
-        self.unit = unit
     }
 
-    /// Shows step, loss, units per second, elapsed time and ETA.
-    public func update(step: Int, loss: Double, tokensPerSecond: Double, elapsed: Double, eta: Double?, learningRate: Float) {
+    /// Shows step, loss, units (`unit`: tokens, pairs, samples) per second, learning rate, elapsed time and ETA.
+    public func update(step: Int, loss: Double, rate: Double, unit: String = "tokens", elapsed: Double, eta: Double?, learningRate: Float) {
         let now = Date().timeIntervalSince1970
         guard isTerminal ? now - lastPrint >= 0.2 : now - lastPrint >= interval else { return }
         lastPrint = now
-        let line = String(format: "step %d  loss %.3f  %.0f %@/s  lr %.2e  %@ elapsed", step, loss, tokensPerSecond, unit, learningRate, clock(elapsed))
+        let line = String(format: "step %d  loss %.3f  %.0f %@/s  lr %.2e  %@ elapsed", step, loss, rate, unit, learningRate, clock(elapsed))
             + (eta.map { "  ETA \(clock($0))" } ?? "")
         if isTerminal {
             writeStandardError(("\r\u{1B}[K" + line))

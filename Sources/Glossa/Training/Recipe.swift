@@ -1,6 +1,17 @@
 import Foundation
 import GlossaNN
 
+/// The weight type a model is written in.
+public enum WeightType: String, Codable, Sendable, CaseIterable {
+    /// 32-bit floats.
+    case f32
+    /// 16-bit floats (half the size; read back as 32-bit).
+    case f16
+
+    /// The safetensors type of the weights.
+    public var safetensors: SafetensorsDType { self == .f16 ? .f16 : .f32 }
+}
+
 /// A training recipe (`recipes/*.json`): which plugin and configuration, which corpus and tokenizer,
 /// how to train, and where to write the model. Paths are relative to the working directory.
 public struct Recipe: Codable, Sendable {
@@ -16,38 +27,96 @@ public struct Recipe: Codable, Sendable {
     public var training: TrainingSettings
     /// The model directory to write.
     public var output: String
-    /// What a decoder-only model is trained to do (`nll`; others are added by their objectives).
+    /// What the model is trained to do (a decoder-only model's `nll`, `sft`, `dpo`, `grpo`); the plugin's kind decides
+    /// when it is not given.
     public var objective: String?
     /// A model directory whose configuration and weights a decoder-only run starts from instead of fresh weights.
     public var base: String?
-    /// The weight type of the written model: `f32` (default) or `f16`.
-    public var dtype: String?
+    /// The weight type of the written model (`f32` when not given).
+    public var dtype: WeightType?
+    /// The objectives' own blocks (`sft`, `dpo`, `grpo`, `contrastive`, `initialize_from`), by key; the objective that
+    /// reads a block checks its keys, and a block no objective reads is an error (`RecipeRun`).
+    public var blocks: [String: JSONValue] = [:]
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case plugin, model, data, tokenizer, training, output, objective, base, dtype }
+
+    public init(from decoder: any Swift.Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        plugin = try c.decode(String.self, forKey: .plugin)
+        model = try c.decode(JSONValue.self, forKey: .model)
+        data = try c.decode(DataFiles.self, forKey: .data)
+        tokenizer = try c.decode(TokenizerRecipe.self, forKey: .tokenizer)
+        training = try c.decode(TrainingSettings.self, forKey: .training)
+        output = try c.decode(String.self, forKey: .output)
+        objective = try c.decodeIfPresent(String.self, forKey: .objective)
+        base = try c.decodeIfPresent(String.self, forKey: .base)
+        dtype = try c.decodeIfPresent(WeightType.self, forKey: .dtype)
+        let all = try decoder.container(keyedBy: AnyCodingKey.self)
+        let own = Set(CodingKeys.allCases.map(\.rawValue))
+        for key in all.allKeys where !own.contains(key.stringValue) {
+            blocks[key.stringValue] = try all.decode(JSONValue.self, forKey: key)
+        }
+    }
+
+    public func encode(to encoder: any Swift.Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(plugin, forKey: .plugin)
+        try c.encode(model, forKey: .model)
+        try c.encode(data, forKey: .data)
+        try c.encode(tokenizer, forKey: .tokenizer)
+        try c.encode(training, forKey: .training)
+        try c.encode(output, forKey: .output)
+        try c.encodeIfPresent(objective, forKey: .objective)
+        try c.encodeIfPresent(base, forKey: .base)
+        try c.encodeIfPresent(dtype, forKey: .dtype)
+        var extra = encoder.container(keyedBy: AnyCodingKey.self)
+        for (key, value) in blocks { try extra.encode(value, forKey: AnyCodingKey(stringValue: key)) }
+    }
 
     /// Reads and checks a recipe file.
     public static func load(_ url: URL) throws -> Recipe {
         let data = try InputFile.read(url.path, purpose: "the recipe", limit: InputFile.configurationLimit)
+        return try decode(data, name: url.lastPathComponent)
+    }
+
+    /// Decodes and checks recipe JSON; errors start with `name`.
+    public static func decode(_ data: Data, name: String) throws -> Recipe {
         do {
             let recipe = try JSONDecoder().decode(Recipe.self, from: data)
             try recipe.validate()
             return recipe
         } catch let error as DecodingError {
-            throw GlossaError.invalidConfiguration("\(url.lastPathComponent): \(describe(error, json: data, as: Recipe.self))")
+            throw GlossaError.invalidConfiguration("\(name): \(describe(error, json: data, as: Recipe.self))")
+        }
+    }
+
+    /// Decodes the block `key` as `T` (whose decoder should reject unknown keys), or nil when the recipe has none.
+    public func block<T: Decodable>(_ key: String, as type: T.Type) throws -> T? {
+        guard let value = blocks[key] else { return nil }
+        let json = try value.data()
+        do {
+            return try JSONDecoder().decode(T.self, from: json)
+        } catch let error as DecodingError {
+            throw GlossaError.invalidConfiguration("the \"\(key)\" block: \(describe(error, json: json, as: T.self))")
+        }
+    }
+
+    /// Throws on a block that none of `allowed` names, naming the nearest known key.
+    public func checkBlocks(allowed: [String]) throws {
+        for key in blocks.keys.sorted() where !allowed.contains(key) {
+            throw GlossaError.invalidConfiguration(unknownKeyMessage(key, known: CodingKeys.allCases.map(\.rawValue) + allowed))
         }
     }
 }
 
 extension Recipe {
-    /// The weight types a recipe may ask for.
-    public static let dtypes = ["f32", "f16"]
-
-    /// Rejects recipes that cannot train: the training settings, the tokenizer's sizes, the dtype and the output.
+    /// Rejects recipes that cannot train: the training settings, the tokenizer's sizes and the output.
     public func validate() throws {
         func require(_ ok: Bool, _ message: String) throws { if !ok { throw GlossaError.invalidConfiguration(message) } }
         try training.validate()
         try require((1...1_000_000).contains(tokenizer.vocabSize), "tokenizer vocab_size must be in 1...1000000, not \(tokenizer.vocabSize)")
         try require(tokenizer.characterCoverage.isFinite && (0.98...1).contains(tokenizer.characterCoverage),
                     "tokenizer character_coverage must be in 0.98...1, not \(tokenizer.characterCoverage)")
-        try require(dtype.map(Self.dtypes.contains) ?? true, "dtype must be one of \(Self.dtypes.joined(separator: ", ")), not \"\(dtype ?? "")\"")
         try require(!output.isEmpty, "output must name a folder, not be empty")
     }
 }
@@ -67,6 +136,16 @@ public struct ParallelFiles: Codable, Sendable {
         self.target = target
         self.origin = origin
     }
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case source, target, origin }
+
+    public init(from decoder: any Swift.Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.allCases.map(\.rawValue))
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        source = try c.decode(String.self, forKey: .source)
+        target = try c.decode(String.self, forKey: .target)
+        origin = try c.decodeIfPresent(String.self, forKey: .origin)
+    }
 }
 
 /// The training, development and test splits.
@@ -77,6 +156,16 @@ public struct DataFiles: Codable, Sendable {
     public var dev: ParallelFiles?
     /// Pairs for the final evaluation.
     public var test: ParallelFiles?
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case train, dev, test }
+
+    public init(from decoder: any Swift.Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.allCases.map(\.rawValue))
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        train = try c.decode(ParallelFiles.self, forKey: .train)
+        dev = try c.decodeIfPresent(ParallelFiles.self, forKey: .dev)
+        test = try c.decodeIfPresent(ParallelFiles.self, forKey: .test)
+    }
 }
 
 /// The shared SentencePiece model of a recipe.
@@ -90,8 +179,17 @@ public struct TokenizerRecipe: Codable, Sendable {
     /// Character coverage when training.
     public var characterCoverage: Double
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case model, vocabSize = "vocab_size", modelType = "model_type", characterCoverage = "character_coverage"
+    }
+
+    public init(from decoder: any Swift.Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.allCases.map(\.rawValue))
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        model = try c.decode(String.self, forKey: .model)
+        vocabSize = try c.decode(Int.self, forKey: .vocabSize)
+        modelType = try c.decode(String.self, forKey: .modelType)
+        characterCoverage = try c.decode(Double.self, forKey: .characterCoverage)
     }
 }
 
@@ -105,9 +203,9 @@ public struct TrainingSettings: Codable, Sendable {
     public var learningRate: Float = 7e-4
     /// Warmup steps before inverse-square-root decay.
     public var warmupSteps: Int = 1000
-    /// The decay after warmup: `inverse_sqrt` (default) or `cosine` (to `min_learning_rate` at the end of the
-    /// budget, in steps or minutes, whichever ends first; decoder-only training).
-    public var schedule: String = "inverse_sqrt"
+    /// The decay after warmup: `inverse_sqrt` (default), `constant`, or `cosine` / `linear` (to `min_learning_rate`
+    /// at the end of the budget — steps, minutes or target tokens, whichever ends first).
+    public var schedule: LearningRateSchedule.Decay = .inverseSquareRoot
     /// Where the cosine schedule ends.
     public var minLearningRate: Float = 0
     /// Adam β₁, β₂, ε, and decoupled weight decay.
@@ -143,7 +241,7 @@ public struct TrainingSettings: Codable, Sendable {
     /// Threads for BLAS and kernels.
     public var threads: Int?
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case maxTokens = "max_tokens", maxLength = "max_length", learningRate = "learning_rate", warmupSteps = "warmup_steps"
         case schedule, minLearningRate = "min_learning_rate"
         case beta1, beta2, epsilon, weightDecay = "weight_decay", labelSmoothing = "label_smoothing", clipNorm = "clip_norm"
@@ -156,13 +254,21 @@ public struct TrainingSettings: Codable, Sendable {
     public init() {}
 
     public init(from decoder: any Swift.Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.allCases.map(\.rawValue))
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let d = TrainingSettings()
         maxTokens = try c.decodeIfPresent(Int.self, forKey: .maxTokens) ?? d.maxTokens
         maxLength = try c.decodeIfPresent(Int.self, forKey: .maxLength) ?? d.maxLength
         learningRate = try c.decodeIfPresent(Float.self, forKey: .learningRate) ?? d.learningRate
         warmupSteps = try c.decodeIfPresent(Int.self, forKey: .warmupSteps) ?? d.warmupSteps
-        schedule = try c.decodeIfPresent(String.self, forKey: .schedule) ?? d.schedule
+        if let name = try c.decodeIfPresent(String.self, forKey: .schedule) {
+            guard let decay = LearningRateSchedule.Decay(rawValue: name) else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .schedule, in: c,
+                    debugDescription: "schedule must be one of \(LearningRateSchedule.Decay.allCases.map(\.rawValue).joined(separator: ", ")), not \"\(name)\"")
+            }
+            schedule = decay
+        }
         minLearningRate = try c.decodeIfPresent(Float.self, forKey: .minLearningRate) ?? d.minLearningRate
         beta1 = try c.decodeIfPresent(Float.self, forKey: .beta1) ?? d.beta1
         beta2 = try c.decodeIfPresent(Float.self, forKey: .beta2) ?? d.beta2
@@ -185,13 +291,23 @@ public struct TrainingSettings: Codable, Sendable {
         threads = try c.decodeIfPresent(Int.self, forKey: .threads)
     }
 
-    /// Whether a run that has taken `step` updates in `seconds` (and seen `tokens` target tokens, when the caller
-    /// counts them) is still inside every budget the settings give.
-    public func hasBudget(step: Int, seconds: Double, tokens: Int? = nil) -> Bool {
+    /// Whether a run that has taken `step` updates in `seconds` and trained on `tokens` target tokens is still inside
+    /// every budget the settings give.
+    public func hasBudget(step: Int, seconds: Double, tokens: Int) -> Bool {
         if let steps, step >= steps { return false }
         if let minutes, seconds >= minutes * 60 { return false }
-        if let targetTokens, let tokens, tokens >= targetTokens { return false }
+        if let targetTokens, tokens >= targetTokens { return false }
         return true
+    }
+
+    /// Adam with the settings' β₁, β₂, ε and weight decay.
+    public func optimizer() -> Adam {
+        Adam(beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay)
+    }
+
+    /// The settings' schedule: warmup to `learning_rate`, then `schedule` (to `min_learning_rate`).
+    public var learningRateSchedule: LearningRateSchedule {
+        LearningRateSchedule(decay: schedule, peak: learningRate, warmup: warmupSteps, minimum: minLearningRate)
     }
 
     /// Rejects settings that cannot train.
@@ -220,6 +336,5 @@ public struct TrainingSettings: Codable, Sendable {
         try require(labelSmoothing >= 0 && labelSmoothing < 1, "label_smoothing must be in [0, 1)")
         try require(validateEvery > 0 && checkpointEvery > 0, "validate_every and checkpoint_every must be positive")
         try require(averageLast >= 1, "average_last must be at least 1")
-        try require(schedule == "inverse_sqrt" || schedule == "cosine", "schedule must be inverse_sqrt or cosine, not \(schedule)")
     }
 }

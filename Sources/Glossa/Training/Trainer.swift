@@ -1,0 +1,299 @@
+import Foundation
+import GlossaNN
+import GlossaTensor
+
+/// What a run leaves to resume from, written last into each checkpoint.
+struct TrainerState: CheckpointState {
+    var step = 0
+    var epoch = 0
+    var batchInEpoch = 0
+    var tokens = 0
+    var units = 0
+    var seconds = 0.0
+    var best: Double?
+    var bestStep: Int?
+    var dropoutGenerator: SeededGenerator
+    var history: [TrainingRecord] = []
+    var sessions: [TrainingSession] = []
+
+    init(dropoutGenerator: SeededGenerator) { self.dropoutGenerator = dropoutGenerator }
+
+    enum CodingKeys: String, CodingKey {
+        case step, epoch, batchInEpoch, tokens, units, seconds, best, bestStep, dropoutGenerator, history, sessions, bestChrF
+    }
+
+    /// Also reads the states of the trainers before the one loop (translation: `tokens`, `bestChrF`; decoder: `units`).
+    init(from decoder: any Swift.Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        step = try c.decode(Int.self, forKey: .step)
+        epoch = try c.decodeIfPresent(Int.self, forKey: .epoch) ?? 0
+        batchInEpoch = try c.decodeIfPresent(Int.self, forKey: .batchInEpoch) ?? 0
+        let tokens = try c.decodeIfPresent(Int.self, forKey: .tokens), units = try c.decodeIfPresent(Int.self, forKey: .units)
+        self.tokens = tokens ?? units ?? 0
+        self.units = units ?? tokens ?? 0
+        seconds = try c.decodeIfPresent(Double.self, forKey: .seconds) ?? 0
+        best = try c.decodeIfPresent(Double.self, forKey: .best) ?? c.decodeIfPresent(Double.self, forKey: .bestChrF)
+        bestStep = try c.decodeIfPresent(Int.self, forKey: .bestStep)
+        dropoutGenerator = try c.decode(SeededGenerator.self, forKey: .dropoutGenerator)
+        history = try c.decodeIfPresent([TrainingRecord].self, forKey: .history) ?? []
+        sessions = try c.decodeIfPresent([TrainingSession].self, forKey: .sessions) ?? []
+    }
+
+    func encode(to encoder: any Swift.Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(step, forKey: .step)
+        try c.encode(epoch, forKey: .epoch)
+        try c.encode(batchInEpoch, forKey: .batchInEpoch)
+        try c.encode(tokens, forKey: .tokens)
+        try c.encode(units, forKey: .units)
+        try c.encode(seconds, forKey: .seconds)
+        try c.encodeIfPresent(best, forKey: .best)
+        try c.encodeIfPresent(bestStep, forKey: .bestStep)
+        try c.encode(dropoutGenerator, forKey: .dropoutGenerator)
+        try c.encode(history, forKey: .history)
+        try c.encode(sessions, forKey: .sessions)
+    }
+}
+
+/// What `Trainer.run` returns.
+public struct TrainingResult: Sendable {
+    /// Whether the budget was spent or the run was stopped.
+    public var outcome: TrainingOutcome
+    /// Every record of the run, resumed sessions included.
+    public var history: [TrainingRecord]
+    /// When each session (the first and every resume) began.
+    public var sessions: [TrainingSession]
+    /// Updates taken.
+    public var step: Int
+    /// Target tokens trained on.
+    public var tokens: Int
+    /// Seconds of training (validation excluded).
+    public var seconds: Double
+}
+
+/// The one training loop: any `TrainingObjective`, Adam with the settings' schedule, clipping and accumulation, the
+/// one batcher, one budget (steps, minutes, target tokens), validation, keep-best, and resumable checkpoints under
+/// `directory/checkpoints`.
+public final class Trainer<Objective: TrainingObjective> {
+    /// What is trained.
+    public let model: Objective.Model
+    /// What it is trained to do.
+    public let objective: Objective
+    /// Batching, optimizer, schedule, budget, validation and checkpoint settings.
+    public let settings: TrainingSettings
+    /// The weights updated.
+    public let network: any SavableModel
+    let checkpoints: CheckpointStore
+
+    /// A trainer writing its checkpoints under `directory/checkpoints`.
+    public init(model: Objective.Model, objective: Objective, settings: TrainingSettings, directory: URL) {
+        self.model = model
+        self.objective = objective
+        self.settings = settings
+        self.network = objective.network(of: model)
+        self.checkpoints = CheckpointStore(directory: directory.appendingPathComponent("checkpoints"))
+    }
+
+    /// The folder the checkpoints are written to.
+    public var checkpointDirectory: URL { checkpoints.directory }
+
+    /// Trains until the budget is spent or `stop` is raised (then it saves a checkpoint and returns). With `resume`
+    /// it continues from the newest intact checkpoint — same data order, dropout draws and optimizer state — and
+    /// throws when there is none.
+    public func run(resume: Bool = false, stop: StopSignal? = nil, events: (TrainingEvent) -> Void = { _ in }) throws -> TrainingResult {
+        try settings.validate()
+        var optimizer = settings.optimizer()
+        var state = TrainerState(dropoutGenerator: SeededGenerator(seed: settings.seed &+ 17))
+        if resume {
+            guard let restored = try checkpoints.restoreLatest(model: network, optimizer: &optimizer, as: TrainerState.self) else {
+                throw GlossaError.training("nothing to resume: \(checkpoints.directory.path) holds no checkpoint")
+            }
+            state = restored.state
+            events(.resumed(checkpoint: restored.folder, step: state.step, skipped: restored.skipped))
+        }
+        state.sessions.append(TrainingSession(started: ISO8601DateFormatter().string(from: Date()), fromStep: state.step))
+        let schedule = settings.learningRateSchedule
+        let context = ForwardContext(training: true)
+        context.generator = state.dropoutGenerator
+        let parameters = network.namedParameters().filter { $0.tensor.requiresGrad }
+        let batching = objective.batching
+        var plan = ExampleBatcher.epoch(batching, seed: settings.seed, epoch: state.epoch)
+        guard !plan.isEmpty else {
+            throw GlossaError.invalidInput("the \(objective.name) objective has no training batch (check the data and max_length)")
+        }
+        var window = LossWindow()
+        var started = Date().timeIntervalSince1970 - state.seconds
+        var rates = RateWindow(time: Date().timeIntervalSince1970, units: state.units, tokens: state.tokens)
+        var emptyUpdates = 0
+
+        func budgetLeft() -> Bool { settings.hasBudget(step: state.step, seconds: state.seconds, tokens: state.tokens) }
+        func save() throws {
+            state.dropoutGenerator = context.generator
+            let folder = try checkpoints.save(state, model: network, optimizer: optimizer, keep: Swift.max(settings.averageLast, 2))
+            events(.checkpoint(folder))
+        }
+        func validate(_ record: TrainingRecord) throws {
+            var record = record
+            let validationStart = Date().timeIntervalSince1970
+            record.dev = try withoutGrad { try objective.validate(model: model) }
+            // Validation time does not count against the training budget.
+            started += Date().timeIntervalSince1970 - validationStart
+            if record.step == 0, record.dev.isEmpty { return }
+            if let primary = objective.primaryMetric, let value = record.dev[primary.name], primary.improves(value, over: state.best) {
+                state.best = value
+                state.bestStep = record.step
+                if settings.keepBest { try checkpoints.saveBest(network) }
+            }
+            state.history.append(record)
+            events(.validation(record))
+        }
+
+        if state.step == 0, state.history.isEmpty, objective.validatesAtStart {
+            try validate(TrainingRecord(step: 0, minutes: 0, tokens: 0, units: 0, trainLoss: nil))
+        }
+        while budgetLeft() {
+            if stop?.isRaised == true {
+                try save()
+                events(.finished(.interrupted, step: state.step))
+                return result(.interrupted, state)
+            }
+            network.zeroGrad()
+            var stepUnits = 0, stepTokens = 0
+            for _ in 0..<settings.accumulate {
+                if state.batchInEpoch >= plan.count {
+                    state.epoch += 1
+                    state.batchInEpoch = 0
+                    plan = ExampleBatcher.epoch(batching, seed: settings.seed, epoch: state.epoch)
+                }
+                let batch = plan[state.batchInEpoch]
+                state.batchInEpoch += 1
+                let part = try objective.loss(batch: batch, model: model, context: context)
+                guard part.count > 0 else { continue }
+                let value = Double(part.loss.item)
+                guard value.isFinite else { throw diverged("the loss", value, state) }
+                (part.loss * Float(part.count)).backward()
+                window.add(value, count: part.count, metrics: part.metrics)
+                stepUnits += part.count
+                stepTokens += part.tokens
+            }
+            guard stepUnits > 0 else {
+                emptyUpdates += 1
+                if emptyUpdates > plan.count + settings.accumulate {
+                    throw GlossaError.invalidInput("the \(objective.name) objective's batches hold nothing to train on")
+                }
+                continue
+            }
+            emptyUpdates = 0
+            scaleGradients(parameters.map(\.tensor), by: 1 / Float(stepUnits))
+            let norm = settings.clipNorm > 0
+                ? clipGradientNorm(parameters.map(\.tensor), maxNorm: settings.clipNorm) : gradientNorm(parameters.map(\.tensor))
+            guard norm.isFinite else { throw diverged("the gradient norm", Double(norm), state) }
+            state.step += 1
+            let learningRate = schedule.rate(at: state.step, progress: progress(state))
+            optimizer.step(parameters, learningRate: learningRate)
+            network.didUpdateParameters()
+            try objective.didUpdate(step: state.step, model: model)
+            state.units += stepUnits
+            state.tokens += stepTokens
+            let now = Date().timeIntervalSince1970
+            state.seconds = now - started
+            let (unitRate, tokenRate) = rates.add(time: now, units: state.units, tokens: state.tokens)
+            events(.step(TrainingProgress(step: state.step, loss: window.meanLoss, unitsPerSecond: unitRate, tokensPerSecond: tokenRate,
+                                          unit: objective.unit, learningRate: learningRate, elapsed: state.seconds,
+                                          remaining: remaining(state))))
+            if state.step % settings.validateEvery == 0 || !budgetLeft() || intervalPassed(state) {
+                try validate(TrainingRecord(step: state.step, minutes: state.seconds / 60, tokens: state.tokens, units: state.units,
+                                            trainLoss: window.meanLoss, trainMetrics: window.meanMetrics))
+                window = LossWindow()
+            }
+            if state.step % settings.checkpointEvery == 0 || !budgetLeft() { try save() }
+        }
+        events(.finished(.finished, step: state.step))
+        return result(.finished, state)
+    }
+
+    func result(_ outcome: TrainingOutcome, _ state: TrainerState) -> TrainingResult {
+        TrainingResult(outcome: outcome, history: state.history, sessions: state.sessions, step: state.step, tokens: state.tokens,
+                       seconds: state.seconds)
+    }
+
+    /// The error of a run whose loss or gradient stopped being a number; the last checkpoint is left as it was.
+    func diverged(_ what: String, _ value: Double, _ state: TrainerState) -> GlossaError {
+        let kept = (try? checkpoints.latest()).flatMap { $0 }.map { "the last good checkpoint, \($0.lastPathComponent), is kept" }
+            ?? "no checkpoint had been written yet"
+        return .training("\(what) became \(value) at update \(state.step + 1); training stopped and \(kept) "
+                         + "(lower learning_rate, or raise warmup_steps, and --resume)")
+    }
+
+    /// The share of the budget spent: the largest over the budgets given.
+    func progress(_ state: TrainerState) -> Double {
+        var spent = 0.0
+        if let steps = settings.steps { spent = Swift.max(spent, Double(state.step) / Double(steps)) }
+        if let minutes = settings.minutes { spent = Swift.max(spent, state.seconds / (minutes * 60)) }
+        if let tokens = settings.targetTokens { spent = Swift.max(spent, Double(state.tokens) / Double(tokens)) }
+        return Swift.min(spent, 1)
+    }
+
+    /// Seconds left, extrapolated from the share of the budget spent.
+    func remaining(_ state: TrainerState) -> Double? {
+        let spent = progress(state)
+        guard spent > 0 else { return nil }
+        return state.seconds * (1 - spent) / spent
+    }
+
+    /// Whether a minutes or tokens validation interval has been crossed since the last validation,
+    /// so that runs of different speeds are measured at the same points of time or of data.
+    func intervalPassed(_ state: TrainerState) -> Bool {
+        let last = state.history.last
+        if let every = settings.validateEveryMinutes,
+           Int(state.seconds / 60 / every) > Int((last?.minutes ?? 0) / every) { return true }
+        if let every = settings.validateEveryTokens, state.tokens / every > (last?.tokens ?? 0) / every { return true }
+        return false
+    }
+
+    /// Multiplies every accumulated gradient by `factor`.
+    func scaleGradients(_ tensors: [Tensor], by factor: Float) {
+        for p in tensors {
+            guard let g = p.grad else { continue }
+            p.zeroGrad()
+            p.accumulateGrad(g * factor)
+        }
+    }
+
+    /// The global L2 norm of the gradients, when clipping is off (the NaN check still needs it).
+    func gradientNorm(_ tensors: [Tensor]) -> Float {
+        var total: Double = 0
+        for p in tensors { if let g = p.grad { for x in g.scalars { total += Double(x) * Double(x) } } }
+        return Float(total.squareRoot())
+    }
+}
+
+/// The training loss and metrics since the last record.
+struct LossWindow {
+    var sum = 0.0, units = 0
+    var metricSums: [String: Double] = [:], batches = 0
+
+    mutating func add(_ loss: Double, count: Int, metrics: [String: Double]) {
+        sum += loss * Double(count)
+        units += count
+        for (name, value) in metrics { metricSums[name, default: 0] += value }
+        batches += 1
+    }
+
+    var meanLoss: Double { sum / Double(Swift.max(units, 1)) }
+    var meanMetrics: [String: Double] { metricSums.mapValues { $0 / Double(Swift.max(batches, 1)) } }
+}
+
+/// Throughput over the last 20 updates.
+struct RateWindow {
+    var points: [(time: Double, units: Int, tokens: Int)]
+
+    init(time: Double, units: Int, tokens: Int) { points = [(time, units, tokens)] }
+
+    mutating func add(time: Double, units: Int, tokens: Int) -> (units: Double, tokens: Double) {
+        points.append((time, units, tokens))
+        if points.count > 21 { points.removeFirst() }
+        let span = Swift.max(time - points[0].time, 1e-9)
+        return (Double(units - points[0].units) / span, Double(tokens - points[0].tokens) / span)
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import Glossa
+import GlossaNN
+
+/// What a decoder-only objective is built from: the recipe, the model being trained, its tokenizer, the plugins.
+public struct ObjectiveInputs {
+    /// The recipe (its `training` settings and the objective's block).
+    public var recipe: Recipe
+    /// The model to train.
+    public var model: any DecoderOnlyModel
+    /// Its tokenizer.
+    public var tokenizer: any Tokenizer
+    /// The plugins, for reference models.
+    public var registry: PluginRegistry
+    /// Where notes go.
+    public var log: (String) -> Void
+}
+
+/// A decoder-only objective a recipe can name: the recipe block it reads, and how it is built.
+public struct DecoderObjectiveEntry: Sendable {
+    /// The recipe block the objective reads (`sft`), if any.
+    public var block: String?
+    /// Builds the objective.
+    public var make: @Sendable (ObjectiveInputs) throws -> any DecoderObjective
+
+    /// An entry.
+    public init(block: String?, make: @escaping @Sendable (ObjectiveInputs) throws -> any DecoderObjective) {
+        self.block = block
+        self.make = make
+    }
+}
+
+/// The objectives `"objective"` may name for a decoder-only plugin; a new objective adds one entry here.
+public let decoderObjectives: [String: DecoderObjectiveEntry] = [
+    "nll": DecoderObjectiveEntry(block: nil, make: makeLanguageModelingObjective),
+    "sft": DecoderObjectiveEntry(block: "sft", make: makeSupervisedObjective),
+    "dpo": DecoderObjectiveEntry(block: "dpo", make: makePreferenceObjective),
+    "grpo": DecoderObjectiveEntry(block: "grpo", make: makePolicyObjective),
+]
+
+/// Next-token NLL on every line of both sides of the recipe's training files (dev likewise).
+func makeLanguageModelingObjective(_ inputs: ObjectiveInputs) throws -> any DecoderObjective {
+    let recipe = inputs.recipe
+    let started = Date()
+    func sentences(_ files: ParallelFiles?) throws -> [[Int]] {
+        guard let files else { return [] }
+        var lines = try ParallelData.readLines(files.source)
+        if files.target != files.source { lines += try ParallelData.readLines(files.target) }
+        return try inputs.tokenizer.encodeBatch(lines.filter { !$0.isEmpty })
+    }
+    let train = try sentences(recipe.data.train), dev = try sentences(recipe.data.dev)
+    inputs.log(String(format: "data: %d training sentences (%d tokens), %d dev sentences, tokenised in %.1f s",
+                      train.count, train.reduce(0) { $0 + $1.count + 1 }, dev.count, Date().timeIntervalSince(started)))
+    let limit = Swift.min(recipe.training.maxLength, (inputs.model.decoder.maxLength ?? Int.max) - 1)
+    return LanguageModelingObjective(train: train, dev: dev, ids: inputs.model.specialIds, maxTokens: recipe.training.maxTokens,
+                                     maxLength: limit, labelSmoothing: recipe.training.labelSmoothing)
+}
+
+/// `"objective": "sft"`: response-only cross-entropy on the `"sft"` block's {prompt, response} JSONL.
+func makeSupervisedObjective(_ inputs: ObjectiveInputs) throws -> any DecoderObjective {
+    guard let block = try inputs.recipe.block("sft", as: AlignmentBlocks.SFT.self) else {
+        throw GlossaError.invalidConfiguration("objective sft needs an \"sft\" block with \"train\"")
+    }
+    let train = try TokenizedExample.tokenize(try JSONLines.read(PromptResponse.self, from: block.train), with: inputs.tokenizer)
+    let dev = try block.dev.map { try TokenizedExample.tokenize(try JSONLines.read(PromptResponse.self, from: $0), with: inputs.tokenizer) } ?? []
+    inputs.log("data: \(train.count) SFT examples (\(train.reduce(0) { $0 + $1.response.count + 1 }) response tokens), \(dev.count) dev examples")
+    return SupervisedFineTuningObjective(train: train, dev: dev, ids: inputs.model.specialIds, maxTokens: inputs.recipe.training.maxTokens,
+                                         maxLength: AlignmentBlocks.limit(inputs), labelSmoothing: inputs.recipe.training.labelSmoothing,
+                                         generation: try AlignmentBlocks.check(block.generation, tokenizer: inputs.tokenizer))
+}
+
+/// `"objective": "dpo"`: the `"dpo"` block's {prompt, chosen, rejected} JSONL against a frozen reference.
+func makePreferenceObjective(_ inputs: ObjectiveInputs) throws -> any DecoderObjective {
+    guard let block = try inputs.recipe.block("dpo", as: AlignmentBlocks.DPO.self) else {
+        throw GlossaError.invalidConfiguration("objective dpo needs a \"dpo\" block with \"train\"")
+    }
+    let train = try TokenizedPair.tokenize(try JSONLines.read(PreferencePair.self, from: block.train), with: inputs.tokenizer)
+    let dev = try block.dev.map { try TokenizedPair.tokenize(try JSONLines.read(PreferencePair.self, from: $0), with: inputs.tokenizer) } ?? []
+    inputs.log("data: \(train.count) preference pairs, \(dev.count) held-out pairs")
+    return try DirectPreferenceObjective(train: train, dev: dev, reference: try AlignmentBlocks.reference(block.reference, inputs: inputs),
+                                         beta: block.beta ?? 0.1, maxTokens: inputs.recipe.training.maxTokens, maxLength: AlignmentBlocks.limit(inputs))
+}
+
+/// `"objective": "grpo"`: the `"grpo"` block's {prompt, reference} JSONL, rewarded by a built-in reward.
+func makePolicyObjective(_ inputs: ObjectiveInputs) throws -> any DecoderObjective {
+    guard let block = try inputs.recipe.block("grpo", as: AlignmentBlocks.GRPO.self) else {
+        throw GlossaError.invalidConfiguration("objective grpo needs a \"grpo\" block with \"train\" and \"reward\"")
+    }
+    let train = try JSONLines.read(PromptReference.self, from: block.train)
+    let dev = try AlignmentBlocks.check(block.dev, tokenizer: inputs.tokenizer)
+    inputs.log("data: \(train.count) prompts, \(dev?.examples.count ?? 0) held-out prompts; G = \(block.settings.groupSize), reward \(block.reward)")
+    return try GroupRelativePolicyObjective(train: train, dev: dev, reference: try AlignmentBlocks.reference(block.reference, inputs: inputs),
+                                            reward: try Rewards.named(block.reward), tokenizer: inputs.tokenizer, settings: block.settings,
+                                            seed: inputs.recipe.training.seed)
+}
