@@ -121,17 +121,9 @@ struct TrainCommand: ParsableCommand {
     /// Writes the model directory in the Marian layout with its tokenizer files.
     func finish(_ recipe: Recipe, translator: Translator, trainer: TranslationTrainer, history: [TrainingRecord], output: URL) throws {
         let note = try trainer.chooseFinalWeights()
-        try ModelDirectory.save(translator.model, to: output)
-        // The tokenizer may already live in the output directory (it does in the shipped recipe).
-        let tokenizerBytes = try Data(contentsOf: URL(fileURLWithPath: recipe.tokenizer.model))
-        for name in ["source.spm", "target.spm"] {
-            try AtomicFile.write(tokenizerBytes, to: output.appendingPathComponent(name))
-        }
-        var vocab: [String: Int] = [:]
-        for id in 0..<translator.sourceTokenizer.vocabularySize { vocab[translator.sourceTokenizer.piece(for: id)] = id }
+        try translator.save(to: output)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try AtomicFile.write(try encoder.encode(vocab), to: output.appendingPathComponent("vocab.json"))
         try AtomicFile.write(try encoder.encode(TrainingLog(recipe: recipe, weights: note, history: history)),
                              to: output.appendingPathComponent("training.json"))
         log("wrote \(output.path) (\(note))")

@@ -119,7 +119,7 @@ extension TrainCommand {
         let seconds = (history.last?.minutes ?? 0) * 60
         let after = try withoutGrad { try precision() }
         log(String(format: "dev P@1 after %d steps (%.0f s): en→de %.4f, de→en %.4f", trainer.step, seconds, after.0, after.1))
-        try writeEmbedder(recipe, model: model, report: EmbedderReport(
+        try writeEmbedder(recipe, embedder: embedder, report: EmbedderReport(
             steps: trainer.step, seconds: seconds, pairs: pairs.count, devPairs: dev.count, batchSize: extra.batchSize,
             before: before, after: after, parameters: model.parameterCount,
             start: extras.initializeFrom.map { i in
@@ -145,31 +145,12 @@ extension TrainCommand {
         try model.load(copies, strict: false)
     }
 
-    /// Writes the model, its tokenizer, the sentence-transformers pipeline files and a model card.
-    func writeEmbedder(_ recipe: Recipe, model: any EncoderModel, report: EmbedderReport) throws {
+    /// Writes the embedder in the sentence-transformers layout, with the run's report and a model card beside it.
+    func writeEmbedder(_ recipe: Recipe, embedder: Embedder, report: EmbedderReport) throws {
         let output = URL(fileURLWithPath: recipe.output)
-        try ModelDirectory.save(model, to: output, dtype: .f16)
-        let spm = output.appendingPathComponent("tokenizer.model")
-        try? FileManager.default.removeItem(at: spm)
-        try FileManager.default.copyItem(at: URL(fileURLWithPath: recipe.tokenizer.model), to: spm)
-        try FileManager.default.createDirectory(at: output.appendingPathComponent("1_Pooling"), withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(at: output.appendingPathComponent("2_Normalize"), withIntermediateDirectories: true)
-        let files: [String: Any] = [
-            "modules.json": [
-                ["idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"],
-                ["idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"],
-                ["idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"],
-            ],
-            "1_Pooling/config.json": ["word_embedding_dimension": model.encoder.hiddenSize, "pooling_mode_mean_tokens": true,
-                                      "pooling_mode_cls_token": false, "pooling_mode_max_tokens": false,
-                                      "pooling_mode_mean_sqrt_len_tokens": false],
-            "sentence_bert_config.json": ["max_seq_length": recipe.training.maxLength, "do_lower_case": false],
-            "training.json": report.json(recipe: recipe),
-        ]
-        for (name, object) in files {
-            try AtomicFile.write(try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]),
-                                 to: output.appendingPathComponent(name))
-        }
+        try embedder.save(to: output, dtype: .f16)
+        try AtomicFile.write(try JSONSerialization.data(withJSONObject: report.json(recipe: recipe), options: [.prettyPrinted, .sortedKeys]),
+                             to: output.appendingPathComponent("training.json"))
         try AtomicFile.write(Data(report.card(recipe: recipe).utf8), to: output.appendingPathComponent("README.md"))
         log("wrote \(output.path)")
     }

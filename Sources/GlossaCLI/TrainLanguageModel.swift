@@ -84,8 +84,7 @@ extension TrainCommand {
         if decoderInterruptRequested { return }
         let note = try trainer.chooseFinalWeights()
         let final = try withoutGrad { try objective.validate(model: model) }
-        try ModelDirectory.save(model, to: outputURL, dtype: recipe.dtype == "f16" ? .f16 : .f32)
-        try AtomicFile.write(try Data(contentsOf: URL(fileURLWithPath: recipe.tokenizer.model)), to: outputURL.appendingPathComponent("tokenizer.model"))
+        try LanguageModel(model: model, tokenizer: tokenizer).save(to: outputURL, dtype: recipe.dtype == "f16" ? .f16 : .f32)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let record = DecoderTrainingLog(recipe: recipe, objective: objective.name, weights: note, finalDev: final,
