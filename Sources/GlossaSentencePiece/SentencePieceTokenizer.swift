@@ -119,3 +119,8 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
         guard status == CSP_OK else { throw TokenizerError.encodingFailed(reason: lastShimError()) }
     }
 }
+
+extension SentencePieceTokenizer: PersistableTokenizer {
+    /// The `.model` file's bytes as `name`: the one file the `sentencepiece` plugin reads back.
+    public func files(named name: String) throws -> [String: Data] { [name: modelData] }
+}
