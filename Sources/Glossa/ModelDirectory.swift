@@ -76,3 +76,20 @@ public struct ModelDirectory: Sendable {
                               to: url.appendingPathComponent("model.safetensors"), dtype: dtype)
     }
 }
+
+extension ModelDirectory {
+    /// Writes `files` (names relative to `url`, folders made as needed) atomically, each, and removes `stale`:
+    /// files a loader would read in preference to the ones just written, left by an earlier save.
+    static func write(_ files: [String: Data], to url: URL, removing stale: [String] = []) throws {
+        let manager = FileManager.default
+        for (name, data) in files.sorted(by: { $0.key < $1.key }) {
+            let target = url.appendingPathComponent(name)
+            try manager.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try AtomicFile.write(data, to: target)
+        }
+        for name in stale where files[name] == nil {
+            let target = url.appendingPathComponent(name)
+            if manager.fileExists(atPath: target.path) { try manager.removeItem(at: target) }
+        }
+    }
+}

@@ -116,7 +116,7 @@ public final class RecipeRun {
         let (result, weights) = try runTrainer(translator, objective, folder: folder.url, stop: stop, events: events)
         guard result.outcome == .finished else { return interrupted(result, folder) }
         let final = try withoutGrad { try objective.validate(model: translator) }
-        try ModelLayouts.saveTranslator(translator, tokenizerFile: recipe.tokenizer.model, to: folder.url)
+        try translator.save(to: folder.url)
         return try finish(result, weights: weights, finalDev: final, objective: objective.name, folder: folder, events: events)
     }
 
@@ -144,12 +144,17 @@ public final class RecipeRun {
         let (result, weights) = try runTrainer(embedder, objective, folder: folder.url, stop: stop, events: events)
         guard result.outcome == .finished else { return interrupted(result, folder) }
         let final = try withoutGrad { try objective.validate(model: embedder) }
+        let before = result.history.first { $0.step == 0 }?.dev ?? [:]
+        for (when, metrics) in [("before training", before), ("after \(result.step) steps", final)] {
+            events(.note(String(format: "dev P@1 %@: en→de %.4f, de→en %.4f (%d pairs)", when, metrics["p_at_1_forward"] ?? 0,
+                                metrics["p_at_1_backward"] ?? 0, dev.count)))
+        }
         let report = EmbedderReport(
             steps: result.step, seconds: result.seconds, pairs: pairs.count, devPairs: dev.count, batchSize: block.batchSize,
-            before: result.history.first { $0.step == 0 }?.dev ?? [:], after: final, parameters: model.parameterCount,
+            before: before, after: final, parameters: model.parameterCount,
             start: initial?.description ?? "random initialisation",
             pooling: (model as? any PoolingEncoderModel)?.sentencePooler == nil ? "mean pooling" : "the plugin's own pooler")
-        try ModelLayouts.saveEmbedder(embedder, tokenizerFile: recipe.tokenizer.model, maxLength: recipe.training.maxLength, to: folder.url)
+        try embedder.save(to: folder.url, dtype: .f16)
         try AtomicFile.write(Data(report.card(recipe: recipe).utf8), to: folder.url.appendingPathComponent("README.md"))
         return try finish(result, weights: weights, finalDev: final, objective: objective.name, folder: folder, events: events,
                           extra: ["embedder": report.json(recipe: recipe)])
@@ -171,7 +176,7 @@ public final class RecipeRun {
         let (result, weights) = try trainDecoder(model, objective, folder: folder.url, stop: stop, events: events)
         guard result.outcome == .finished else { return interrupted(result, folder) }
         let final = try withoutGrad { try objective.validate(model: model) }
-        try ModelLayouts.saveLanguageModel(model, tokenizerFile: recipe.tokenizer.model, dtype: recipe.dtype ?? .f32, to: folder.url)
+        try LanguageModel(model: model, tokenizer: tokenizer).save(to: folder.url, dtype: (recipe.dtype ?? .f32).safetensors)
         for (name, data) in try (objective as? ReportingObjective)?.reportFiles(history: result.history) ?? [:] {
             try AtomicFile.write(data, to: folder.url.appendingPathComponent(name))
         }

@@ -14,6 +14,9 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
     public let vocabularySize: Int
     /// The model's pad, unk, bos and eos ids.
     public let specialTokens: SpecialTokens
+    /// The bytes of the `.model` file it was loaded from, kept so a model directory can store the tokenizer
+    /// exactly as it came (re-serialising through the library need not give the same bytes).
+    public let modelData: Data
 
     /// Loads a model from a `.model` file.
     /// The file is read through `InputFile` (pipes work; folders, missing files and files over
@@ -37,11 +40,12 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
         guard status == CSP_OK, let raw else {
             throw TokenizerError.invalidModel(source: source, reason: lastShimError())
         }
-        self.init(handle: raw)
+        self.init(handle: raw, modelData: Data(bytes))
     }
 
-    init(handle: OpaquePointer) {
+    init(handle: OpaquePointer, modelData: Data) {
         self.handle = handle
+        self.modelData = modelData
         vocabularySize = Int(csp_vocab_size(handle))
         func special(_ id: Int32) -> Int? { id >= 0 ? Int(id) : nil }
         specialTokens = SpecialTokens(
@@ -114,4 +118,9 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
         let status = bytes.withMemoryRebound(to: CChar.self) { csp_encode_pieces(handle, $0.baseAddress, $0.count, buffer.raw) }
         guard status == CSP_OK else { throw TokenizerError.encodingFailed(reason: lastShimError()) }
     }
+}
+
+extension SentencePieceTokenizer: PersistableTokenizer {
+    /// The `.model` file's bytes as `name`: the one file the `sentencepiece` plugin reads back.
+    public func files(named name: String) throws -> [String: Data] { [name: modelData] }
 }

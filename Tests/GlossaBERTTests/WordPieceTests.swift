@@ -76,3 +76,45 @@ import GlossaWordPiece
         }
     }
 }
+
+/// `WordPieceTokenizer` as a `PersistableTokenizer`: `vocab.txt` and `tokenizer_config.json` read back as the same tokenizer.
+@Suite struct WordPiecePersistingTests {
+    static func roundTrip(_ tokenizer: WordPieceTokenizer) throws -> WordPieceTokenizer {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("glossa-wordpiece-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let files = try tokenizer.files(named: "tokenizer.model")
+        #expect(Set(files.keys) == ["vocab.txt", "tokenizer_config.json"])
+        for (name, data) in files { try data.write(to: folder.appendingPathComponent(name)) }
+        return try WordPieceTokenizer(directory: folder)
+    }
+
+    @Test func fixtureReadsBackTheSame() throws {
+        let original = try WordPieceTokenizer(directory: BertFixture.directory)
+        let loaded = try Self.roundTrip(original)
+        #expect(loaded.maxLength == original.maxLength && loaded.specialTokens == original.specialTokens)
+        #expect(loaded.vocabularySize == original.vocabularySize)
+        for c in try BertFixture.expected().cases {
+            #expect(try loaded.encodeForModel(c.text) == c.ids, "\(c.text)")
+        }
+    }
+
+    /// Cased, accent-keeping settings and other special spellings survive, not just the defaults.
+    @Test func settingsReadBackTheSame() throws {
+        let original = try WordPieceTokenizer(
+            pieces: ["<pad>", "<unk>", "<cls>", "<sep>", "<mask>", "Héllo", "hello", "##s", "!"],
+            basic: BasicTokenizer(lowercase: false, stripAccents: false, splitCJK: false), maxLength: 7,
+            unknown: "<unk>", classifier: "<cls>", separator: "<sep>", padding: "<pad>", mask: "<mask>")
+        let loaded = try Self.roundTrip(original)
+        #expect(loaded.basic.lowercase == false && loaded.basic.stripAccents == false && loaded.basic.splitCJK == false)
+        #expect(loaded.maxLength == 7 && loaded.unknownPiece == "<unk>" && loaded.maskPiece == "<mask>")
+        for text in ["Héllo hellos!", "hello <mask> Hello"] {
+            #expect(try loaded.encodeForModel(text) == original.encodeForModel(text), "\(text)")
+        }
+    }
+
+    @Test func aPieceWithANewlineCannotBeStored() throws {
+        let tokenizer = try WordPieceTokenizer(pieces: ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a\nb"])
+        #expect { try tokenizer.files(named: "vocab.txt") } throws: { "\($0)".contains("vocab.txt") }
+    }
+}

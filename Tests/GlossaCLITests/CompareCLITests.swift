@@ -124,9 +124,10 @@ import FoundationXML
         let tokens = transformer.compactMap { $0["tokens"] as? Int }
         #expect(tokens.count >= 3 && tokens == rnn.compactMap { $0["tokens"] as? Int }, "\(transformer) \(rnn)")
         #expect((tokens.last ?? 0) >= 900)
-        #expect((transformer + rnn).allSatisfy { $0["devLoss"] != nil && $0["devChrF"] != nil })
+        let dev = (transformer + rnn).map { $0["dev"] as? [String: Double] ?? [:] }
+        #expect(dev.allSatisfy { $0["loss"] != nil && $0["chrf"] != nil })
         for history in [transformer, rnn] {
-            let losses = history.compactMap { $0["devLoss"] as? Double }
+            let losses = history.compactMap { ($0["dev"] as? [String: Double])?["loss"] }
             #expect((losses.last ?? 0) < (losses.first ?? 0), "dev loss did not fall: \(losses)")
         }
 

@@ -28,8 +28,9 @@ public enum Int8Checkpoint {
         return (Tensor(shape: matrix.shape, scalars: codes), Tensor(shape: [n], scalars: scales))
     }
 
-    /// Writes `source`'s int8 copy to `output`: its files (not folders) copied, `model.safetensors` with every 2-D float
-    /// tensor as codes and scales. Returns the sizes of the two weight files in bytes.
+    /// Writes `source`'s int8 copy to `output`: its files and the folders its `modules.json` names (a sentence-transformers
+    /// embedder's `1_Pooling`, `2_Normalize`) copied, `model.safetensors` with every 2-D float tensor as codes and scales.
+    /// Returns the sizes of the two weight files in bytes.
     @discardableResult
     public static func write(from source: URL, to output: URL) throws -> (float: Int, int8: Int) {
         let files = FileManager.default
@@ -42,11 +43,12 @@ public enum Int8Checkpoint {
             throw GlossaError.invalidInput("--output must be another folder than --model")
         }
         try files.createDirectory(at: output, withIntermediateDirectories: true)
+        let modules = try moduleFolders(source)
         for name in try files.contentsOfDirectory(atPath: source.path) where name != "model.safetensors" {
             let from = source.appendingPathComponent(name)
             var isDirectory: ObjCBool = false
-            // Files only: a run's checkpoints/ folder is not part of the model.
-            guard files.fileExists(atPath: from.path, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
+            // Other folders are not part of the model (a run's checkpoints/), but the modules' settings are.
+            guard files.fileExists(atPath: from.path, isDirectory: &isDirectory), !isDirectory.boolValue || modules.contains(name) else { continue }
             let to = output.appendingPathComponent(name)
             if files.fileExists(atPath: to.path) { try files.removeItem(at: to) }
             try files.copyItem(at: from, to: to)
@@ -67,6 +69,14 @@ public enum Int8Checkpoint {
         try Safetensors.write(tensors, metadata: file.metadata.merging([metadataKey: scheme]) { $1 }, to: target, dtypes: dtypes)
         let size = { (url: URL) in (try? files.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0 }
         return (size(weightsURL), size(target))
+    }
+
+    /// The top-level folders `modules.json` names in `directory` (none without one).
+    static func moduleFolders(_ directory: URL) throws -> Set<String> {
+        guard FileManager.default.fileExists(atPath: directory.appendingPathComponent("modules.json").path) else { return [] }
+        struct Entry: Decodable { var path: String? }
+        let entries = try decodeJSON([Entry].self, from: directory.appendingPathComponent("modules.json"))
+        return Set(entries.compactMap { $0.path?.split(separator: "/").first.map(String.init) }.filter { $0 != "." && $0 != ".." })
     }
 
     /// The float tensors of an int8 file (codes × scales), or the tensors as they are for any other file.

@@ -18,7 +18,6 @@ public struct VocabularyTokenizer: Tokenizer {
         guard let object = try? JSONSerialization.jsonObject(with: vocabJSON) as? [String: Any] else {
             throw GlossaError.invalidConfiguration("vocab.json is not a JSON object of piece → id")
         }
-        guard !object.isEmpty else { throw GlossaError.invalidConfiguration("vocab.json is empty; it should map every piece to its id") }
         var ids: [String: Int] = [:]
         for (piece, value) in object {
             guard let id = value as? Int, id >= 0, id <= Self.maximumId else {
@@ -26,6 +25,23 @@ public struct VocabularyTokenizer: Tokenizer {
                     "vocab.json maps \"\(piece)\" to something that is not an integer in 0...\(Self.maximumId)")
             }
             ids[piece] = id
+        }
+        try self.init(base: base, vocabulary: ids)
+    }
+
+    /// Wraps `base` with `base`'s own ids as the vocabulary: what a Marian directory written from a plain
+    /// SentencePiece model holds, so it reads back with the same ids.
+    public init(base: any Tokenizer) throws {
+        var ids: [String: Int] = [:]
+        for id in 0..<base.vocabularySize { ids[base.piece(for: id)] = id }
+        try self.init(base: base, vocabulary: ids)
+    }
+
+    /// Wraps `base` with the vocabulary `ids` (piece → id).
+    public init(base: any Tokenizer, vocabulary ids: [String: Int]) throws {
+        guard !ids.isEmpty else { throw GlossaError.invalidConfiguration("vocab.json is empty; it should map every piece to its id") }
+        if let bad = ids.first(where: { $0.value < 0 || $0.value > Self.maximumId }) {
+            throw GlossaError.invalidConfiguration("vocab.json maps \"\(bad.key)\" to \(bad.value), outside 0...\(Self.maximumId)")
         }
         let size = (ids.values.max() ?? -1) + 1
         var list = [String?](repeating: nil, count: size)
@@ -41,6 +57,9 @@ public struct VocabularyTokenizer: Tokenizer {
         self.pieceList = list.map { $0 ?? "" }
         self.specialTokens = SpecialTokens(pad: ids["<pad>"], unk: ids["<unk>"], bos: ids["<s>"], eos: ids["</s>"])
     }
+
+    /// Piece → id, as `vocab.json` holds it.
+    public var vocabulary: [String: Int] { ids }
 
     public var vocabularySize: Int { pieceList.count }
 
@@ -62,4 +81,14 @@ public struct VocabularyTokenizer: Tokenizer {
     public func piece(for id: Int) -> String { id >= 0 && id < pieceList.count ? pieceList[id] : "" }
 
     public func id(for piece: String) -> Int? { ids[piece] }
+}
+
+extension VocabularyTokenizer: PersistableTokenizer {
+    /// The vocabulary as `name` (`vocab.json`, or `target_vocab.json` for a separate target side), encoded as
+    /// Glossa has always written it. The pieces' tokenizer (`base`) is stored by the layout under its own name.
+    public func files(named name: String) throws -> [String: Data] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return [name: try encoder.encode(ids)]
+    }
 }
