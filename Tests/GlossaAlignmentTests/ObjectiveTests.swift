@@ -129,4 +129,35 @@ func copyExamples(count: Int, seed: UInt64) -> [TokenizedExample] {
         let greedyMixed = try ResponseGeneration.generate(model, prompts: prompts, sampler: GreedySampler(), maxNewTokens: 6)
         #expect(greedyAlone[0] == greedyMixed[3])
     }
+
+    /// With only a target-token budget, each objective stops at the first update that reaches it (never before,
+    /// and past it by less than one update's tokens).
+    @Test func targetTokensBudgetStopsEveryObjective() throws {
+        func budgeted<Objective: DecoderObjective>(_ objective: Objective, model: CausalLMModel, tokens: Int) throws -> TrainingResult {
+            var s = settings(steps: 1)
+            s.steps = nil
+            s.targetTokens = tokens
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("glossa-budget-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: directory) }
+            return try Trainer(model: model as any DecoderOnlyModel, objective: objective, settings: s, directory: directory).run()
+        }
+        let model = try tinyModel()
+        let sft = SupervisedFineTuningObjective(train: copyExamples(count: 100, seed: 2), dev: [], ids: model.specialIds, maxTokens: 256, maxLength: 16)
+        let pairs = copyExamples(count: 100, seed: 4).map { TokenizedPair(prompt: $0.prompt, chosen: $0.response, rejected: Array($0.response.reversed())) }
+        let dpo = try DirectPreferenceObjective(train: pairs, dev: [], reference: try tinyModel(), beta: 0.5, maxTokens: 256, maxLength: 16)
+        var grpoSettings = GRPOSettings()
+        grpoSettings.groupSize = 4
+        grpoSettings.promptsPerBatch = 2
+        grpoSettings.maxNewTokens = 4
+        let prompts = (0..<8).map { PromptReference(prompt: String(Array("defghijk")[$0]), reference: "") }
+        let grpo = try GroupRelativePolicyObjective(train: prompts, dev: nil, reference: try tinyModel(), reward: EarlyLettersReward(),
+                                                    tokenizer: LetterTokenizer(), settings: grpoSettings, seed: 3)
+        // The most tokens one update can add: a batch of at most 256 padded tokens; a GRPO batch of 8 outputs × 5.
+        for (name, result, most) in [("sft", try budgeted(sft, model: model, tokens: 500), 256),
+                                     ("dpo", try budgeted(dpo, model: try tinyModel(), tokens: 500), 256),
+                                     ("grpo", try budgeted(grpo, model: try tinyModel(), tokens: 60), 40)] {
+            #expect(result.outcome == .finished && result.tokens >= (name == "grpo" ? 60 : 500), "\(name): \(result.tokens)")
+            #expect(result.tokens < (name == "grpo" ? 60 : 500) + most, "\(name) went \(result.tokens) tokens")
+        }
+    }
 }

@@ -128,4 +128,54 @@ func tinySettings(steps: Int) -> TrainingSettings {
         let alone = try language.sampleGroup([3, 4], count: 1, sampler: &single, maxNewTokens: 8)
         #expect(group.count == 3 && group.allSatisfy { $0.tokens == alone[0].tokens })
     }
+
+    @Test func targetTokensBudgetStopsNextTokenTraining() throws {
+        let model = try CausalLMModel(tinyConfiguration(), seed: 1)
+        let objective = LanguageModelingObjective(train: alphabetRuns(count: 200, seed: 2), dev: [], ids: model.specialIds, maxTokens: 200, maxLength: 16)
+        var settings = tinySettings(steps: 1)
+        settings.steps = nil
+        settings.targetTokens = 1000
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("glossa-lmbudget-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let result = try Trainer(model: model as any DecoderOnlyModel, objective: objective, settings: settings, directory: directory).run()
+        #expect(result.tokens >= 1000 && result.tokens < 1200, "\(result.tokens) tokens")
+    }
+
+    /// A loss that stops being a number ends the run with an error that names the last good checkpoint, which stays intact.
+    @Test func aNaNLossStopsTheRunAndKeepsTheLastCheckpoint() throws {
+        final class Diverging: DecoderObjective {
+            let inner: LanguageModelingObjective
+            var calls = 0
+            init(_ inner: LanguageModelingObjective) { self.inner = inner }
+            var name: String { "diverging" }
+            var primaryMetric: PrimaryMetric? { nil }
+            var batching: ExampleBatching { inner.batching }
+            func loss(batch: [Int], model: any DecoderOnlyModel, context: ForwardContext) throws -> ObjectiveLoss {
+                calls += 1
+                var result = try inner.loss(batch: batch, model: model, context: context)
+                if calls == 5 { result.loss = result.loss * Float.nan }
+                return result
+            }
+            func validate(model: any DecoderOnlyModel) throws -> [String: Double] { [:] }
+        }
+        let model = try CausalLMModel(tinyConfiguration(), seed: 1)
+        let objective = Diverging(LanguageModelingObjective(train: alphabetRuns(count: 100, seed: 2), dev: [], ids: model.specialIds,
+                                                            maxTokens: 100, maxLength: 16))
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("glossa-lmnan-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let trainer = Trainer(model: model as any DecoderOnlyModel, objective: objective, settings: tinySettings(steps: 10), directory: directory)
+        #expect {
+            _ = try trainer.run()
+        } throws: { error in
+            "\(error)".contains("the loss became nan at update 5") && "\(error)".contains("step-0000004, is kept")
+        }
+        // The checkpoint before the NaN reads back, and resuming from it goes on.
+        let checkpoint = directory.appendingPathComponent("checkpoints/step-0000004/model.safetensors")
+        #expect(try Safetensors.read(contentsOf: checkpoint).tensors().values.allSatisfy { $0.scalars.allSatisfy(\.isFinite) })
+        let resumed = try Trainer(model: try CausalLMModel(tinyConfiguration(), seed: 1) as any DecoderOnlyModel,
+                                  objective: LanguageModelingObjective(train: alphabetRuns(count: 100, seed: 2), dev: [], ids: model.specialIds,
+                                                                       maxTokens: 100, maxLength: 16),
+                                  settings: tinySettings(steps: 6), directory: directory).run(resume: true)
+        #expect(resumed.step == 6)
+    }
 }
