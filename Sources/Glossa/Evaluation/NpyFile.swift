@@ -3,9 +3,9 @@ import Foundation
 /// NumPy's `.npy` format, version 1.0, for a `[rows, columns]` float32 matrix: the magic `\x93NUMPY`, the
 /// version, a little-endian header length, a Python dict literal padded with spaces to a 64-byte boundary,
 /// then the scalars little-endian in C order.
-enum NpyFile {
+public enum NpyFile {
     /// The bytes of a `.npy` file holding `rows` (all of one width `columns`).
-    static func encode(_ rows: [[Float]], columns: Int) -> Data {
+    public static func encode(_ rows: [[Float]], columns: Int) -> Data {
         var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (\(rows.count), \(columns)), }"
         let unpadded = 10 + header.utf8.count + 1
         header += String(repeating: " ", count: (64 - unpadded % 64) % 64) + "\n"
@@ -21,7 +21,7 @@ enum NpyFile {
     }
 
     /// The matrix in a `.npy` file this writer made (or any C-order `<f4` 2-D array); `nil` if it is not one.
-    static func decode(_ data: Data) -> [[Float]]? {
+    public static func decode(_ data: Data) -> [[Float]]? {
         let bytes = [UInt8](data)
         guard bytes.count >= 10, bytes[0] == 0x93, Array(bytes[1..<6]) == Array("NUMPY".utf8), bytes[6] == 1 else { return nil }
         let length = Int(bytes[8]) | Int(bytes[9]) << 8
@@ -30,10 +30,12 @@ enum NpyFile {
               let open = header.range(of: "'shape': ("), let close = header[open.upperBound...].firstIndex(of: ")")
         else { return nil }
         let dims = header[open.upperBound..<close].split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard dims.count == 2 else { return nil }
+        guard dims.count == 2, dims[0] >= 0, dims[1] >= 0 else { return nil }
         let (rows, columns) = (dims[0], dims[1])
         let start = 10 + length
-        guard bytes.count == start + rows * columns * 4 else { return nil }
+        // A damaged header's shape must not overflow the size check.
+        let (cells, overflow) = rows.multipliedReportingOverflow(by: columns)
+        guard !overflow, cells <= (bytes.count - start) / 4, bytes.count == start + cells * 4 else { return nil }
         return (0..<rows).map { r in
             (0..<columns).map { c in
                 let o = start + (r * columns + c) * 4
