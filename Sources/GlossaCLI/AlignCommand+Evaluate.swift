@@ -68,9 +68,9 @@ extension AlignCommand {
             let chosen: any Reward = reward == .chrf ? ChrFReward() : ArithmeticReward()
             var scores = chosen.summary(outputs: outputs, references: examples.map(\.reference))
             if reward == .chrf {
-                let refs = examples.map(\.reference)
-                scores["corpus_chrf"] = try ChrF().corpusScore(hypotheses: outputs, references: refs).score
-                scores["corpus_bleu"] = try BLEU().corpusScore(hypotheses: outputs, references: refs).score
+                let corpus = try TestSet(sources: examples.map(\.prompt), references: examples.map(\.reference)).score(outputs).all
+                scores["corpus_chrf"] = corpus.chrF
+                scores["corpus_bleu"] = corpus.bleu
             }
             scores["examples"] = Double(examples.count)
             scores["seconds"] = seconds

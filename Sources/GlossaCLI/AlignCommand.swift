@@ -158,29 +158,9 @@ extension AlignCommand {
                                    + "more than 100000; pass --limit or fewer --samples")
             }
             let prompts = sources.map { TranslationPrompt.prompt($0, language: language) }
-            let encoded = try lm.tokenizer.encodeBatch(prompts)
             let started = Date()
-            // The samples of a prompt are rows of one batch.
-            let rows = encoded.flatMap { Array(repeating: $0, count: samples) }
-            let generated = try withoutGrad {
-                try ResponseGeneration.generate(lm.model, prompts: rows, sampler: StochasticSampler(temperature: temperature, seed: seed),
-                                                maxNewTokens: maxNewTokens)
-            }
-            let texts = try generated.map { try lm.tokenizer.decode($0.tokens) }
-            let chrF = ChrF()
-            var pairs: [PreferencePair] = []
-            for i in prompts.indices {
-                let scored = texts[(samples * i)..<(samples * (i + 1))].map { ($0, chrF.sentenceScore(hypothesis: $0, reference: refs[i]).score) }
-                // max/min keep the first of equal scores, so a fixed seed gives a fixed pair.
-                guard let best = scored.max(by: { $0.1 < $1.1 }) else { continue }
-                let matched = scored.filter { sample in
-                    let difference = sample.0.count - best.0.count
-                    let near = lengthTolerance.map { Double(abs(difference)) <= $0 * Double(best.0.count) } ?? true
-                    return near && (!balanceLengths || (i % 2 == 0 ? difference >= 0 : difference <= 0))
-                }
-                guard let worst = matched.min(by: { $0.1 < $1.1 }), best.1 > worst.1, best.0 != worst.0 else { continue }
-                pairs.append(PreferencePair(prompt: prompts[i], chosen: best.0, rejected: worst.0))
-            }
+            let pairs = try PreferenceMining(lengthTolerance: lengthTolerance, balanceLengths: balanceLengths)
+                .mine(lm, prompts: prompts, references: refs, samplesPerPrompt: samples, temperature: temperature, seed: seed, maxNewTokens: maxNewTokens)
             AlignCommand.log(String(format: "%d of %d prompts gave a pair (%.1f s)", pairs.count, prompts.count, Date().timeIntervalSince(started)))
             try AlignCommand.write(pairs, to: output, inputs: [source, references])
         }

@@ -90,7 +90,7 @@ struct CompareCommand: ParsableCommand {
         signal(SIGINT, SIG_DFL)  // evaluations are stored per run, so Ctrl-C from here on loses at most one
         BLAS.setThreads(runThreads)
         guard let testFiles = runs[0].recipe.data.test else { throw CommandError(description: "the first recipe has no test data") }
-        let test = try CompareTestSet.load(testFiles, limit: testLines)
+        let test = try TestSet.comparison(testFiles, limit: testLines)
         let settings = EvaluationSettings(beamSize: beamSize, batchSize: batchSize, maxLength: maxLength, lengthPenalty: lengthPenalty,
                                           testLines: testLines, threads: runThreads)
         if let name = evaluateRun {

@@ -13,7 +13,7 @@ extension CompareReport {
         s += "Test scores are corpus BLEU (13a) and chrF (sacreBLEU defaults) on \(testLines) lines of `\(runs[0].recipe.data.test?.source ?? "")`. "
         s += "Training time excludes validation. Peak memory is the training process's maximum resident set (`wait4`).\n\n"
         s += breakdown("By corpus origin", key: "origin", keys: originKeys()) { $0.byOrigin }
-        s += breakdown("By source length", key: "source words", keys: CompareTestSet.buckets.map(\.label)) { $0.byLength }
+        s += breakdown("By source length", key: "source words", keys: TestSet.lengthBuckets.map(\.label)) { $0.byLength }
         s += "## Plots\n\n"
         for (name, _) in plots() { s += "![\(name)](\(name))\n" }
         s += "\n" + fairness() + history()
@@ -55,7 +55,7 @@ extension CompareReport {
     }
 
     /// A table of BLEU / chrF per group, greedy and beam, for every run.
-    func breakdown(_ title: String, key: String, keys: [String], _ groups: (DecodingResult) -> [String: EvalCommand.Scores]) -> String {
+    func breakdown(_ title: String, key: String, keys: [String], _ groups: (TestSetResult) -> [String: TestSetScores]) -> String {
         let evaluated = runs.filter { evaluations[$0.name] != nil }
         let present = keys.filter { k in evaluated.contains { groups(evaluations[$0.name]!.greedy)[k] != nil } }
         guard !present.isEmpty else { return "" }
@@ -124,7 +124,7 @@ extension CompareReport {
         return s
     }
 
-    static func pair(_ s: EvalCommand.Scores) -> String { String(format: "%.2f / %.2f", s.bleu, s.chrF) }
+    static func pair(_ s: TestSetScores) -> String { String(format: "%.2f / %.2f", s.bleu, s.chrF) }
 
     static func grouped(_ n: Int) -> String {
         let digits = Array(String(n))

@@ -90,7 +90,7 @@ struct CompareReport {
             speedBars.append(("\(label(run)) greedy", e.greedy.sentencesPerSecond))
             speedBars.append(("\(label(run)) \(beam)", e.beam.sentencesPerSecond))
         }
-        for bucket in CompareTestSet.buckets {
+        for bucket in TestSet.lengthBuckets {
             for run in evaluated {
                 if let s = evaluations[run.name]?.beam.byLength[bucket.label] { lengthBars.append(("\(label(run)) \(bucket.label)", s.chrF)) }
             }

@@ -42,97 +42,25 @@ struct SimilarCommand: ParsableCommand {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
             .map { $0.hasSuffix("\r") ? String($0.dropLast()) : String($0) }
             .filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
-        let cache = EmbeddingCache(corpus: corpusURL, model: URL(fileURLWithPath: options.model),
-                                   settings: "pooling=\(options.pooling?.rawValue ?? "default") normalize=\(options.normalize.map(String.init) ?? "default") max_length=\(embedder.maxLength)")
-        let key = try cache.key()
-        var vectors = noCache ? nil : cache.load(key: key, rows: lines.count)
-        if vectors == nil {
-            let computed = try embedder.embed(lines, batchSize: options.batchSize)
-            do { try cache.save(computed, key: key, columns: computed.first?.count ?? embedder.dimension) } catch {
-                StandardStreams.writeError("warning: could not cache the corpus embeddings: \(error)\n")
-            }
-            vectors = computed
-        }
-        let corpusVectors = (vectors ?? []).map(unit)
+        let settings = "pooling=\(options.pooling?.rawValue ?? "default") normalize=\(options.normalize.map(String.init) ?? "default") max_length=\(embedder.maxLength)"
+        let key = try EmbeddingCache.Key(model: URL(fileURLWithPath: options.model), texts: lines, settings: settings)
+        let vectors = try EmbeddingCache(beside: corpusURL).vectors(for: key, recompute: noCache, storeFailed: { error in
+            StandardStreams.writeError("warning: could not cache the corpus embeddings: \(error)\n")
+        }) { try embedder.embed(lines, batchSize: options.batchSize) }
+        let index = SimilarityIndex(vectors: vectors)
         let sink = try OutputSink(path: nil)
         var first = true
         let answer: ([String]) throws -> Void = { batch in
-            for query in try embedder.embed(batch, batchSize: options.batchSize).map(unit) {
+            for query in try embedder.embed(batch, batchSize: options.batchSize) {
                 if !first { try sink.write(Data("\n".utf8)) }
                 first = false
-                let scores = corpusVectors.map { zip($0, query).reduce(Float(0)) { $0 + $1.0 * $1.1 } }
-                let best = scores.indices.sorted { (scores[$0], $1) > (scores[$1], $0) }.prefix(topK)
-                for i in best { try sink.write(Data((String(format: "%.4f", scores[i]) + "\t" + lines[i] + "\n").utf8)) }
+                for hit in index.nearest(query, k: topK) {
+                    try sink.write(Data((String(format: "%.4f", hit.score) + "\t" + lines[hit.index] + "\n").utf8))
+                }
                 try sink.flush()
             }
         }
         if !queries.isEmpty { try answer(queries) } else { try readLines(chunk: options.batchSize, replaceInvalid: options.replaceInvalid, answer) }
         try sink.close()
-    }
-
-    /// `v` scaled to unit length (zero stays zero).
-    func unit(_ v: [Float]) -> [Float] {
-        let norm = v.reduce(Float(0)) { $0 + $1 * $1 }.squareRoot()
-        return norm > 0 ? v.map { $0 / norm } : v
-    }
-}
-
-/// Corpus embeddings stored beside the corpus, valid while the corpus, the model directory and the
-/// embedding settings are what the key file records.
-struct EmbeddingCache {
-    /// The corpus file.
-    let corpus: URL
-    /// The model directory.
-    let model: URL
-    /// Flags that change the vectors (pooling, normalisation).
-    let settings: String
-
-    /// What the key file holds.
-    struct Key: Codable, Equatable {
-        var corpus_size: Int
-        var corpus_mtime: Double
-        var corpus_sha256: String
-        var model_sha256: String
-        var settings: String
-    }
-
-    var vectorsURL: URL { URL(fileURLWithPath: corpus.path + ".glossa-embeddings.npy") }
-    var keyURL: URL { URL(fileURLWithPath: corpus.path + ".glossa-embeddings.json") }
-
-    /// The model files whose bytes decide the vectors.
-    static let modelFiles = ["config.json", "model.safetensors", "vocab.txt", "tokenizer.model", "tokenizer_config.json",
-                             "sentence_bert_config.json", "modules.json", "1_Pooling/config.json"]
-
-    /// The key of the corpus and model as they are now.
-    func key() throws -> Key {
-        let attributes = try FileManager.default.attributesOfItem(atPath: corpus.path)
-        var hasher = SHA256()
-        for name in Self.modelFiles {
-            let file = model.appendingPathComponent(name)
-            guard FileManager.default.fileExists(atPath: file.path) else { continue }
-            hasher.update(Data("\(name) \(try SHA256.file(file))\n".utf8))
-        }
-        return Key(corpus_size: (attributes[.size] as? NSNumber)?.intValue ?? 0,
-                   corpus_mtime: (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0,
-                   corpus_sha256: try SHA256.file(corpus), model_sha256: hasher.hexDigest(), settings: settings)
-    }
-
-    /// The cached vectors if the key file matches `key` and the matrix has `rows` rows; `nil` otherwise.
-    func load(key: Key, rows: Int) -> [[Float]]? {
-        guard let data = try? Data(contentsOf: keyURL), let stored = try? JSONDecoder().decode(Key.self, from: data) else { return nil }
-        guard stored.corpus_sha256 == key.corpus_sha256, stored.corpus_size == key.corpus_size,
-              stored.model_sha256 == key.model_sha256, stored.settings == key.settings else { return nil }
-        guard let matrix = (try? Data(contentsOf: vectorsURL)).flatMap(NpyFile.decode), matrix.count == rows else { return nil }
-        // A damaged cache (NaN or infinite numbers) is recomputed, not trusted.
-        guard matrix.allSatisfy({ $0.allSatisfy(\.isFinite) }) else { return nil }
-        return matrix
-    }
-
-    /// Writes the vectors, then the key (so a key never describes vectors that are not there).
-    func save(_ vectors: [[Float]], key: Key, columns: Int) throws {
-        try AtomicFile.write(NpyFile.encode(vectors, columns: columns), to: vectorsURL)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try AtomicFile.write(try encoder.encode(key), to: keyURL)
     }
 }
