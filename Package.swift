@@ -67,6 +67,9 @@ let package = Package(
             // loader bind the library's references to this copy, so both see one set of types (PluginLibrary).
             linkerSettings: [.unsafeFlags(["-Xlinker", "--export-dynamic"], .when(platforms: [.linux]))]),
 
+        // The Swift program of docs/training.md: a recipe trained from the SDK (built and run by the tests).
+        .executableTarget(name: "train-recipe", dependencies: ["Glossa", "GlossaBuiltins", "GlossaRecipes"], path: "Examples/TrainRecipe"),
+
         // int8 (oneDNN) against fp32 (OpenBLAS) matrix products: swift run -c release int8-gemm-bench.
         .executableTarget(name: "int8-gemm-bench", dependencies: ["GlossaTensor", "CDNNL"], path: "Sources/Int8GemmBench"),
 

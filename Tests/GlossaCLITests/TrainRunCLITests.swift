@@ -153,3 +153,33 @@ import Testing
         #expect(steps.count == 1, "\(steps)")
     }
 }
+
+/// The Swift program of docs/training.md: the same file is in the docs, and it trains a recipe from the SDK.
+@Suite struct TrainFromSwiftTests {
+    @Test func theDocumentedProgramIsTheBuiltOneAndTrains() throws {
+        let root = GlossaRunner.repositoryRoot
+        let program = try String(contentsOf: root.appendingPathComponent("Examples/TrainRecipe/main.swift"), encoding: .utf8)
+        let docs = try String(contentsOf: root.appendingPathComponent("docs/training.md"), encoding: .utf8)
+        #expect(docs.contains("```swift\n" + program + "```"), "docs/training.md must show Examples/TrainRecipe/main.swift as it is")
+
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("glossa-swift-train-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let recipe = try TrainRunCLITests.write(try TrainRunCLITests.recipe(in: folder, training: ["validate_every": 2]),
+                                                to: folder.appendingPathComponent("r.json"))
+        let process = Process()
+        process.executableURL = try GlossaRunner.binary().deletingLastPathComponent().appendingPathComponent("train-recipe")
+        process.arguments = [recipe]
+        let output = folder.appendingPathComponent("stdout")
+        try Data().write(to: output)
+        let handle = try FileHandle(forWritingTo: output)
+        defer { try? handle.close() }
+        process.standardOutput = handle
+        try process.run()
+        process.waitUntilExit()
+        let printed = try String(contentsOf: output, encoding: .utf8)
+        #expect(process.terminationStatus == 0, "\(printed)")
+        #expect(printed.contains("step 2: ") && printed.contains("wrote "), "\(printed)")
+        #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("model/model.safetensors").path))
+    }
+}
