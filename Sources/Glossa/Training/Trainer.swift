@@ -184,10 +184,12 @@ public final class Trainer<Objective: TrainingObjective> {
                 continue
             }
             emptyUpdates = 0
-            scaleGradients(parameters.map(\.tensor), by: 1 / Float(stepUnits))
-            let norm = settings.clipNorm > 0
-                ? clipGradientNorm(parameters.map(\.tensor), maxNorm: settings.clipNorm) : gradientNorm(parameters.map(\.tensor))
+            // The mean over the update's units and the clip, in one pass over the gradients.
+            let tensors = parameters.map(\.tensor)
+            let norm = gradientNorm(tensors) / Float(stepUnits)
             guard norm.isFinite else { throw diverged("the gradient norm", Double(norm), state) }
+            let clip = settings.clipNorm > 0 && norm > settings.clipNorm ? settings.clipNorm / (norm + 1e-6) : 1
+            scaleGradients(tensors, by: clip / Float(stepUnits))
             state.step += 1
             let learningRate = schedule.rate(at: state.step, progress: progress(state))
             optimizer.step(parameters, learningRate: learningRate)
@@ -260,7 +262,7 @@ public final class Trainer<Objective: TrainingObjective> {
         }
     }
 
-    /// The global L2 norm of the gradients, when clipping is off (the NaN check still needs it).
+    /// The global L2 norm of the gradients.
     func gradientNorm(_ tensors: [Tensor]) -> Float {
         var total: Double = 0
         for p in tensors { if let g = p.grad { for x in g.scalars { total += Double(x) * Double(x) } } }
