@@ -2,20 +2,6 @@ import Foundation
 import Glossa
 import GlossaNN
 
-/// The recurrent cell of every layer: Elman (tanh), GRU or LSTM, with PyTorch's gate order and equations.
-public enum CellKind: String, Codable, Sendable, CaseIterable {
-    case elman, gru, lstm
-
-    /// Gates per hidden unit: the input and recurrent weights have gates × hidden rows.
-    public var gates: Int {
-        switch self {
-        case .elman: return 1
-        case .gru: return 3
-        case .lstm: return 4
-        }
-    }
-}
-
 /// How the decoder scores encoder states: additive (Bahdanau et al. 2015), or Luong et al. 2015's dot and general.
 public enum AttentionScore: String, Codable, Sendable, CaseIterable {
     case bahdanau, dot, general

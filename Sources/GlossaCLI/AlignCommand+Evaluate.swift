@@ -6,7 +6,7 @@ import GlossaTensor
 
 extension AlignCommand {
     /// `glossa align eval`: greedy responses to prompts, scored by a reward.
-    struct Evaluate: ParsableCommand {
+    struct Evaluate: PluginCommand {
         static let configuration = CommandConfiguration(
             commandName: "eval", abstract: "Score a decoder-only model's greedy responses with a reward (chrF or arithmetic).",
             discussion: """
@@ -51,10 +51,10 @@ extension AlignCommand {
             return out
         }
 
-        func run() throws {
+        func run(plugins: PluginRegistry) throws {
             threads.apply()
             let outputFile = try output.map { try OutputSink(path: $0, inputs: [data, source, references]) }
-            let lm = try AlignCommand.loadModel(model)
+            let lm = try AlignCommand.loadModel(model, plugins: plugins)
             let examples = try examples()
             let started = Date()
             let outputs = try withoutGrad {
@@ -86,7 +86,7 @@ extension AlignCommand {
     }
 
     /// `glossa align preference`: held-out preference accuracy of a policy against its reference.
-    struct Preference: ParsableCommand {
+    struct Preference: PluginCommand {
         static let configuration = CommandConfiguration(
             commandName: "preference", abstract: "DPO loss and preference accuracy of a model on {prompt, chosen, rejected} JSONL.")
 
@@ -99,9 +99,9 @@ extension AlignCommand {
 
         func validate() throws { try FlagBounds.check(finite: beta, 0.000_001...1000, "--beta") }
 
-        func run() throws {
+        func run(plugins: PluginRegistry) throws {
             threads.apply()
-            let policy = try AlignCommand.loadModel(model), ref = try AlignCommand.loadModel(reference)
+            let policy = try AlignCommand.loadModel(model, plugins: plugins), ref = try AlignCommand.loadModel(reference, plugins: plugins)
             try checkSharedVocabulary(policy: policy.model, reference: ref.model, referencePath: reference)
             let pairs = try TokenizedPair.tokenize(try JSONLines.read(PreferencePair.self, from: data), with: policy.tokenizer)
             let objective = try DirectPreferenceObjective(train: [], dev: pairs, reference: ref.model, beta: beta, maxTokens: 4096, maxLength: 1024)

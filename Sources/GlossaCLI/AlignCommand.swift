@@ -26,8 +26,8 @@ struct AlignCommand: ParsableCommand {
     static func log(_ line: String) { StandardStreams.writeError((line + "\n")) }
 
     /// Loads a decoder-only model directory.
-    static func loadModel(_ path: String) throws -> LanguageModel {
-        try LanguageModel.load(try ModelLocator.checked(URL(fileURLWithPath: path)), registry: Registry.current)
+    static func loadModel(_ path: String, plugins: PluginRegistry) throws -> LanguageModel {
+        try LanguageModel.load(try ModelLocator.checked(URL(fileURLWithPath: path)), registry: plugins)
     }
 }
 
@@ -108,7 +108,7 @@ extension AlignCommand {
     }
 
     /// `glossa align dpo-data`: samples per prompt from a model; the best and the worst by chrF against the reference make a pair.
-    struct PreferenceData: ParsableCommand {
+    struct PreferenceData: PluginCommand {
         static let configuration = CommandConfiguration(
             commandName: "dpo-data", abstract: "Write {prompt, chosen, rejected} JSONL: samples per source ranked by chrF.",
             discussion: """
@@ -143,10 +143,10 @@ extension AlignCommand {
             try FlagBounds.check(maxNewTokens, FlagBounds.newTokens, "--max-new-tokens")
         }
 
-        func run() throws {
+        func run(plugins: PluginRegistry) throws {
             threads.apply()
             try OutputSink.refuseInput(output, inputs: [source, references])
-            let lm = try AlignCommand.loadModel(model)
+            let lm = try AlignCommand.loadModel(model, plugins: plugins)
             var sources = try ParallelData.readLines(source), refs = try ParallelData.readLines(references)
             guard sources.count == refs.count else {
                 throw CommandError(description: "\(source) has \(sources.count) lines but \(references) has \(refs.count); they must be aligned line by line")

@@ -4,7 +4,7 @@ import Glossa
 import GlossaTensor
 
 /// `glossa bench`: kernel throughput, each figure beside a reference run in the same process.
-struct BenchCommand: ParsableCommand {
+struct BenchCommand: PluginCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Measure kernel throughput against a reference run side by side.",
         discussion: "Machines are noisy: compare the ratio column, not absolute times. Use a release build.")
@@ -49,7 +49,7 @@ struct BenchCommand: ParsableCommand {
         if !(1...SearchSettings.maxBeamSize).contains(beamSize) { throw ValidationError("--beam-size must be in 1...\(SearchSettings.maxBeamSize)") }
     }
 
-    func run() throws {
+    func run(plugins: PluginRegistry) throws {
         threads.apply()
         var rows: [BenchRow] = []
         for workload in workloads.isEmpty ? [.gemm, .softmax, .layernorm, .attention] : workloads {
@@ -58,12 +58,12 @@ struct BenchCommand: ParsableCommand {
             case .softmax: rows += KernelBench.softmax(seconds: seconds)
             case .layernorm: rows += KernelBench.layerNorm(seconds: seconds)
             case .attention: rows += KernelBench.attention(seconds: seconds)
-            case .train: rows += try ModelBench.train(seconds: seconds)
+            case .train: rows += try ModelBench.train(plugins: plugins, seconds: seconds)
             case .rnn: rows += RNNBench.run(seconds: seconds)
-            case .generate: rows += try GenerateBench.run(directory: model, positions: positions)
-            case .decode: rows += try DecodeBench.run(directory: model, input: "corpora/en-de.test.en", lines: 512, beamSize: beamSize, batchSize: 32)
+            case .generate: rows += try GenerateBench.run(plugins: plugins, directory: model, positions: positions)
+            case .decode: rows += try DecodeBench.run(plugins: plugins, directory: model, input: "corpora/en-de.test.en", lines: 512, beamSize: beamSize, batchSize: 32)
             case .plugin:
-                rows += try PluginBench.run(encoder: pluginEncoder, configFile: pluginConfig, runner: staticRunner,
+                rows += try PluginBench.run(plugins: plugins, encoder: pluginEncoder, configFile: pluginConfig, runner: staticRunner,
                                             batchSize: 32, length: 48, seconds: seconds, rounds: 5)
             }
         }

@@ -4,12 +4,9 @@ import Glossa
 import GlossaNN
 import GlossaTensor
 
-/// Set by the SIGINT handler while runs train; the children get the same Ctrl-C and checkpoint themselves.
-nonisolated(unsafe) private var compareInterrupted = false
-
 /// `glossa compare --recipe A.json --recipe B.json`: trains recipes on the same data, tokenizer and budget, then
 /// scores them on the same test set and writes a report with plots.
-struct CompareCommand: ParsableCommand {
+struct CompareCommand: PluginCommand {
     static let configuration = CommandConfiguration(
         commandName: "compare", abstract: "Train translator recipes side by side on the same data and budget, and report.",
         discussion: """
@@ -71,12 +68,12 @@ struct CompareCommand: ParsableCommand {
         try FlagBounds.check(testLines, 1...FlagBounds.limit.upperBound, "--test-lines")
     }
 
-    func run() throws {
+    func run(plugins: PluginRegistry) throws {
         let outputURL = URL(fileURLWithPath: output)
         let budget = budgetMinutes.map(CompareBudget.minutes) ?? budgetTokens.map(CompareBudget.tokens)
         let firstThreads = (try? Recipe.load(URL(fileURLWithPath: recipes[0])))?.training.threads
         let runThreads = threads ?? (parallel ? 1 : firstThreads ?? Threads.count)
-        let (runs, chosenBudget) = try ComparePlan.make(recipeFiles: recipes, budget: budget, threads: runThreads, output: outputURL)
+        let (runs, chosenBudget) = try ComparePlan.make(recipeFiles: recipes, budget: budget, threads: runThreads, output: outputURL, plugins: plugins)
         if evaluateRun == nil {
             log("compare: \(runs.map(\.name).joined(separator: " vs ")), \(chosenBudget.description), \(runThreads) thread(s) per run"
                 + (parallel ? ", runs in parallel" : ", one run at a time"))
@@ -95,7 +92,7 @@ struct CompareCommand: ParsableCommand {
                                           testLines: testLines, threads: runThreads)
         if let name = evaluateRun {
             guard let run = runs.first(where: { $0.name == name }) else { throw CommandError(description: "no run is called \(name)") }
-            try AtomicFile.write(try ComparePlan.encode(try CompareEvaluator.evaluate(run, test: test, settings: settings, log: log)),
+            try AtomicFile.write(try ComparePlan.encode(try CompareEvaluator.evaluate(run, test: test, settings: settings, plugins: plugins, log: log)),
                                  to: run.evaluationURL)
             return
         }
@@ -110,7 +107,7 @@ struct CompareCommand: ParsableCommand {
         } else {
             for run in waiting {
                 log("compare: translating the test set with \(run.name)")
-                try AtomicFile.write(try ComparePlan.encode(try CompareEvaluator.evaluate(run, test: test, settings: settings, log: log)),
+                try AtomicFile.write(try ComparePlan.encode(try CompareEvaluator.evaluate(run, test: test, settings: settings, plugins: plugins, log: log)),
                                      to: run.evaluationURL)
             }
         }
@@ -137,12 +134,15 @@ struct CompareCommand: ParsableCommand {
             }
         }
         guard !pending.isEmpty else { return }
-        signal(SIGINT) { _ in compareInterrupted = true }
+        // The children get the same Ctrl-C from the terminal and checkpoint themselves.
+        let stop = StopSignal()
+        let interrupt = Interrupt(raising: stop)
+        defer { interrupt.cancel() }
         let executable = ChildProcess.currentExecutable()
         var active: [(run: CompareRun, child: ChildProcess, resumed: Bool, started: Date)] = []
         var forwarded = false
         while !pending.isEmpty || !active.isEmpty {
-            while !compareInterrupted, !pending.isEmpty, active.isEmpty || parallel {
+            while !stop.isRaised, !pending.isEmpty, active.isEmpty || parallel {
                 let run = pending.removeFirst()
                 try FileManager.default.createDirectory(at: run.directory, withIntermediateDirectories: true)
                 if !FileManager.default.fileExists(atPath: run.recipeURL.path) {
@@ -154,7 +154,7 @@ struct CompareCommand: ParsableCommand {
                                              arguments: ["train", "--recipe", run.recipeURL.path] + (resume ? ["--resume"] : []), log: run.logURL)
                 active.append((run, child, resume, Date()))
             }
-            if compareInterrupted && !forwarded {
+            if stop.isRaised && !forwarded {
                 // A Ctrl-C at the terminal reaches the children too; a signal sent to this process alone does not.
                 for entry in active { entry.child.interrupt() }
                 forwarded = true
@@ -171,14 +171,14 @@ struct CompareCommand: ParsableCommand {
                 try recordSegment(entry.run, ending: ending, resumed: entry.resumed, seconds: Date().timeIntervalSince(entry.started))
                 if ending.succeeded && FileManager.default.fileExists(atPath: entry.run.trainingLogURL.path) {
                     log("compare: \(entry.run.name) finished (peak memory \(ending.peakBytes / 1_048_576) MiB)")
-                } else if !compareInterrupted {
+                } else if !stop.isRaised {
                     failures[entry.run.name] = "\(ending.description); see \(entry.run.logURL.path)"
                     log("compare: \(entry.run.name) failed with \(ending.description); see \(entry.run.logURL.path)")
                 }
             }
             active = still
         }
-        if compareInterrupted {
+        if stop.isRaised {
             log("compare: interrupted; finished runs are kept and the others checkpointed. Run the same command again to resume.")
             throw ExitCode(130)
         }

@@ -31,8 +31,8 @@ struct RunEvaluation: Codable {
 
 enum CompareEvaluator {
     /// Loads the run's model directory and translates the test set greedily and with beam search.
-    static func evaluate(_ run: CompareRun, test: TestSet, settings: EvaluationSettings, log: (String) -> Void) throws -> RunEvaluation {
-        let translator = try Translator.load(run.directory, registry: Registry.current)
+    static func evaluate(_ run: CompareRun, test: TestSet, settings: EvaluationSettings, plugins: PluginRegistry, log: (String) -> Void) throws -> RunEvaluation {
+        let translator = try Translator.load(run.directory, registry: plugins)
         func decode(_ beam: Int) throws -> TestSetResult {
             let search = SearchSettings(beamSize: beam, maxNewTokens: settings.maxLength, lengthPenalty: settings.lengthPenalty, forceEOSAtLimit: true)
             let result = try test.evaluate(translator, search: search, batchSize: settings.batchSize).result

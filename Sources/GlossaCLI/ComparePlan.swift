@@ -64,7 +64,7 @@ enum ComparePlan {
     static let validations = 8
 
     /// The runs, in the order of the recipe files; throws a user-facing error for a recipe that cannot be compared.
-    static func make(recipeFiles: [String], budget: CompareBudget?, threads: Int, output: URL) throws -> (runs: [CompareRun], budget: CompareBudget) {
+    static func make(recipeFiles: [String], budget: CompareBudget?, threads: Int, output: URL, plugins: PluginRegistry) throws -> (runs: [CompareRun], budget: CompareBudget) {
         guard recipeFiles.count >= 2 else { throw CommandError(description: "give at least two recipes to compare (--recipe A.json --recipe B.json)") }
         var recipes: [Recipe] = []
         for file in recipeFiles {
@@ -73,7 +73,7 @@ enum ComparePlan {
                 throw CommandError(description: "recipe \(file) cannot be used: \(error)")
             }
             let plugin: Plugin
-            do { plugin = try Registry.current.plugin(named: recipe.plugin) } catch {
+            do { plugin = try plugins.plugin(named: recipe.plugin) } catch {
                 throw CommandError(description: "recipe \(file): \(error)")
             }
             guard case .encoderDecoder = plugin.factory else {

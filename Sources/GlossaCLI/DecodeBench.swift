@@ -6,8 +6,8 @@ import GlossaTensor
 /// `glossa bench decode`: a translator's decoding time split by part — encoder, self-attention,
 /// cross-attention, feed-forward, output projection, search — in milliseconds per decoder step.
 enum DecodeBench {
-    static func run(directory: String?, input: String, lines: Int, beamSize: Int, batchSize: Int) throws -> [BenchRow] {
-        let translator = try Translator.load(try ModelLocator.resolve(directory), registry: Registry.current)
+    static func run(plugins: PluginRegistry, directory: String?, input: String, lines: Int, beamSize: Int, batchSize: Int) throws -> [BenchRow] {
+        let translator = try Translator.load(try ModelLocator.resolve(directory), registry: plugins)
         let eos = translator.model.specialIds.eos
         let sources = try ParallelData.readLines(input).prefix(lines).map { try translator.sourceTokenizer.encode($0) + [eos] }
         var search = translator.defaultSearch()

@@ -48,16 +48,16 @@ struct EmbedderOptions: ParsableArguments {
     }
 
     /// The embedder these flags describe, with the thread count applied.
-    func load() throws -> Embedder {
+    func load(plugins: PluginRegistry) throws -> Embedder {
         threads.apply()
-        let embedder = try Embedder.load(URL(fileURLWithPath: model), registry: Registry.current, pooling: pooling, normalize: normalize)
+        let embedder = try Embedder.load(URL(fileURLWithPath: model), registry: plugins, pooling: pooling, normalize: normalize)
         try compute.prepare(embedder.model, directory: URL(fileURLWithPath: model))
         return embedder
     }
 }
 
 /// `glossa embed`: one vector per text, in input order.
-struct EmbedCommand: ParsableCommand {
+struct EmbedCommand: PluginCommand {
     static let configuration = CommandConfiguration(
         commandName: "embed", abstract: "Embed sentences: one vector per text or standard-input line, in input order.",
         discussion: """
@@ -84,9 +84,9 @@ struct EmbedCommand: ParsableCommand {
         if format == .npy && output == nil { throw ValidationError("--format npy needs --output FILE.") }
     }
 
-    func run() throws {
+    func run(plugins: PluginRegistry) throws {
         let loadStart = Date()
-        let embedder = try options.load()
+        let embedder = try options.load(plugins: plugins)
         let loaded = Date()
         var count = 0
         defer {

@@ -4,7 +4,7 @@ import Glossa
 import GlossaTensor
 
 /// `glossa eval`: translates a test set, scores it, and reports decoding speed.
-struct EvalCommand: ParsableCommand {
+struct EvalCommand: PluginCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval", abstract: "Translate a test set and report BLEU, chrF and decoding speed.")
 
@@ -41,12 +41,12 @@ struct EvalCommand: ParsableCommand {
         var bleuSignature: String
     }
 
-    func run() throws {
+    func run(plugins: PluginRegistry) throws {
         threads.apply()
         let outputFile = try output.map { try OutputSink(path: $0, inputs: [source, references, origin]) }
         let test = try TestSet.load(source: source, references: references, origins: origin)
         let modelURL = try ModelLocator.resolve(decoding.model)
-        let translator = try decoding.loadTranslator()
+        let translator = try decoding.loadTranslator(plugins: plugins)
         let evaluation = try test.evaluate(translator) { try decoding.translate(translator, $0) }
         if let outputFile {
             try outputFile.write(Data((evaluation.hypotheses.joined(separator: "\n") + "\n").utf8))

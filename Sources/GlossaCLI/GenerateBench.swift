@@ -10,17 +10,17 @@ import GlossaTensor
 enum GenerateBench {
     /// The language model to time: `directory` if given, else the shipped one, else a fresh model
     /// of the shipped size (timings do not depend on the weights).
-    static func model(_ directory: String?) throws -> (any DecoderOnlyModel, String) {
+    static func model(_ directory: String?, plugins: PluginRegistry) throws -> (any DecoderOnlyModel, String) {
         // A model that was asked for must load; only the default may fall back to a random one.
         if let directory {
             let url = try ModelLocator.resolve(directory, name: "en-de-lm")
-            return (try LanguageModel.load(url, registry: Registry.current).model, url.lastPathComponent)
+            return (try LanguageModel.load(url, registry: plugins).model, url.lastPathComponent)
         }
         if let url = try? ModelLocator.resolve(nil, name: "en-de-lm") {
-            let language = try LanguageModel.load(url, registry: Registry.current)
+            let language = try LanguageModel.load(url, registry: plugins)
             return (language.model, url.lastPathComponent)
         }
-        let plugin = try Registry.current.plugin(named: "causal-lm")
+        let plugin = try plugins.plugin(named: "causal-lm")
         guard case .decoderOnly(let make) = plugin.factory else { throw CommandError(description: "the causal-lm plugin is missing") }
         let json = #"{"vocab_size": 8000, "hidden_size": 256, "intermediate_size": 768, "num_hidden_layers": 4, "num_attention_heads": 4, "max_position_embeddings": 256, "tie_word_embeddings": true, "bos_token_id": 0, "eos_token_id": 0, "pad_token_id": 7999}"#
         return (try make(PluginConfiguration(json: Data(json.utf8))), "random d256 4 layers V8000")
@@ -28,8 +28,8 @@ enum GenerateBench {
 
     /// Milliseconds per token at output positions 1…`positions`, best of `repeats` runs, reported at
     /// powers of two (each the mean over the positions since the previous one).
-    static func run(directory: String?, positions requested: Int, repeats: Int = 5) throws -> [BenchRow] {
-        let (model, name) = try model(directory)
+    static func run(plugins: PluginRegistry, directory: String?, positions requested: Int, repeats: Int = 5) throws -> [BenchRow] {
+        let (model, name) = try model(directory, plugins: plugins)
         let decoder = model.decoder
         let positions = Swift.min(requested, (decoder.maxLength ?? requested + 1) - 1)
         var rng = SeededGenerator(seed: 5)

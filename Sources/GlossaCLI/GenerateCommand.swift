@@ -45,7 +45,7 @@ struct SamplingOptions: ParsableArguments {
 }
 
 /// `glossa generate [PROMPT ...]`: continues prompts with a language model, streaming tokens.
-struct GenerateCommand: ParsableCommand {
+struct GenerateCommand: PluginCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate", abstract: "Continue text with a language model (arguments, or standard input one line at a time).",
         discussion: """
@@ -80,10 +80,10 @@ struct GenerateCommand: ParsableCommand {
         try FlagBounds.check(numSamples, FlagBounds.samples, "--num-samples")
     }
 
-    func run() throws {
+    func run(plugins: PluginRegistry) throws {
         threads.apply()
         let directory = try ModelLocator.resolve(model, name: "en-de-lm")
-        let language = try LanguageModel.load(directory, registry: Registry.current)
+        let language = try LanguageModel.load(directory, registry: plugins)
         try compute.prepare(language.model, directory: directory)
         let writer = OutputWriter()
         var promptNumber = 0

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Glossa
 import GlossaSentencePiece
 import GlossaTensor
 
@@ -28,10 +29,14 @@ struct GlossaCommand: ParsableCommand {
         }
         do {
             let arguments = try PluginArguments(Array(CommandLine.arguments.dropFirst()))
-            Registry.current = try arguments.registry(environment: ProcessInfo.processInfo.environment)
+            let plugins = try arguments.registry(environment: ProcessInfo.processInfo.environment)
             var command = try parseAsRoot(arguments.remaining)
             do {
-                try command.run()
+                if let needsPlugins = command as? any PluginCommand {
+                    try needsPlugins.run(plugins: plugins)
+                } else {
+                    try command.run()
+                }
             } catch let error as ValidationError {
                 // Found while running (files that disagree): the message alone, not the top-level usage.
                 StandardStreams.writeError("Error: \(error.message)\n")
@@ -48,4 +53,11 @@ struct GlossaCommand: ParsableCommand {
             exit(withError: error)
         }
     }
+}
+
+/// A subcommand that uses the plugins (built-ins, `--plugin` libraries, `GLOSSA_PLUGIN_PATH`), given to it as a
+/// value rather than read from a global.
+protocol PluginCommand: ParsableCommand {
+    /// Runs the command with the plugins of this invocation.
+    func run(plugins: PluginRegistry) throws
 }

@@ -1,24 +1,30 @@
 import Foundation
 import Glossa
-import GlossaMarian
 import GlossaNN
 import GlossaTensor
 
 /// Whole-model workloads of `glossa bench`: a Marian training step at the reference size.
 enum ModelBench {
-    /// The reference configuration of `../shared/ANCHORS.md` (d_model 256, 3+3 layers, FFN 1024, 8k vocabulary).
-    static func referenceModel() throws -> MarianModel {
-        var c = MarianConfiguration(vocabSize: 8000, dModel: 256, encoderLayers: 3, decoderLayers: 3, heads: 4, ffnDim: 1024,
-                                    activation: .swish, maxPositions: 512, padTokenId: 7999)
-        c.dropout = 0.1
-        return try MarianModel(c, seed: 1)
+    /// The reference configuration of `../shared/ANCHORS.md` (d_model 256, 3+3 layers, FFN 1024, 8k vocabulary), built
+    /// by the `marian` plugin of `plugins`.
+    static func referenceModel(plugins: PluginRegistry) throws -> any EncoderDecoderModel {
+        let plugin = try plugins.plugin(named: "marian")
+        guard case .encoderDecoder(let make) = plugin.factory else {
+            throw GlossaError.wrongPluginKind("marian", expected: "translator", found: plugin.factory.kind)
+        }
+        let configuration = """
+            {"vocab_size": 8000, "d_model": 256, "encoder_layers": 3, "decoder_layers": 3, "encoder_attention_heads": 4,
+             "decoder_attention_heads": 4, "encoder_ffn_dim": 1024, "decoder_ffn_dim": 1024, "activation_function": "swish",
+             "max_position_embeddings": 512, "pad_token_id": 7999, "eos_token_id": 0, "decoder_start_token_id": 7999,
+             "scale_embedding": true, "static_position_embeddings": true, "dropout": 0.1}
+            """
+        return try make(PluginConfiguration(json: Data(configuration.utf8)))
     }
-
     /// Target tokens per second of full training steps (forward, backward, clipping, Adam) on batches
     /// of about 3000 padded target tokens at several sentence lengths, against the rate its matrix
     /// products alone would allow at the measured gemm speed.
-    static func train(seconds: Double) throws -> [BenchRow] {
-        let model = try referenceModel()
+    static func train(plugins: PluginRegistry, seconds: Double) throws -> [BenchRow] {
+        let model = try referenceModel(plugins: plugins)
         let ids = model.specialIds
         var rng = SeededGenerator(seed: 2)
         let lengths = [10, 16, 24, 32, 48]

@@ -7,7 +7,7 @@ import GlossaTensor
 enum PluginBench {
     /// The runner protocol: `RUNNER --encoder NAME --config FILE --batch-size B --length T --seconds S --threads N`
     /// prints the best time of `EncoderBenchmark.bestSeconds` in seconds on one line.
-    static func run(encoder: String, configFile: String?, runner: String?, batchSize: Int, length: Int, seconds: Double, rounds: Int) throws -> [BenchRow] {
+    static func run(plugins: PluginRegistry, encoder: String, configFile: String?, runner: String?, batchSize: Int, length: Int, seconds: Double, rounds: Int) throws -> [BenchRow] {
         let configuration: Data
         if let configFile {
             guard let data = FileManager.default.contents(atPath: configFile) else {
@@ -20,7 +20,7 @@ enum PluginBench {
         var loaded = Double.infinity, linked = Double.infinity
         for _ in 0..<Swift.max(1, rounds) {
             loaded = Swift.min(loaded, try EncoderBenchmark.bestSeconds(
-                plugin: encoder, registry: Registry.current, configuration: configuration, batchSize: batchSize, length: length, seconds: seconds))
+                plugin: encoder, registry: plugins, configuration: configuration, batchSize: batchSize, length: length, seconds: seconds))
             if let runner { linked = Swift.min(linked, try runStatic(runner, encoder: encoder, configuration: configuration,
                                                                    batchSize: batchSize, length: length, seconds: seconds)) }
         }

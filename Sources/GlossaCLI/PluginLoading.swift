@@ -2,12 +2,6 @@ import Foundation
 import Glossa
 import GlossaBuiltins
 
-/// The plugins every command sees: the built-ins plus those of the libraries named by `--plugin` and
-/// `GLOSSA_PLUGIN_PATH`. Set once in `GlossaCommand.main()` before any command is parsed, then only read.
-enum Registry {
-    nonisolated(unsafe) static var current = builtinPlugins
-}
-
 /// `--plugin PATH` options, taken out of the command line before swift-argument-parser sees it: the
 /// parser hands root options to no subcommand, and the plugins must be loaded before a subcommand runs.
 struct PluginArguments: Equatable {

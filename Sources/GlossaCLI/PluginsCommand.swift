@@ -4,15 +4,15 @@ import Glossa
 import GlossaBuiltins
 
 /// `glossa plugins`: the built-in plugins, one per line, or as JSON.
-struct PluginsCommand: ParsableCommand {
+struct PluginsCommand: PluginCommand {
     static let configuration = CommandConfiguration(
         commandName: "plugins", abstract: "List the built-in plugins: name, kind, Hugging Face model types, summary.")
 
     @Flag(help: "Print a JSON array of objects with name, kind, model_types and summary.")
     var json = false
 
-    func run() throws {
-        let rows = Registry.current.plugins.map(PluginRow.init)
+    func run(plugins: PluginRegistry) throws {
+        let rows = plugins.plugins.map(PluginRow.init)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

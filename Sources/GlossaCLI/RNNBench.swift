@@ -1,7 +1,7 @@
 import Foundation
 import Glossa
 import GlossaNN
-import GlossaRNN
+
 import GlossaTensor
 
 /// The recurrent workload of `glossa bench`: one step of a GRU and an LSTM layer at batch 64, width 512, against

@@ -3,7 +3,7 @@ import Foundation
 import Glossa
 
 /// `glossa run NAME ARGUMENTS…`: runs a command that a plugin provides (kind `command` in `glossa plugins`).
-struct RunCommand: ParsableCommand {
+struct RunCommand: PluginCommand {
     static let configuration = CommandConfiguration(
         commandName: "run", abstract: "Run a command that a plugin provides (kind \"command\" in `glossa plugins`).",
         discussion: """
@@ -17,13 +17,13 @@ struct RunCommand: ParsableCommand {
     @Argument(parsing: .captureForPassthrough, help: "Its arguments.")
     var arguments: [String] = []
 
-    func run() throws {
-        let plugin = try Registry.current.plugin(named: name)
+    func run(plugins: PluginRegistry) throws {
+        let plugin = try plugins.plugin(named: name)
         guard case .command(let body) = plugin.factory else {
-            let commands = Registry.current.plugins.filter { if case .command = $0.factory { true } else { false } }.map(\.name)
+            let commands = plugins.plugins.filter { if case .command = $0.factory { true } else { false } }.map(\.name)
             throw ValidationError("\(name) is a plugin of kind \(plugin.factory.kind), not a command; the commands loaded are: "
                                   + (commands.isEmpty ? "none" : commands.joined(separator: ", ")))
         }
-        try body(PluginCommandContext(arguments: arguments, registry: Registry.current))
+        try body(PluginCommandContext(arguments: arguments, registry: plugins))
     }
 }

@@ -4,7 +4,7 @@ import Glossa
 import GlossaNN
 
 /// `glossa similar`: the corpus lines closest to each query by cosine similarity.
-struct SimilarCommand: ParsableCommand {
+struct SimilarCommand: PluginCommand {
     static let configuration = CommandConfiguration(
         commandName: "similar", abstract: "Find the corpus lines most similar to each query (cosine of embeddings).",
         discussion: """
@@ -32,8 +32,8 @@ struct SimilarCommand: ParsableCommand {
         try FlagBounds.check(topK, 1...FlagBounds.topK.upperBound, "--top-k")
     }
 
-    func run() throws {
-        let embedder = try options.load()
+    func run(plugins: PluginRegistry) throws {
+        let embedder = try options.load(plugins: plugins)
         let corpusURL = URL(fileURLWithPath: corpus)
         let bytes = try InputFile.read(corpus, purpose: "the corpus", limit: InputFile.textLimit)
         guard let text = String(validating: bytes, as: UTF8.self) ?? (options.replaceInvalid ? String(decoding: bytes, as: UTF8.self) : nil) else {

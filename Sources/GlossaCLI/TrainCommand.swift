@@ -6,7 +6,7 @@ import GlossaRecipes
 import GlossaTensor
 
 /// `glossa train --recipe FILE`: trains a model as a recipe says and writes its directory (`RecipeRun`).
-struct TrainCommand: ParsableCommand {
+struct TrainCommand: PluginCommand {
     static let configuration = CommandConfiguration(
         commandName: "train", abstract: "Train a model from a recipe (recipes/*.json).",
         discussion: """
@@ -46,7 +46,7 @@ struct TrainCommand: ParsableCommand {
         if resume && overwrite { throw ValidationError("--resume and --overwrite exclude each other") }
     }
 
-    func run() throws {
+    func run(plugins: PluginRegistry) throws {
         var recipe = try Recipe.load(URL(fileURLWithPath: self.recipe))
         if steps != nil || minutes != nil || targetTokens != nil {
             recipe.training.steps = steps
@@ -63,7 +63,7 @@ struct TrainCommand: ParsableCommand {
         let interrupt = Interrupt(raising: stop)
         defer { interrupt.cancel() }
         let progress = ProgressLine()
-        let run = RecipeRun(recipe: recipe, registry: Registry.current, resume: resume, overwrite: overwrite)
+        let run = RecipeRun(recipe: recipe, registry: plugins, resume: resume, overwrite: overwrite)
         let result = try run.run(stop: stop) { event in TrainingLogRenderer.render(event, progress: progress) }
         progress.finish()
         if result.outcome == .interrupted { throw ExitCode(130) }

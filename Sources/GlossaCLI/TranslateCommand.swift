@@ -79,9 +79,9 @@ struct DecodingOptions: ParsableArguments {
         if let maxLength, !(1...100_000).contains(maxLength) { throw ValidationError("--max-length must be in 1...100000") }
     }
 
-    func loadTranslator() throws -> Translator {
+    func loadTranslator(plugins: PluginRegistry) throws -> Translator {
         let directory = try ModelLocator.resolve(model)
-        let translator = try Translator.load(directory, registry: Registry.current)
+        let translator = try Translator.load(directory, registry: plugins)
         try compute.prepare(translator.model, directory: directory)
         return translator
     }
@@ -112,7 +112,7 @@ struct DecodingOptions: ParsableArguments {
 }
 
 /// `glossa translate [TEXT ...]`: translates arguments, or standard input line by line.
-struct TranslateCommand: ParsableCommand {
+struct TranslateCommand: PluginCommand {
     static let configuration = CommandConfiguration(
         commandName: "translate", abstract: "Translate text (arguments, or standard input one line at a time).",
         discussion: """
@@ -147,9 +147,9 @@ struct TranslateCommand: ParsableCommand {
         if !(1...10_000).contains(maxiBatch) { throw ValidationError("--maxi-batch must be in 1...10000") }
     }
 
-    func run() throws {
+    func run(plugins: PluginRegistry) throws {
         threads.apply()
-        let translator = try decoding.loadTranslator()
+        let translator = try decoding.loadTranslator(plugins: plugins)
         let beamSize = decoding.search(for: translator).beamSize
         if let nBest, nBest > beamSize { throw ValidationError("--n-best \(nBest) is more than the beam size \(beamSize)") }
         let writer = OutputWriter()

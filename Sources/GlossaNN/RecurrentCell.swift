@@ -1,6 +1,19 @@
-import Glossa
-import GlossaNN
+import Foundation
 import GlossaTensor
+
+/// The recurrent cell of every layer: Elman (tanh), GRU or LSTM, with PyTorch's gate order and equations.
+public enum CellKind: String, Codable, Sendable, CaseIterable {
+    case elman, gru, lstm
+
+    /// Gates per hidden unit: the input and recurrent weights have gates × hidden rows.
+    public var gates: Int {
+        switch self {
+        case .elman: return 1
+        case .gru: return 3
+        case .lstm: return 4
+        }
+    }
+}
 
 /// The state a cell carries from one step to the next: h, and c for an LSTM.
 public struct RecurrentState {
@@ -31,7 +44,7 @@ public struct RecurrentState {
     }
 
     /// This state where `keep` `[B, 1]` is non-zero, `old` elsewhere (padded steps leave the state as it was).
-    func keeping(_ keep: Tensor, else old: RecurrentState) -> RecurrentState {
+    public func keeping(_ keep: Tensor, else old: RecurrentState) -> RecurrentState {
         RecurrentState(hidden: hidden.selecting(where: keep, else: old.hidden),
                        cell: cell.flatMap { c in old.cell.map { c.selecting(where: keep, else: $0) } })
     }
