@@ -8,12 +8,14 @@ let package = Package(
     products: [
         .executable(name: "glossa", targets: ["GlossaCLI"]),
         .library(name: "Glossa", targets: ["Glossa"]),
+        // BLEU and chrF alone, Foundation only: scoring translations needs neither OpenBLAS nor oneDNN.
+        .library(name: "GlossaMetrics", targets: ["GlossaMetrics"]),
         .library(name: "GlossaNN", targets: ["GlossaNN"]),
         .library(name: "GlossaTensor", targets: ["GlossaTensor"]),
         .library(name: "GlossaSentencePiece", targets: ["GlossaSentencePiece"]),
         .library(name: "GlossaTestSupport", targets: ["GlossaTestSupport"]),
         // The SDK as one shared library, for hosts other than `glossa` that load plugins (see PluginLibrary).
-        .library(name: "GlossaSDK", type: .dynamic, targets: ["Glossa", "GlossaNN", "GlossaTensor"]),
+        .library(name: "GlossaSDK", type: .dynamic, targets: ["Glossa", "GlossaMetrics", "GlossaNN", "GlossaTensor"]),
         // Plugin libraries built wrongly on purpose, which the CLI tests check `glossa` refuses by name.
         .library(name: "GlossaTestStaticPlugin", type: .dynamic, targets: ["GlossaTestStaticPlugin"]),
         .library(name: "GlossaTestWrongABIPlugin", type: .dynamic, targets: ["GlossaTestWrongABIPlugin"]),
@@ -44,7 +46,8 @@ let package = Package(
 
         .target(name: "GlossaTensor", dependencies: ["COpenBLAS", "CDNNL", "CGlossaKernels"]),
         .target(name: "GlossaNN", dependencies: ["GlossaTensor"]),
-        .target(name: "Glossa", dependencies: ["GlossaNN", "GlossaTensor"]),
+        .target(name: "GlossaMetrics"),
+        .target(name: "Glossa", dependencies: ["GlossaMetrics", "GlossaNN", "GlossaTensor"]),
         .target(name: "GlossaSentencePiece", dependencies: ["Glossa", "GlossaNN", "CSentencePiece", "CUTF8Proc"]),
         // Model plugins: one architecture each, built only on the public SDK.
         .target(name: "GlossaMarian", dependencies: ["Glossa", "GlossaNN", "GlossaTensor"], path: "Plugins/Marian"),
@@ -72,7 +75,8 @@ let package = Package(
             path: "Tests/GlossaTestSupport"),
         .testTarget(name: "GlossaTensorTests", dependencies: ["GlossaTensor", "GlossaTestSupport"]),
         .testTarget(name: "GlossaNNTests", dependencies: ["GlossaNN", "GlossaTestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "GlossaTests", dependencies: ["Glossa", "GlossaBuiltins", "GlossaTestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "GlossaTests", dependencies: ["Glossa", "GlossaBuiltins", "GlossaTestSupport"]),
+        .testTarget(name: "GlossaMetricsTests", dependencies: ["GlossaMetrics"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "GlossaSentencePieceTests", dependencies: ["GlossaSentencePiece", "GlossaTestSupport"],
             resources: [.copy("Fixtures")]),
