@@ -114,7 +114,7 @@ package.targets += [
 if ProcessInfo.processInfo.environment["GLOSSA_FUZZ"] != nil {
     for name in ["SafetensorsHeader", "PluginConfiguration", "Recipe", "VocabJson", "VocabTxt", "SentencepieceModel", "LineReader"] {
         package.targets.append(.executableTarget(
-            name: "Fuzz\(name)", dependencies: name == "LineReader" ? [] : ["GlossaFuzzing"], path: "Fuzz/Targets/\(name)"))
+            name: "Fuzz\(name)", dependencies: name == "LineReader" ? ["GlossaNN"] : ["GlossaFuzzing"], path: "Fuzz/Targets/\(name)"))
         package.products.append(.executable(name: "Fuzz\(name)", targets: ["Fuzz\(name)"]))
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Glossa
 import GlossaBuiltins
+import GlossaNN
 import GlossaTensor
 
 /// How every run's test translations are made and scored; a stored evaluation is reused only under the same settings.
@@ -28,11 +29,11 @@ struct CompareTestSet {
 
     /// Reads the recipe's test files, keeping the first `limit` lines when given.
     static func load(_ files: ParallelFiles, limit: Int?) throws -> CompareTestSet {
-        var sources = try ParallelData.readLines(files.source), references = try ParallelData.readLines(files.target)
+        var sources = try InputFile.lines(files.source), references = try InputFile.lines(files.target)
         guard sources.count == references.count else {
             throw CommandError(description: "\(files.source) has \(sources.count) lines but \(files.target) has \(references.count)")
         }
-        var origins = try files.origin.map(ParallelData.readLines)
+        var origins = try files.origin.map { try InputFile.lines($0) }
         if let o = origins, o.count != sources.count {
             throw CommandError(description: "\(files.origin ?? "") has \(o.count) lines, not \(sources.count)")
         }

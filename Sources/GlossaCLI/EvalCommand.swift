@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Glossa
+import GlossaNN
 import GlossaTensor
 
 /// `glossa eval`: translates a test set, scores it, and reports decoding speed.
@@ -51,11 +52,11 @@ struct EvalCommand: ParsableCommand {
     func run() throws {
         threads.apply()
         let outputFile = try output.map { try OutputSink(path: $0, inputs: [source, references, origin]) }
-        let sources = try ParallelData.readLines(source), refs = try ParallelData.readLines(references)
+        let sources = try InputFile.lines(source), refs = try InputFile.lines(references)
         guard sources.count == refs.count else {
             throw CommandError(description: "\(source) has \(sources.count) lines but \(references) has \(refs.count); they must have one line per segment each")
         }
-        let origins = try origin.map(ParallelData.readLines)
+        let origins = try origin.map { try InputFile.lines($0) }
         if let origins, origins.count != sources.count {
             throw CommandError(description: "\(origin ?? "") has \(origins.count) lines, not \(sources.count) as \(source) has")
         }
