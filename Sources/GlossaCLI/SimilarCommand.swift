@@ -53,11 +53,11 @@ struct SimilarCommand: ParsableCommand {
             }
             vectors = computed
         }
-        let corpusVectors = (vectors ?? []).map(unit)
+        let corpusVectors = (vectors ?? []).map(unitVector)
         let sink = try OutputSink(path: nil)
         var first = true
         let answer: ([String]) throws -> Void = { batch in
-            for query in try embedder.embed(batch, batchSize: options.batchSize).map(unit) {
+            for query in try embedder.embed(batch, batchSize: options.batchSize).map(unitVector) {
                 if !first { try sink.write(Data("\n".utf8)) }
                 first = false
                 let scores = corpusVectors.map { zip($0, query).reduce(Float(0)) { $0 + $1.0 * $1.1 } }
@@ -68,12 +68,6 @@ struct SimilarCommand: ParsableCommand {
         }
         if !queries.isEmpty { try answer(queries) } else { try readLines(chunk: options.batchSize, replaceInvalid: options.replaceInvalid, answer) }
         try sink.close()
-    }
-
-    /// `v` scaled to unit length (zero stays zero).
-    func unit(_ v: [Float]) -> [Float] {
-        let norm = v.reduce(Float(0)) { $0 + $1 * $1 }.squareRoot()
-        return norm > 0 ? v.map { $0 / norm } : v
     }
 }
 
