@@ -1,4 +1,5 @@
 import ArgumentParser
+import Crypto
 import Foundation
 import Glossa
 import GlossaNN
@@ -104,11 +105,25 @@ struct EmbeddingCache {
         for name in Self.modelFiles {
             let file = model.appendingPathComponent(name)
             guard FileManager.default.fileExists(atPath: file.path) else { continue }
-            hasher.update(Data("\(name) \(try SHA256.file(file))\n".utf8))
+            hasher.update(data: Data("\(name) \(try Self.digest(of: file))\n".utf8))
         }
         return Key(corpus_size: (attributes[.size] as? NSNumber)?.intValue ?? 0,
                    corpus_mtime: (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0,
-                   corpus_sha256: try SHA256.file(corpus), model_sha256: hasher.hexDigest(), settings: settings)
+                   corpus_sha256: try Self.digest(of: corpus), model_sha256: Self.hex(hasher.finalize()), settings: settings)
+    }
+
+    /// The SHA-256 of a file as 64 lowercase hex digits, read in 1 MiB chunks so a large corpus is never whole in memory.
+    static func digest(of url: URL) throws -> String {
+        let handle = try FileHandle(forReadingFrom: url)
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
+        return hex(hasher.finalize())
+    }
+
+    /// Lowercase hex, the form earlier cache key files hold (so existing caches stay valid).
+    static func hex(_ digest: SHA256.Digest) -> String {
+        digest.map { String(format: "%02x", $0) }.joined()
     }
 
     /// The cached vectors if the key file matches `key` and the matrix has `rows` rows; `nil` otherwise.
