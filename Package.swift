@@ -8,13 +8,15 @@ let package = Package(
     products: [
         .executable(name: "glossa", targets: ["GlossaCLI"]),
         .library(name: "Glossa", targets: ["Glossa"]),
+        // BLEU and chrF alone, Foundation only: scoring translations needs neither OpenBLAS nor oneDNN.
+        .library(name: "GlossaMetrics", targets: ["GlossaMetrics"]),
         .library(name: "GlossaNN", targets: ["GlossaNN"]),
         .library(name: "GlossaTensor", targets: ["GlossaTensor"]),
         .library(name: "GlossaSentencePiece", targets: ["GlossaSentencePiece"]),
         .library(name: "GlossaRecipes", targets: ["GlossaRecipes"]),
         .library(name: "GlossaTestSupport", targets: ["GlossaTestSupport"]),
         // The SDK as one shared library, for hosts other than `glossa` that load plugins (see PluginLibrary).
-        .library(name: "GlossaSDK", type: .dynamic, targets: ["Glossa", "GlossaNN", "GlossaTensor"]),
+        .library(name: "GlossaSDK", type: .dynamic, targets: ["Glossa", "GlossaMetrics", "GlossaNN", "GlossaTensor"]),
         // Plugin libraries built wrongly on purpose, which the CLI tests check `glossa` refuses by name.
         .library(name: "GlossaTestStaticPlugin", type: .dynamic, targets: ["GlossaTestStaticPlugin"]),
         .library(name: "GlossaTestWrongABIPlugin", type: .dynamic, targets: ["GlossaTestWrongABIPlugin"]),
@@ -23,6 +25,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // `swift package generate-documentation --target Glossa` (DocC).
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
+        // SHA-256 of corpus and model files for `glossa similar`'s embedding cache keys (the CLI only).
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        // `glossa compare`'s child processes (the CLI only).
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        // FileDescriptor and FilePath, the types swift-subprocess's API is written in (already its dependency).
+        .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),
     ],
     targets: [
         // System libraries from Debian (scripts/bootstrap installs them).
@@ -45,7 +53,8 @@ let package = Package(
 
         .target(name: "GlossaTensor", dependencies: ["COpenBLAS", "CDNNL", "CGlossaKernels"]),
         .target(name: "GlossaNN", dependencies: ["GlossaTensor"]),
-        .target(name: "Glossa", dependencies: ["GlossaNN", "GlossaTensor"]),
+        .target(name: "GlossaMetrics"),
+        .target(name: "Glossa", dependencies: ["GlossaMetrics", "GlossaNN", "GlossaTensor", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "GlossaSentencePiece", dependencies: ["Glossa", "GlossaNN", "CSentencePiece", "CUTF8Proc"]),
         // Model plugins: one architecture each, built only on the public SDK.
         .target(name: "GlossaMarian", dependencies: ["Glossa", "GlossaNN", "GlossaTensor"], path: "Plugins/Marian"),
@@ -62,6 +71,8 @@ let package = Package(
             dependencies: [
                 "Glossa", "GlossaNN", "GlossaTensor", "GlossaSentencePiece", "GlossaBuiltins", "GlossaRecipes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ],
             // Plugin libraries carry their own copy of the SDK; exporting the host's symbols makes the dynamic
             // loader bind the library's references to this copy, so both see one set of types (PluginLibrary).
@@ -78,7 +89,8 @@ let package = Package(
             path: "Tests/GlossaTestSupport"),
         .testTarget(name: "GlossaTensorTests", dependencies: ["GlossaTensor", "GlossaTestSupport"]),
         .testTarget(name: "GlossaNNTests", dependencies: ["GlossaNN", "GlossaTestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "GlossaTests", dependencies: ["Glossa", "GlossaBuiltins", "GlossaTestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "GlossaTests", dependencies: ["Glossa", "GlossaBuiltins", "GlossaTestSupport"]),
+        .testTarget(name: "GlossaMetricsTests", dependencies: ["GlossaMetrics"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "GlossaSentencePieceTests", dependencies: ["GlossaSentencePiece", "GlossaTestSupport"],
             resources: [.copy("Fixtures")]),
@@ -116,7 +128,7 @@ package.targets += [
 if ProcessInfo.processInfo.environment["GLOSSA_FUZZ"] != nil {
     for name in ["SafetensorsHeader", "PluginConfiguration", "Recipe", "VocabJson", "VocabTxt", "SentencepieceModel", "LineReader"] {
         package.targets.append(.executableTarget(
-            name: "Fuzz\(name)", dependencies: name == "LineReader" ? [] : ["GlossaFuzzing"], path: "Fuzz/Targets/\(name)"))
+            name: "Fuzz\(name)", dependencies: name == "LineReader" ? ["GlossaNN"] : ["GlossaFuzzing"], path: "Fuzz/Targets/\(name)"))
         package.products.append(.executable(name: "Fuzz\(name)", targets: ["Fuzz\(name)"]))
     }
 }

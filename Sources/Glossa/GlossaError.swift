@@ -1,4 +1,7 @@
 import Foundation
+// BLEU and chrF live in GlossaMetrics so that scoring alone links no BLAS; re-exported so `import Glossa` code that
+// scores translations keeps compiling unchanged.
+@_exported import GlossaMetrics
 
 /// Errors of the SDK face, each a sentence a user can act on.
 public enum GlossaError: Error, CustomStringConvertible, Equatable {

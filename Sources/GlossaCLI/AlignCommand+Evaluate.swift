@@ -39,7 +39,7 @@ extension AlignCommand {
             if let data {
                 out = try JSONLines.read(PromptReference.self, from: data)
             } else if let source, let references {
-                let s = try ParallelData.readLines(source), r = try ParallelData.readLines(references)
+                let s = try InputFile.lines(source), r = try InputFile.lines(references)
                 guard s.count == r.count else {
                     throw CommandError(description: "\(source) has \(s.count) lines but \(references) has \(r.count); they must be aligned line by line")
                 }

@@ -47,8 +47,8 @@ extension AlignCommand {
 
         func run() throws {
             try OutputSink.refuseInput(output, inputs: [source, target])
-            var examples = try TranslationPrompt.examples(sources: try ParallelData.readLines(source),
-                                                          targets: try ParallelData.readLines(target), language: language)
+            var examples = try TranslationPrompt.examples(sources: try InputFile.lines(source),
+                                                          targets: try InputFile.lines(target), language: language)
             if let limit { examples = Array(examples.prefix(limit)) }
             try AlignCommand.write(examples, to: output, inputs: [source, target])
         }
@@ -147,7 +147,7 @@ extension AlignCommand {
             threads.apply()
             try OutputSink.refuseInput(output, inputs: [source, references])
             let lm = try AlignCommand.loadModel(model, plugins: plugins)
-            var sources = try ParallelData.readLines(source), refs = try ParallelData.readLines(references)
+            var sources = try InputFile.lines(source), refs = try InputFile.lines(references)
             guard sources.count == refs.count else {
                 throw CommandError(description: "\(source) has \(sources.count) lines but \(references) has \(refs.count); they must be aligned line by line")
             }

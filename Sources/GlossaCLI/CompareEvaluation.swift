@@ -1,6 +1,7 @@
 import Foundation
 import Glossa
 import GlossaBuiltins
+import GlossaNN
 import GlossaTensor
 
 /// How every run's test translations are made and scored; a stored evaluation is reused only under the same settings.

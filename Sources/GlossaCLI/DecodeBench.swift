@@ -9,7 +9,7 @@ enum DecodeBench {
     static func run(plugins: PluginRegistry, directory: String?, input: String, lines: Int, beamSize: Int, batchSize: Int) throws -> [BenchRow] {
         let translator = try Translator.load(try ModelLocator.resolve(directory), registry: plugins)
         let eos = translator.model.specialIds.eos
-        let sources = try ParallelData.readLines(input).prefix(lines).map { try translator.sourceTokenizer.encode($0) + [eos] }
+        let sources = try InputFile.lines(input).prefix(lines).map { try translator.sourceTokenizer.encode($0) + [eos] }
         var search = translator.defaultSearch()
         search.beamSize = beamSize
         search.earlyStopping = .whenFull

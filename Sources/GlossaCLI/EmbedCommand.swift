@@ -137,7 +137,6 @@ struct EmbedCommand: PluginCommand {
 /// hands them over in groups: whenever `chunk` lines are waiting, and whenever reading would block, so an interactive
 /// pipe answers per line.
 func readLines(chunk: Int, replaceInvalid: Bool, _ body: ([String]) throws -> Void) throws {
-    let hygiene = TextHygiene(invalidUTF8: replaceInvalid ? .replace : .reject, stripControlCharacters: false)
     let reader = LineReader()
     var pending: [String] = []
     func drain() throws {
@@ -145,14 +144,13 @@ func readLines(chunk: Int, replaceInvalid: Bool, _ body: ([String]) throws -> Vo
         pending.removeAll(keepingCapacity: true)
     }
     while let line = try reader.next(beforeBlocking: drain) {
-        var text: String
+        let text: String
         do {
-            text = try hygiene.cleanLine(line, lineNumber: reader.lineNumber)
+            text = try reader.text(of: line, replacingInvalid: replaceInvalid)
         } catch {
             try drain()  // the lines before a bad one still get their vectors
             throw error
         }
-        if text.hasSuffix("\r") { text.removeLast() }
         pending.append(text)
         if pending.count >= chunk { try drain() }
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Glossa
+import GlossaNN
 import GlossaTensor
 
 /// `glossa eval`: translates a test set, scores it, and reports decoding speed.

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import GlossaNN
 
 /// A runtime failure of a command (bad input data, I/O), printed as one sentence with exit status 1.
 ///
@@ -56,6 +57,16 @@ final class LineReader {
             try beforeBlocking()
             try fill()
         }
+    }
+
+    /// A line from `next` as text, decoded by `InputFile.decodeLine` so standard input follows the same rules as
+    /// every file read with `InputFile.lines` (a final `\r` dropped, UTF-8 required); the error names the line.
+    func text(of line: UnsafeBufferPointer<UInt8>, replacingInvalid: Bool) throws -> String {
+        guard let text = InputFile.decodeLine(line, replacingInvalid: replacingInvalid) else {
+            throw CommandError(description: "line \(lineNumber) of standard input is not valid UTF-8 text; "
+                + "pass --replace-invalid to replace invalid bytes with U+FFFD")
+        }
+        return text
     }
 
     private func take(upTo stop: Int, skip: Int) -> UnsafeBufferPointer<UInt8> {

@@ -23,8 +23,8 @@ struct ScoreCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let hypothesisLines = try Self.readLines(path: hypotheses, role: "hypotheses")
-        let referenceLines = try Self.readLines(path: references, role: "references")
+        let hypothesisLines = try InputFile.lines(hypotheses, purpose: "the hypotheses file")
+        let referenceLines = try InputFile.lines(references, purpose: "the references file")
         guard hypothesisLines.count == referenceLines.count else {
             throw CommandError(description:
                 "The hypotheses file '\(hypotheses)' has \(hypothesisLines.count) lines but the references file "
@@ -39,22 +39,4 @@ struct ScoreCommand: ParsableCommand {
             print(report.formatted)
         }
     }
-
-    /// The lines of a UTF-8 file, or an error naming the file and what is wrong with it.
-    private static func readLines(path: String, role: String) throws -> [String] {
-        let data = try InputFile.read(path, purpose: "the \(role) file", limit: InputFile.textLimit)
-        do {
-            return try TextLines.decode(data)
-        } catch {
-            throw ScoreCommandError("The \(role) file '\(path)' is not UTF-8 text: \(error.description)")
-        }
-    }
-}
-
-/// A failure of `glossa score` that is not a usage mistake (unreadable or non-UTF-8 files).
-struct ScoreCommandError: Error, CustomStringConvertible {
-    /// What went wrong, as a sentence.
-    let description: String
-
-    init(_ description: String) { self.description = description }
 }

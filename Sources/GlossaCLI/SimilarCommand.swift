@@ -35,13 +35,13 @@ struct SimilarCommand: PluginCommand {
     func run(plugins: PluginRegistry) throws {
         let embedder = try options.load(plugins: plugins)
         let corpusURL = URL(fileURLWithPath: corpus)
-        let bytes = try InputFile.read(corpus, purpose: "the corpus", limit: InputFile.textLimit)
-        guard let text = String(validating: bytes, as: UTF8.self) ?? (options.replaceInvalid ? String(decoding: bytes, as: UTF8.self) : nil) else {
-            throw CommandError(description: "the corpus '\(corpus)' is not valid UTF-8 text; pass --replace-invalid to replace invalid bytes with U+FFFD")
+        let lines: [String]
+        do {
+            lines = try InputFile.lines(corpus, purpose: "the corpus", replacingInvalid: options.replaceInvalid)
+                .filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+        } catch let error as InputFileError where error.invalidLine != nil {
+            throw CommandError(description: "\(error) Pass --replace-invalid to replace invalid bytes with U+FFFD.")
         }
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-            .map { $0.hasSuffix("\r") ? String($0.dropLast()) : String($0) }
-            .filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
         let settings = "pooling=\(options.pooling?.rawValue ?? "default") normalize=\(options.normalize.map(String.init) ?? "default") max_length=\(embedder.maxLength)"
         let key = try EmbeddingCache.Key(model: URL(fileURLWithPath: options.model), texts: lines, settings: settings)
         let vectors = try EmbeddingCache(beside: corpusURL).vectors(for: key, recompute: noCache, storeFailed: { error in

@@ -15,6 +15,9 @@ public struct InputFileError: Error, Equatable, Sendable, CustomStringConvertibl
     public let purpose: String
     /// Why it could not be read.
     public let reason: String
+    /// The 1-based line that is not UTF-8, when that is the reason (`InputFile.lines`), so a caller can offer a way
+    /// around it.
+    public var invalidLine: Int? = nil
 
     /// A sentence naming the file and the reason.
     public var description: String { "Cannot read \(purpose) '\(path)': \(reason)." }

@@ -44,8 +44,8 @@ func makeLanguageModelingObjective(_ inputs: ObjectiveInputs) throws -> any Deco
     let started = Date()
     func sentences(_ files: ParallelFiles?) throws -> [[Int]] {
         guard let files else { return [] }
-        var lines = try ParallelData.readLines(files.source)
-        if files.target != files.source { lines += try ParallelData.readLines(files.target) }
+        var lines = try InputFile.lines(files.source)
+        if files.target != files.source { lines += try InputFile.lines(files.target) }
         return try inputs.tokenizer.encodeBatch(lines.filter { !$0.isEmpty })
     }
     let train = try sentences(recipe.data.train), dev = try sentences(recipe.data.dev)

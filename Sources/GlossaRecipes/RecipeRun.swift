@@ -131,13 +131,13 @@ public final class RecipeRun {
         let pooler = (model as? any PoolingEncoderModel)?.sentencePooler ?? MeanPooler()
         let embedder = Embedder(model: model, tokenizer: tokenizer, pooler: pooler, normalize: true, maxLength: recipe.training.maxLength)
         events(.note(describe(model, "\(recipe.plugin) embedder", vocabulary: tokenizer.vocabularySize)))
-        let sources = try ParallelData.readLines(recipe.data.train.source), targets = try ParallelData.readLines(recipe.data.train.target)
+        let sources = try InputFile.lines(recipe.data.train.source), targets = try InputFile.lines(recipe.data.train.target)
         guard sources.count == targets.count else {
             throw GlossaError.invalidInput("\(recipe.data.train.source) has \(sources.count) lines but \(recipe.data.train.target) has \(targets.count)")
         }
         let pairs = zip(sources, targets).filter { !$0.0.isEmpty && !$0.1.isEmpty }
         var dev: [(String, String)] = []
-        if let files = recipe.data.dev { dev = Array(zip(try ParallelData.readLines(files.source), try ParallelData.readLines(files.target))) }
+        if let files = recipe.data.dev { dev = Array(zip(try InputFile.lines(files.source), try InputFile.lines(files.target))) }
         if block.evaluationPairs > 0 { dev = Array(dev.prefix(block.evaluationPairs)) }
         let objective = try ContrastiveObjective(embedder: embedder, pairs: pairs, dev: dev, batchSize: block.batchSize, scale: block.scale,
                                                  maxTokens: recipe.training.maxTokens)

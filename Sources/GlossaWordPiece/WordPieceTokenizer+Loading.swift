@@ -11,14 +11,7 @@ extension WordPieceTokenizer {
         guard FileManager.default.fileExists(atPath: vocabFile.path) else {
             throw GlossaError.missingFile(vocabFile, purpose: "the WordPiece vocabulary, one piece per line")
         }
-        let bytes = try InputFile.read(vocabFile.path, purpose: "the WordPiece vocabulary", limit: InputFile.tokenizerLimit)
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw GlossaError.invalidConfiguration("\(vocabFile.path) is not valid UTF-8")
-        }
-        var pieces = text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
-            line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
-        }
-        if pieces.last == "" { pieces.removeLast() }
+        let pieces = try InputFile.lines(vocabFile.path, purpose: "the WordPiece vocabulary", limit: InputFile.tokenizerLimit)
         guard !pieces.isEmpty else { throw GlossaError.invalidConfiguration("\(vocabFile.path) is empty") }
 
         struct Settings: Decodable {

@@ -32,6 +32,20 @@ import Testing
         #expect(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) is [String: Any])
     }
 
+    @Test func scoreReadsCRLFLikeLFAndNamesABadLine() throws {
+        let lf = try temporaryFile("the cat sat on the mat\nopen the file and save it\n")
+        let crlf = try temporaryFile("the cat sat on the mat\r\nopen the file and save it")
+        let bad = FileManager.default.temporaryDirectory.appendingPathComponent("glossa-cli-\(UUID().uuidString).txt")
+        try Data(Array("fine\n".utf8) + [0x61, 0xFF, 0x0A]).write(to: bad)
+        defer { for url in [lf, crlf, bad] { try? FileManager.default.removeItem(at: url) } }
+        let run = try runGlossa(["score", "--hypotheses", crlf.path, "--references", lf.path])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.hasPrefix("BLEU = 100.00 "), "\(run.stdout)")
+        let refused = try runGlossa(["score", "--hypotheses", bad.path, "--references", lf.path])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("the hypotheses file '\(bad.path)': line 2 is not valid UTF-8"), "\(refused.stderr)")
+    }
+
     @Test func benchSoftmaxPrintsJSONLines() throws {
         let run = try runGlossa(["bench", "softmax", "--seconds", "0.05", "--json", "--threads", "1"])
         #expect(run.status == 0, "\(run.stderr)")

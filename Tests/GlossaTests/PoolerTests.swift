@@ -57,6 +57,18 @@ func referencePool(_ mode: PoolingMode, _ rows: [[Float]]) -> [Float] {
         #expect(l2Normalized(Tensor.zeros([1, 3])).scalars == [0, 0, 0])
     }
 
+    @Test func unitVectorFollowsTheTensorRule() {
+        #expect(unitVector([3, 4]) == [0.6, 0.8])
+        #expect(unitVector([0, 0, 0]) == [0, 0, 0])
+        #expect(unitVector([]) == [])
+        // Plain and tensor normalisation agree on ordinary rows, on zero rows and on rows below the 1e-12 floor.
+        let rows: [[Float]] = [[1, -2, 2], [0, 0, 0], [1e-14, 0, -1e-14], [0.25, 0.5, 1e6]]
+        let tensor = l2Normalized(Tensor(shape: [rows.count, 3], scalars: rows.flatMap { $0 }))
+        for (i, row) in rows.enumerated() {
+            assertClose(unitVector(row), Array(tensor.scalars[(i * 3)..<((i + 1) * 3)]), rtol: 1e-6, atol: 1e-20, "row \(i)")
+        }
+    }
+
     @Test func concatenationFollowsSentenceTransformersOrder() {
         let (a, batch) = states(fill: 0)
         let both = ConcatenatedPooler([FirstTokenPooler(), MeanPooler()]).pool(a, batch: batch)

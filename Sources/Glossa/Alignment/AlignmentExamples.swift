@@ -50,13 +50,9 @@ public struct PromptReference: Codable, Sendable, Equatable {
 public enum JSONLines {
     /// Every record of `path`.
     public static func read<T: Decodable>(_ type: T.Type, from path: String) throws -> [T] {
-        let data = try InputFile.read(path, purpose: "the JSON Lines data file", limit: InputFile.textLimit)
-        guard String(validating: data, as: UTF8.self) != nil else {
-            throw GlossaError.invalidInput("\(path) is not valid UTF-8 text")
-        }
         let decoder = JSONDecoder()
         var out: [T] = []
-        for (number, line) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (number, line) in try InputFile.lines(path, purpose: "the JSON Lines data file").enumerated() {
             guard !line.allSatisfy(\.isWhitespace) else { continue }
             do {
                 out.append(try decoder.decode(T.self, from: Data(line.utf8)))

@@ -1,4 +1,5 @@
 import Foundation
+import GlossaNN
 
 /// Corpus BLEU and chrF of some lines of a test set.
 public struct TestSetScores: Codable, Sendable, Equatable {
@@ -70,11 +71,11 @@ public struct TestSet: Sendable {
 
     /// Reads aligned text files (one segment per line), keeping the first `limit` lines when given; errors name the files.
     public static func load(source: String, references: String, origins: String? = nil, limit: Int? = nil) throws -> TestSet {
-        var s = try ParallelData.readLines(source), r = try ParallelData.readLines(references)
+        var s = try InputFile.lines(source), r = try InputFile.lines(references)
         guard s.count == r.count else {
             throw GlossaError.invalidInput("\(source) has \(s.count) lines but \(references) has \(r.count); they must have one line per segment each")
         }
-        var o = try origins.map(ParallelData.readLines)
+        var o = try origins.map { try InputFile.lines($0) }
         if let o, o.count != s.count {
             throw GlossaError.invalidInput("\(origins ?? "") has \(o.count) lines, not \(s.count) as \(source) has")
         }

@@ -99,8 +99,19 @@ public struct NormalizedPooler: Pooler {
     }
 }
 
-/// Rows of `[B, C]` divided by their L2 norms (at least 1e-12, as `torch.nn.functional.normalize`).
+/// Rows of `[B, C]` divided by their L2 norms (at least 1e-12, as `torch.nn.functional.normalize`); the autograd
+/// version of `unitVector`, with the same rule.
 public func l2Normalized(_ x: Tensor) -> Tensor {
-    let norms = (x * x).sum(axis: 1, keepDims: true).sqrt().clamp(1e-12, .greatestFiniteMagnitude)  // [B, 1]
+    let norms = (x * x).sum(axis: 1, keepDims: true).sqrt().clamp(smallestNorm, .greatestFiniteMagnitude)  // [B, 1]
     return x / norms
 }
+
+/// `v` divided by its L2 norm, at least 1e-12: `l2Normalized` for one plain vector (cosine similarity on embeddings),
+/// so a zero vector stays zero and vectors compare alike whichever of the two made them.
+public func unitVector(_ v: [Float]) -> [Float] {
+    let norm = Swift.max(v.reduce(Float(0)) { $0 + $1 * $1 }.squareRoot(), smallestNorm)
+    return v.map { $0 / norm }
+}
+
+/// torch's `normalize` eps: a floor, not an offset, so a vector's direction is kept down to tiny norms.
+private let smallestNorm: Float = 1e-12

@@ -24,11 +24,7 @@ public func inBatchNegativesLoss(anchors: Tensor, positives: Tensor, scale: Floa
 /// retrieving each sentence's translation among all candidates.
 public func retrievalPrecisionAtOne(queries: [[Float]], candidates: [[Float]]) -> Double {
     guard !queries.isEmpty, queries.count == candidates.count else { return 0 }
-    func unit(_ v: [Float]) -> [Float] {
-        let n = v.reduce(Float(0)) { $0 + $1 * $1 }.squareRoot()
-        return n > 0 ? v.map { $0 / n } : v
-    }
-    let q = queries.map(unit), c = candidates.map(unit)
+    let q = queries.map(unitVector), c = candidates.map(unitVector)
     var hits = 0
     for (i, query) in q.enumerated() {
         var best = -Float.infinity, bestIndex = -1

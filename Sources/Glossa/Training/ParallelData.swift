@@ -20,29 +20,16 @@ public struct ParallelData: Sendable {
 
     /// Reads and tokenises a pair of aligned files. Lines must correspond one to one.
     public static func load(_ files: ParallelFiles, source: any Tokenizer, target: any Tokenizer) throws -> ParallelData {
-        let sourceLines = try readLines(files.source), targetLines = try readLines(files.target)
+        let sourceLines = try InputFile.lines(files.source), targetLines = try InputFile.lines(files.target)
         guard sourceLines.count == targetLines.count else {
             throw GlossaError.invalidInput("\(files.source) has \(sourceLines.count) lines but \(files.target) has \(targetLines.count)")
         }
-        let origins = try files.origin.map(readLines)
+        let origins = try files.origin.map { try InputFile.lines($0) }
         if let origins, origins.count != sourceLines.count {
             throw GlossaError.invalidInput("\(files.origin ?? "") has \(origins.count) lines, not \(sourceLines.count)")
         }
         return ParallelData(source: try source.encodeBatch(sourceLines), target: try target.encodeBatch(targetLines),
                             targetText: targetLines, sourceText: sourceLines, origins: origins)
-    }
-
-    /// Lines of a UTF-8 text file (invalid UTF-8 is an error naming the line).
-    public static func readLines(_ path: String) throws -> [String] {
-        let data = try InputFile.read(path, purpose: "the text file", limit: InputFile.textLimit)
-        var lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map { Data($0) }
-        if lines.last?.isEmpty == true { lines.removeLast() }
-        return try lines.enumerated().map { number, bytes in
-            guard let line = String(data: bytes, encoding: .utf8) else {
-                throw GlossaError.invalidInput("\(path): line \(number + 1) is not valid UTF-8")
-            }
-            return line.hasSuffix("\r") ? String(line.dropLast()) : line
-        }
     }
 
     /// The first `n` pairs.

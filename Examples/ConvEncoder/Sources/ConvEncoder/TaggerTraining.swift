@@ -3,15 +3,9 @@ import Glossa
 import GlossaNN
 import GlossaTensor
 
-/// Reads text lines, stopping with a sentence at the first line that is not UTF-8.
+/// The non-empty lines of a UTF-8 text file (`InputFile.lines`' rules), at most `limit` of them.
 func readLines(_ path: String, limit: Int? = nil) throws -> [String] {
-    guard let bytes = FileManager.default.contents(atPath: path) else {
-        throw GlossaError.invalidInput("conv-tagger: cannot read \(path)")
-    }
-    guard let text = String(data: bytes, encoding: .utf8) else {
-        throw GlossaError.invalidInput("conv-tagger: \(path) is not UTF-8 text")
-    }
-    let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init).filter { !$0.isEmpty }
+    let lines = try InputFile.lines(path, purpose: "the conv-tagger text").filter { !$0.isEmpty }
     return limit.map { Array(lines.prefix($0)) } ?? lines
 }
 

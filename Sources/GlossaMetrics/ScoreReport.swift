@@ -22,22 +22,3 @@ public struct ScoreReport: Sendable, Equatable, Codable {
     /// The two lines sacreBLEU prints, BLEU first.
     public var formatted: String { bleu.formatted + "\n" + chrF.formatted }
 }
-
-/// Splits UTF-8 bytes into lines the way sacreBLEU reads a file: on `\n` only, with no empty
-/// line after a final newline; `\r` and other whitespace stay (both metrics ignore trailing whitespace).
-public enum TextLines {
-    /// The lines of `bytes`, or `MetricError.invalidUTF8` naming the first bad line.
-    public static func decode(_ bytes: some Collection<UInt8>) throws(MetricError) -> [String] {
-        var lines: [String] = []
-        var rest = bytes[...]
-        while !rest.isEmpty {
-            let end = rest.firstIndex(of: UInt8(ascii: "\n")) ?? rest.endIndex
-            guard let line = String(validating: rest[..<end], as: UTF8.self) else {
-                throw .invalidUTF8(line: lines.count + 1)
-            }
-            lines.append(line)
-            rest = end == rest.endIndex ? rest[end...] : rest[rest.index(after: end)...]
-        }
-        return lines
-    }
-}

@@ -6,8 +6,6 @@ public enum MetricError: Error, Sendable, Equatable, CustomStringConvertible {
     case noReferences
     /// A metric parameter is out of range; the text says which and why.
     case invalidConfiguration(String)
-    /// Text given as bytes is not valid UTF-8; `line` counts from 1.
-    case invalidUTF8(line: Int)
 
     /// A sentence a user can act on.
     public var description: String {
@@ -19,8 +17,6 @@ public enum MetricError: Error, Sendable, Equatable, CustomStringConvertible {
             "At least one reference is needed to score a hypothesis."
         case let .invalidConfiguration(reason):
             reason
-        case let .invalidUTF8(line):
-            "Line \(line) is not valid UTF-8 text."
         }
     }
 }
