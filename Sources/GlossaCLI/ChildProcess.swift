@@ -6,7 +6,8 @@ import SystemPackage
 /// A `glossa` child process writing its output to a log file, started and reaped by swift-subprocess.
 ///
 /// `glossa compare` runs several at once from a synchronous polling loop, so each child's `run` lives in its own task
-/// and reports into a lock-guarded `State`; nothing here blocks, so it works from any thread. A crashing child leaves
+/// and reports into a lock-guarded `State`; nothing here blocks, so it works from any thread — as long as the
+/// cooperative pool has a thread free for those tasks (`glossa compare` polls from the main thread, which is not one). A crashing child leaves
 /// the parent running, and a child that cannot be spawned ends at once with a `failure`.
 final class ChildProcess: @unchecked Sendable {
     /// How a child ended.
@@ -157,3 +158,4 @@ final class ChildProcess: @unchecked Sendable {
         return URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
     }
 }
+

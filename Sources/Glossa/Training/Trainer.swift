@@ -10,6 +10,7 @@ struct TrainerState: CheckpointState {
     var tokens = 0
     var units = 0
     var seconds = 0.0
+    var cpuSeconds = 0.0
     var best: Double?
     var bestStep: Int?
     var dropoutGenerator: SeededGenerator
@@ -19,7 +20,7 @@ struct TrainerState: CheckpointState {
     init(dropoutGenerator: SeededGenerator) { self.dropoutGenerator = dropoutGenerator }
 
     enum CodingKeys: String, CodingKey {
-        case step, epoch, batchInEpoch, tokens, units, seconds, best, bestStep, dropoutGenerator, history, sessions, bestChrF
+        case step, epoch, batchInEpoch, tokens, units, seconds, cpuSeconds, best, bestStep, dropoutGenerator, history, sessions, bestChrF
     }
 
     /// Also reads the states of the trainers before the one loop (translation: `tokens`, `bestChrF`; decoder: `units`).
@@ -32,6 +33,7 @@ struct TrainerState: CheckpointState {
         self.tokens = tokens ?? units ?? 0
         self.units = units ?? tokens ?? 0
         seconds = try c.decodeIfPresent(Double.self, forKey: .seconds) ?? 0
+        cpuSeconds = try c.decodeIfPresent(Double.self, forKey: .cpuSeconds) ?? 0
         best = try c.decodeIfPresent(Double.self, forKey: .best) ?? c.decodeIfPresent(Double.self, forKey: .bestChrF)
         bestStep = try c.decodeIfPresent(Int.self, forKey: .bestStep)
         dropoutGenerator = try c.decode(SeededGenerator.self, forKey: .dropoutGenerator)
@@ -47,6 +49,7 @@ struct TrainerState: CheckpointState {
         try c.encode(tokens, forKey: .tokens)
         try c.encode(units, forKey: .units)
         try c.encode(seconds, forKey: .seconds)
+        try c.encode(cpuSeconds, forKey: .cpuSeconds)
         try c.encodeIfPresent(best, forKey: .best)
         try c.encodeIfPresent(bestStep, forKey: .bestStep)
         try c.encode(dropoutGenerator, forKey: .dropoutGenerator)
@@ -123,6 +126,7 @@ public final class Trainer<Objective: TrainingObjective> {
         }
         var window = LossWindow()
         var started = Date().timeIntervalSince1970 - state.seconds
+        var cpuStarted = processCPUSeconds() - state.cpuSeconds
         var rates = RateWindow(time: Date().timeIntervalSince1970, units: state.units, tokens: state.tokens)
         var emptyUpdates = 0
 
@@ -134,10 +138,11 @@ public final class Trainer<Objective: TrainingObjective> {
         }
         func validate(_ record: TrainingRecord) throws {
             var record = record
-            let validationStart = Date().timeIntervalSince1970
+            let validationStart = Date().timeIntervalSince1970, validationCPU = processCPUSeconds()
             record.dev = try withoutGrad { try objective.validate(model: model) }
             // Validation time does not count against the training budget.
             started += Date().timeIntervalSince1970 - validationStart
+            cpuStarted += processCPUSeconds() - validationCPU
             if record.step == 0, record.dev.isEmpty { return }
             if let primary = objective.primaryMetric, let value = record.dev[primary.name], primary.improves(value, over: state.best) {
                 state.best = value
@@ -199,13 +204,16 @@ public final class Trainer<Objective: TrainingObjective> {
             state.tokens += stepTokens
             let now = Date().timeIntervalSince1970
             state.seconds = now - started
+            state.cpuSeconds = processCPUSeconds() - cpuStarted
             let (unitRate, tokenRate) = rates.add(time: now, units: state.units, tokens: state.tokens)
             events(.step(TrainingProgress(step: state.step, loss: window.meanLoss, unitsPerSecond: unitRate, tokensPerSecond: tokenRate,
                                           unit: objective.unit, learningRate: learningRate, elapsed: state.seconds,
                                           remaining: remaining(state))))
             if state.step % settings.validateEvery == 0 || !budgetLeft() || intervalPassed(state) {
-                try validate(TrainingRecord(step: state.step, minutes: state.seconds / 60, tokens: state.tokens, units: state.units,
-                                            trainLoss: window.meanLoss, trainMetrics: window.meanMetrics))
+                var record = TrainingRecord(step: state.step, minutes: state.seconds / 60, tokens: state.tokens, units: state.units,
+                                            trainLoss: window.meanLoss, trainMetrics: window.meanMetrics)
+                record.cpuHours = state.cpuSeconds / 3600
+                try validate(record)
                 window = LossWindow()
             }
             if state.step % settings.checkpointEvery == 0 || !budgetLeft() { try save() }
@@ -298,4 +306,16 @@ struct RateWindow {
         let span = Swift.max(time - points[0].time, 1e-9)
         return (Double(units - points[0].units) / span, Double(tokens - points[0].tokens) / span)
     }
+}
+
+/// CPU time (user + system) of this process so far, all threads: what a learning curve against CPU-hours counts.
+func processCPUSeconds() -> Double {
+    var usage = rusage()
+    #if os(Linux)
+    guard getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage) == 0 else { return 0 }
+    #else
+    guard getrusage(RUSAGE_SELF, &usage) == 0 else { return 0 }
+    #endif
+    func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }

@@ -17,6 +17,8 @@ public struct TrainingRecord: Codable, Sendable, Equatable {
     public var trainMetrics: [String: Double]
     /// Dev metrics at this step (empty without dev data).
     public var dev: [String: Double]
+    /// CPU-hours of training so far, all threads (validation excluded), when measured.
+    public var cpuHours: Double?
 
     /// A record.
     public init(step: Int, minutes: Double, tokens: Int, units: Int, trainLoss: Double?, trainMetrics: [String: Double] = [:],
@@ -30,7 +32,7 @@ public struct TrainingRecord: Codable, Sendable, Equatable {
         self.dev = dev
     }
 
-    enum CodingKeys: String, CodingKey { case step, minutes, tokens, units, trainLoss, trainMetrics, dev, devLoss, devChrF }
+    enum CodingKeys: String, CodingKey { case step, minutes, tokens, units, trainLoss, trainMetrics, dev, cpuHours, devLoss, devChrF }
 
     /// Reads this layout and the two older ones (translation records with `devLoss`/`devChrF`, decoder records without
     /// `tokens`), so histories written before the one trainer still load.
@@ -45,6 +47,7 @@ public struct TrainingRecord: Codable, Sendable, Equatable {
         trainLoss = try c.decodeIfPresent(Double.self, forKey: .trainLoss)
         trainMetrics = try c.decodeIfPresent([String: Double].self, forKey: .trainMetrics) ?? [:]
         dev = try c.decodeIfPresent([String: Double].self, forKey: .dev) ?? [:]
+        cpuHours = try c.decodeIfPresent(Double.self, forKey: .cpuHours)
         if let loss = try c.decodeIfPresent(Double.self, forKey: .devLoss) { dev["loss"] = loss }
         if let chrF = try c.decodeIfPresent(Double.self, forKey: .devChrF) { dev["chrf"] = chrF }
     }
@@ -58,6 +61,7 @@ public struct TrainingRecord: Codable, Sendable, Equatable {
         try c.encodeIfPresent(trainLoss, forKey: .trainLoss)
         try c.encode(trainMetrics, forKey: .trainMetrics)
         try c.encode(dev, forKey: .dev)
+        try c.encodeIfPresent(cpuHours, forKey: .cpuHours)
     }
 }
 
