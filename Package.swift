@@ -63,7 +63,8 @@ let package = Package(
         .target(name: "GlossaCausalLM", dependencies: ["Glossa", "GlossaNN", "GlossaTensor"], path: "Plugins/CausalLM"),
         // The WordPiece tokenizer of BERT-family checkpoints (vocab.txt).
         .target(name: "GlossaWordPiece", dependencies: ["Glossa", "GlossaNN", "CUTF8Proc"]),
-        // Recipes as an SDK call: `RecipeRun(recipe:registry:).run(events:)` is what `glossa train --recipe` does.
+        // Recipes as an SDK call: `RecipeRun(recipe:registry:).run(events:)` is what `glossa train --recipe` does, and
+        // `RecipeComparison` and `ComparisonReport` what `glossa compare` plans and reports.
         .target(name: "GlossaRecipes", dependencies: ["Glossa", "GlossaNN", "GlossaTensor", "GlossaSentencePiece"]),
         .target(name: "GlossaBuiltins", dependencies: ["Glossa", "GlossaSentencePiece", "GlossaMarian", "GlossaBERT", "GlossaWordPiece", "GlossaRNN", "GlossaCausalLM"]),
         .executableTarget(

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Glossa
 import GlossaNN
+import GlossaRecipes
 import GlossaTensor
 
 /// `glossa compare --recipe A.json --recipe B.json`: trains recipes on the same data, tokenizer and budget, then
@@ -70,12 +71,13 @@ struct CompareCommand: PluginCommand {
 
     func run(plugins: PluginRegistry) throws {
         let outputURL = URL(fileURLWithPath: output)
-        let budget = budgetMinutes.map(CompareBudget.minutes) ?? budgetTokens.map(CompareBudget.tokens)
+        let budget = budgetMinutes.map(ComparisonBudget.minutes) ?? budgetTokens.map(ComparisonBudget.tokens)
         let firstThreads = (try? Recipe.load(URL(fileURLWithPath: recipes[0])))?.training.threads
         let runThreads = threads ?? (parallel ? 1 : firstThreads ?? Threads.count)
-        let (runs, chosenBudget) = try ComparePlan.make(recipeFiles: recipes, budget: budget, threads: runThreads, output: outputURL, plugins: plugins)
+        let comparison = try RecipeComparison(recipeFiles: recipes, budget: budget, threads: runThreads, output: outputURL, plugins: plugins)
+        let runs = comparison.runs
         if evaluateRun == nil {
-            log("compare: \(runs.map(\.name).joined(separator: " vs ")), \(chosenBudget.description), \(runThreads) thread(s) per run"
+            log("compare: \(runs.map(\.name).joined(separator: " vs ")), \(comparison.budget.description), \(runThreads) thread(s) per run"
                 + (parallel ? ", runs in parallel" : ", one run at a time"))
         }
         for run in runs where !run.overrides.isEmpty && evaluateRun == nil {
@@ -86,36 +88,28 @@ struct CompareCommand: PluginCommand {
 
         signal(SIGINT, SIG_DFL)  // evaluations are stored per run, so Ctrl-C from here on loses at most one
         BLAS.setThreads(runThreads)
-        guard let testFiles = runs[0].recipe.data.test else { throw CommandError(description: "the first recipe has no test data") }
-        let test = try TestSet.comparison(testFiles, limit: testLines)
-        let settings = EvaluationSettings(beamSize: beamSize, batchSize: batchSize, maxLength: maxLength, lengthPenalty: lengthPenalty,
+        let test = try comparison.testSet(limit: testLines)
+        let settings = ComparisonEvaluationSettings(beamSize: beamSize, batchSize: batchSize, maxLength: maxLength, lengthPenalty: lengthPenalty,
                                           testLines: testLines, threads: runThreads)
         if let name = evaluateRun {
-            guard let run = runs.first(where: { $0.name == name }) else { throw CommandError(description: "no run is called \(name)") }
-            try AtomicFile.write(try ComparePlan.encode(try CompareEvaluator.evaluate(run, test: test, settings: settings, plugins: plugins, log: log)),
-                                 to: run.evaluationURL)
+            _ = try comparison.run(named: name).evaluate(test: test, settings: settings, plugins: plugins, log: log)
             return
         }
-        func stored(_ run: CompareRun) -> RunEvaluation? {
-            guard let data = try? Data(contentsOf: run.evaluationURL), let e = try? JSONDecoder().decode(RunEvaluation.self, from: data),
-                  e.settings == settings else { return nil }
-            return e
-        }
-        let waiting = runs.filter { failures[$0.name] == nil && stored($0) == nil }
+        let waiting = runs.filter { failures[$0.name] == nil && $0.storedEvaluation(settings: settings) == nil }
         if parallel && waiting.count > 1 {
             try evaluateInChildren(waiting, failures: &failures)
         } else {
             for run in waiting {
                 log("compare: translating the test set with \(run.name)")
-                try AtomicFile.write(try ComparePlan.encode(try CompareEvaluator.evaluate(run, test: test, settings: settings, plugins: plugins, log: log)),
-                                     to: run.evaluationURL)
+                _ = try run.evaluate(test: test, settings: settings, plugins: plugins, log: log)
             }
         }
-        var evaluations: [String: RunEvaluation] = [:]
-        for run in runs where failures[run.name] == nil { evaluations[run.name] = stored(run) }
+        var evaluations: [String: ComparisonEvaluation] = [:]
+        for run in runs where failures[run.name] == nil { evaluations[run.name] = run.storedEvaluation(settings: settings) }
 
-        let report = try CompareReport(runs: runs, budget: chosenBudget, threads: runThreads, parallel: parallel, settings: settings,
-                                       testLines: test.sources.count, evaluations: evaluations, failures: failures)
+        let command = (["glossa"] + CommandLine.arguments.dropFirst()).map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " ")
+        let report = try ComparisonReport(comparison: comparison, parallel: parallel, settings: settings, testLines: test.sources.count,
+                                          evaluations: evaluations, failures: failures, command: command)
         try report.write(to: outputURL)
         log("compare: wrote \(outputURL.appendingPathComponent("report.md").path)")
         print(report.summaryTable())
@@ -125,8 +119,8 @@ struct CompareCommand: PluginCommand {
     }
 
     /// Trains every run that has not finished, resuming interrupted ones; a failed run is recorded and the others go on.
-    func train(_ runs: [CompareRun], failures: inout [String: String]) throws {
-        var pending: [CompareRun] = []
+    func train(_ runs: [ComparisonRun], failures: inout [String: String]) throws {
+        var pending: [ComparisonRun] = []
         for run in runs {
             switch try run.progress() {
             case .finished: log("compare: \(run.name) has finished training; not training it again")
@@ -139,15 +133,12 @@ struct CompareCommand: PluginCommand {
         let interrupt = Interrupt(raising: stop)
         defer { interrupt.cancel() }
         let executable = ChildProcess.currentExecutable()
-        var active: [(run: CompareRun, child: ChildProcess, resumed: Bool, started: Date)] = []
+        var active: [(run: ComparisonRun, child: ChildProcess, resumed: Bool, started: Date)] = []
         var forwarded = false
         while !pending.isEmpty || !active.isEmpty {
             while !stop.isRaised, !pending.isEmpty, active.isEmpty || parallel {
                 let run = pending.removeFirst()
-                try FileManager.default.createDirectory(at: run.directory, withIntermediateDirectories: true)
-                if !FileManager.default.fileExists(atPath: run.recipeURL.path) {
-                    try AtomicFile.write(try ComparePlan.encode(run.recipe), to: run.recipeURL)
-                }
+                try run.prepare()
                 let resume = try run.progress() == .resumable
                 log("compare: \(resume ? "resuming" : "training") \(run.name) (log: \(run.logURL.path))")
                 let child = try ChildProcess(executable: executable,
@@ -164,11 +155,12 @@ struct CompareCommand: PluginCommand {
             for entry in active {
                 for line in entry.child.newLines() { log("[\(entry.run.name)] \(line)") }
             }
-            var still: [(run: CompareRun, child: ChildProcess, resumed: Bool, started: Date)] = []
+            var still: [(run: ComparisonRun, child: ChildProcess, resumed: Bool, started: Date)] = []
             for entry in active {
                 guard let ending = entry.child.poll() else { still.append(entry); continue }
                 for line in entry.child.newLines() { log("[\(entry.run.name)] \(line)") }
-                try recordSegment(entry.run, ending: ending, resumed: entry.resumed, seconds: Date().timeIntervalSince(entry.started))
+                try entry.run.record(.init(resumed: entry.resumed, seconds: Date().timeIntervalSince(entry.started),
+                                           ending: ending.description, peakBytes: ending.peakBytes))
                 if ending.succeeded && FileManager.default.fileExists(atPath: entry.run.trainingLogURL.path) {
                     log("compare: \(entry.run.name) finished (peak memory \(ending.peakBytes / 1_048_576) MiB)")
                 } else if !stop.isRaised {
@@ -185,9 +177,9 @@ struct CompareCommand: PluginCommand {
     }
 
     /// Translates the test set with every run at once, one child process each, so their speeds share the machine's noise.
-    func evaluateInChildren(_ runs: [CompareRun], failures: inout [String: String]) throws {
+    func evaluateInChildren(_ runs: [ComparisonRun], failures: inout [String: String]) throws {
         let executable = ChildProcess.currentExecutable()
-        var active: [(run: CompareRun, child: ChildProcess)] = []
+        var active: [(run: ComparisonRun, child: ChildProcess)] = []
         for run in runs {
             log("compare: translating the test set with \(run.name)")
             let log = run.directory.appendingPathComponent("evaluate.log")
@@ -208,30 +200,7 @@ struct CompareCommand: PluginCommand {
         }
     }
 
-    /// Adds one child's life to the run's measurements; the peak memory is the largest over its resumptions.
-    func recordSegment(_ run: CompareRun, ending: ChildProcess.Ending, resumed: Bool, seconds: Double) throws {
-        var measurements = (try? Data(contentsOf: run.measurementsURL)).flatMap { try? JSONDecoder().decode(RunMeasurements.self, from: $0) }
-            ?? RunMeasurements()
-        measurements.segments.append(.init(resumed: resumed, seconds: seconds, ending: ending.description, peakBytes: ending.peakBytes))
-        measurements.peakBytes = Swift.max(measurements.peakBytes, ending.peakBytes)
-        try AtomicFile.write(try ComparePlan.encode(measurements), to: run.measurementsURL)
-    }
-
     func log(_ line: String) {
         StandardStreams.writeError((line + "\n"))
     }
-}
-
-/// What the parent measures of a run's training processes.
-struct RunMeasurements: Codable {
-    /// One `glossa train` process: a first run or a resumption.
-    struct Segment: Codable {
-        var resumed: Bool
-        var seconds: Double
-        var ending: String
-        var peakBytes: Int
-    }
-    /// Peak resident memory of the training process, the largest over its segments.
-    var peakBytes = 0
-    var segments: [Segment] = []
 }

@@ -2,47 +2,49 @@ import Foundation
 import Glossa
 import GlossaNN
 
-/// The part of `training.json` a comparison reads back.
-struct TrainingLogFile: Decodable {
-    var weights: String
-    var history: [TrainingRecord]
-}
-
 /// `report.md` and its SVG plots, from the runs' training logs, measurements and test evaluations.
-struct CompareReport {
-    var runs: [CompareRun]
-    var budget: CompareBudget
+public struct ComparisonReport {
+    /// The part of `training.json` a comparison reads back.
+    struct TrainingLog: Decodable {
+        var weights: String
+        var history: [TrainingRecord]
+    }
+
+    var runs: [ComparisonRun]
+    var budget: ComparisonBudget
     var threads: Int
     var parallel: Bool
-    var settings: EvaluationSettings
+    var settings: ComparisonEvaluationSettings
     var testLines: Int
-    var evaluations: [String: RunEvaluation]
+    var evaluations: [String: ComparisonEvaluation]
     var failures: [String: String]
-    var logs: [String: TrainingLogFile] = [:]
-    var measurements: [String: RunMeasurements] = [:]
+    /// The command line shown as the report's author.
+    var command: String
+    var logs: [String: TrainingLog] = [:]
+    var measurements: [String: ComparisonRun.Measurements] = [:]
     /// Run names without the prefix they all share (`en-de-rnn`, `en-de-transformer` → `rnn`, `transformer`).
     var labels: [String: String] = [:]
 
-    /// Reads the finished runs' files.
-    init(runs: [CompareRun], budget: CompareBudget, threads: Int, parallel: Bool, settings: EvaluationSettings, testLines: Int,
-         evaluations: [String: RunEvaluation], failures: [String: String]) throws {
-        self.runs = runs
-        self.budget = budget
-        self.threads = threads
+    /// Reads the finished runs' files; `evaluations` and `failures` are by run name, `testLines` is how many lines
+    /// were translated, and `command` is the command line the report names as having written it.
+    public init(comparison: RecipeComparison, parallel: Bool, settings: ComparisonEvaluationSettings, testLines: Int,
+                evaluations: [String: ComparisonEvaluation], failures: [String: String], command: String) throws {
+        runs = comparison.runs
+        budget = comparison.budget
+        threads = comparison.threads
         self.parallel = parallel
         self.settings = settings
         self.testLines = testLines
         self.evaluations = evaluations
         self.failures = failures
+        self.command = command
         for run in runs {
             if let data = try? Data(contentsOf: run.trainingLogURL) {
-                do { logs[run.name] = try JSONDecoder().decode(TrainingLogFile.self, from: data) } catch {
-                    throw CommandError(description: "\(run.trainingLogURL.path) cannot be read: \(error)")
+                do { logs[run.name] = try JSONDecoder().decode(TrainingLog.self, from: data) } catch {
+                    throw GlossaError.invalidInput("\(run.trainingLogURL.path) cannot be read: \(error)")
                 }
             }
-            if let data = try? Data(contentsOf: run.measurementsURL) {
-                measurements[run.name] = try? JSONDecoder().decode(RunMeasurements.self, from: data)
-            }
+            measurements[run.name] = run.measurements()
         }
         labels = Self.shortLabels(runs.map(\.name))
     }
@@ -58,10 +60,10 @@ struct CompareReport {
         })
     }
 
-    func label(_ run: CompareRun) -> String { labels[run.name] ?? run.name }
+    func label(_ run: ComparisonRun) -> String { labels[run.name] ?? run.name }
 
     /// Writes `report.md` and the plots into `directory`.
-    func write(to directory: URL) throws {
+    public func write(to directory: URL) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         for (name, svg) in plots() {
             try AtomicFile.write(Data(svg.utf8), to: directory.appendingPathComponent(name))

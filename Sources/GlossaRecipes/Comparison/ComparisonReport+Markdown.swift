@@ -1,11 +1,11 @@
 import Foundation
 import Glossa
 
-extension CompareReport {
+extension ComparisonReport {
     /// The whole report.
-    func markdown() -> String {
+    public func markdown() -> String {
         var s = "# Comparison: \(runs.map { "`\($0.name)`" }.joined(separator: " vs "))\n\n"
-        s += "Written by `\(commandLine())` on \(Self.timestamp()).\n\n"
+        s += "Written by `\(command)` on \(Self.timestamp()).\n\n"
         if !failures.isEmpty {
             s += failures.sorted { $0.key < $1.key }.map { "**Run `\($0.key)` failed** (\($0.value)); it is left out below.\n" }.joined() + "\n"
         }
@@ -20,10 +20,10 @@ extension CompareReport {
         return s
     }
 
-    /// The main table: one column per run.
-    func summaryTable() -> String {
+    /// The main table: one column per run (also what `glossa compare` prints).
+    public func summaryTable() -> String {
         let beam = "beam \(settings.beamSize)"
-        var rows: [(String, (CompareRun) -> String)] = [
+        var rows: [(String, (ComparisonRun) -> String)] = [
             ("plugin", { $0.recipe.plugin }),
             ("parameters", { evaluations[$0.name].map { String(format: "%.2f M", Double($0.parameters) / 1e6) } ?? "–" }),
         ]
@@ -91,8 +91,8 @@ extension CompareReport {
         s += "for every run, so every run is given the same batches in the same order.\n"
         s += "- **Budget**: \(budget.description). Validation "
         switch budget {
-        case .minutes(let m): s += String(format: "every %g minutes of training", m / Double(ComparePlan.validations))
-        case .tokens(let n): s += "every \(Self.grouped(max(1, n / ComparePlan.validations))) target tokens"
+        case .minutes(let m): s += String(format: "every %g minutes of training", m / Double(RecipeComparison.validations))
+        case .tokens(let n): s += "every \(Self.grouped(max(1, n / RecipeComparison.validations))) target tokens"
         }
         s += " and at the end: dev cross-entropy on every dev line, chrF of greedy translations of the first \(first.training.validationLines) dev lines.\n"
         s += "- **Final weights**: average_last \(first.training.averageLast), keep_best \(first.training.keepBest) for every run.\n"
@@ -142,10 +142,6 @@ extension CompareReport {
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "yyyy-MM-dd HH:mm 'UTC'"
         return formatter.string(from: Date())
-    }
-
-    func commandLine() -> String {
-        (["glossa"] + CommandLine.arguments.dropFirst()).map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " ")
     }
 
     /// CPU model, cores, load and niceness when the report was written.
