@@ -23,6 +23,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // `swift package generate-documentation --target Glossa` (DocC).
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
+        // `glossa serve` (GlossaServer): HTTP, start and shutdown, structured logs, Prometheus metrics.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // System libraries from Debian (scripts/bootstrap installs them).
@@ -57,10 +62,21 @@ let package = Package(
         // Recipes as an SDK call: `RecipeRun(recipe:registry:).run(events:)` is what `glossa train --recipe` does.
         .target(name: "GlossaRecipes", dependencies: ["Glossa", "GlossaNN", "GlossaTensor", "GlossaSentencePiece"]),
         .target(name: "GlossaBuiltins", dependencies: ["Glossa", "GlossaSentencePiece", "GlossaMarian", "GlossaBERT", "GlossaWordPiece", "GlossaRNN", "GlossaCausalLM"]),
+        // `glossa serve`: translation, embeddings and generation over HTTP, batched across requests per model.
+        .target(
+            name: "GlossaServer",
+            dependencies: [
+                "Glossa", "GlossaNN", "GlossaTensor",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]),
         .executableTarget(
             name: "GlossaCLI",
             dependencies: [
-                "Glossa", "GlossaNN", "GlossaTensor", "GlossaSentencePiece", "GlossaBuiltins", "GlossaRecipes",
+                "Glossa", "GlossaNN", "GlossaTensor", "GlossaSentencePiece", "GlossaBuiltins", "GlossaRecipes", "GlossaServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // Plugin libraries carry their own copy of the SDK; exporting the host's symbols makes the dynamic
@@ -95,6 +111,7 @@ let package = Package(
             name: "GlossaCausalLMTests", dependencies: ["GlossaCausalLM", "GlossaBuiltins", "GlossaTestSupport"],
             path: "Tests/GlossaCausalLMTests"),
         .testTarget(name: "GlossaCLITests", dependencies: ["GlossaCLI", "GlossaTestSupport"]),
+        .testTarget(name: "GlossaServerTests", dependencies: ["GlossaServer", "Glossa", "GlossaBuiltins"]),
         .target(name: "GlossaTestStaticPlugin", dependencies: ["Glossa", "GlossaTensor"], path: "Tests/GlossaTestStaticPlugin"),
         .target(name: "GlossaTestWrongABIPlugin", path: "Tests/GlossaTestWrongABIPlugin"),
         .testTarget(name: "GlossaAlignmentTests", dependencies: ["Glossa", "GlossaCausalLM", "GlossaTestSupport"]),
