@@ -78,6 +78,7 @@ let package = Package(
             dependencies: [
                 "Glossa", "GlossaNN", "GlossaTensor", "GlossaSentencePiece", "GlossaBuiltins", "GlossaRecipes", "GlossaServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             // Plugin libraries carry their own copy of the SDK; exporting the host's symbols makes the dynamic
             // loader bind the library's references to this copy, so both see one set of types (PluginLibrary).

@@ -57,6 +57,7 @@ public final class BatchScheduler<Input: Sendable, Output: Sendable>: @unchecked
     private let condition = NSCondition()
     private var waiting: [QueueEntry<Input, Output>] = []
     private var waitingItems = 0
+    private var runningItems = 0
     private var stopping = false
     private var thread: Thread?
     private let limits: Limits
@@ -80,6 +81,9 @@ public final class BatchScheduler<Input: Sendable, Output: Sendable>: @unchecked
 
     /// Items waiting for a batch (the queue-depth gauge).
     public var depth: Int { condition.withLock { waitingItems } }
+
+    /// Items in the batch being run.
+    public var running: Int { condition.withLock { runningItems } }
 
     /// Queues `inputs` (costing `tokens`) and waits for their outputs. Throws `ServerError.queueFull` when the queue
     /// has no room, `.timeout` once `timeout` has passed, and `CancellationError` when the calling task is cancelled
@@ -152,6 +156,8 @@ public final class BatchScheduler<Input: Sendable, Output: Sendable>: @unchecked
             let live = batch.filter { !$0.ticket.isCancelled }
             guard !live.isEmpty else { continue }
             let inputs = live.flatMap(\.inputs)
+            condition.withLock { runningItems = inputs.count }
+            defer { condition.withLock { runningItems = 0 } }
             let start = DispatchTime.now()
             let result = Result { try lane.run { try work(inputs, live.flatMap { entry in entry.inputs.map { _ in entry.ticket } }) } }
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9

@@ -82,15 +82,15 @@ public final class GlossaServer: Sendable {
             case .translator(let translator):
                 let service = TranslationService(name: name, directory: directory, translator: translator,
                                                  limits: Self.limits(configuration), lane: lane, metrics: metrics)
-                metrics.watchQueue(model: name) { service.scheduler.depth }
+                metrics.watchQueue(model: name, depth: { service.scheduler.depth }, running: { service.scheduler.running })
                 translators.append(service)
             case .embedder(let embedder):
                 let service = EmbeddingService(name: name, embedder: embedder, limits: Self.limits(configuration), lane: lane, metrics: metrics)
-                metrics.watchQueue(model: name) { service.scheduler.depth }
+                metrics.watchQueue(model: name, depth: { service.scheduler.depth }, running: { service.scheduler.running })
                 embedders.append(service)
             case .languageModel(let language):
                 let service = CompletionService(name: name, language: language, limits: Self.limits(configuration), lane: lane, metrics: metrics)
-                metrics.watchQueue(model: name) { service.scheduler.depth }
+                metrics.watchQueue(model: name, depth: { service.scheduler.depth }, running: { service.scheduler.running })
                 languageModels.append(service)
             }
         }

@@ -37,7 +37,8 @@ final class TranslationService: @unchecked Sendable {
     }
 }
 
-/// An embedder behind its batch queue, with the directory's own pooling and normalisation (as `glossa embed`).
+/// An embedder behind its queue, with the directory's own pooling and normalisation: each vector is exactly what
+/// `glossa embed TEXT` prints for that text alone.
 final class EmbeddingService: @unchecked Sendable {
     let name: String
     let scheduler: BatchScheduler<String, [Float]>
@@ -47,8 +48,11 @@ final class EmbeddingService: @unchecked Sendable {
         self.name = name
         self.embedder = embedder
         let embedder = Unchecked(embedder)
-        scheduler = BatchScheduler(name: name, limits: limits, lane: lane, work: { texts, _ in
-            try embedder.value.embed(texts, batchSize: max(1, texts.count))
+        // Each text gets a forward pass of its own: the SDK's encoder is not bitwise batch-invariant (a row's floats
+        // change in the last bits with its place in a batch, as OpenBLAS's edge tiles sum in another order), and a
+        // vector must not depend on its neighbours. The queue still gathers requests, and the lane runs them back to back.
+        scheduler = BatchScheduler(name: name, limits: limits, lane: lane, work: { texts, tickets in
+            try zip(texts, tickets).map { text, ticket in ticket.isCancelled ? [] : try embedder.value.embed([text]).first ?? [] }
         }, observer: metrics.batchObserver(model: name))
     }
 
@@ -115,7 +119,9 @@ final class CompletionService: @unchecked Sendable {
                 job.stream?(sample, piece)
             }
             result.texts.append(text)
-            result.finishReasons.append(count >= job.maxTokens || job.promptTokens + count + 1 >= (language.model.decoder.maxLength ?? .max) ? "length" : "stop")
+            // The last allowed step is always EOS (as in `glossa generate`), so a continuation that reaches it ends one short.
+            let positions = language.model.decoder.maxLength ?? .max
+            result.finishReasons.append(count + 1 >= job.maxTokens || job.promptTokens + count + 1 >= positions ? "length" : "stop")
             result.completionTokens += count
         }
         return result

@@ -57,7 +57,9 @@ struct RequestFields {
             let offset = Self.firstInvalidUTF8(bytes)
             throw ServerError.badRequest(field: "body", message: "the body is not valid UTF-8 (first bad byte at offset \(offset))")
         }
-        if let contentType, contentType.lowercased().hasPrefix("application/x-www-form-urlencoded") {
+        // curl -d labels JSON as a form, so a body that opens with `{` is JSON whatever its label.
+        let opensObject = bytes.first { ![0x20, 0x09, 0x0A, 0x0D].contains($0) } == UInt8(ascii: "{")
+        if let contentType, contentType.lowercased().hasPrefix("application/x-www-form-urlencoded"), !opensObject {
             fields = try Self.form(bytes)
             return
         }

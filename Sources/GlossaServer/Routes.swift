@@ -39,6 +39,8 @@ extension GlossaServer {
             buffer = try await body.collect(upTo: limit)
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw ServerError.bodyTooLarge(limit: limit)
+        } catch is NIOTooManyBytesError {
+            throw ServerError.bodyTooLarge(limit: limit)
         }
         return try RequestFields(bytes: Array(buffer.readableBytesView), contentType: contentType)
     }

@@ -38,9 +38,10 @@ public final class ServerMetrics: Sendable {
         }
     }
 
-    /// Adds a queue whose depth `/metrics` reads when rendered.
-    func watchQueue(model: String, depth: @escaping @Sendable () -> Int) {
+    /// Adds a queue whose depth and running batch `/metrics` reads when rendered.
+    func watchQueue(model: String, depth: @escaping @Sendable () -> Int, running: @escaping @Sendable () -> Int) {
         depthProbes.add(registry.makeGauge(descriptor: Self.queueDepth, labels: [("model", model)]), depth)
+        depthProbes.add(registry.makeGauge(descriptor: Self.running, labels: [("model", model)]), running)
     }
 
     /// The Prometheus text exposition, queue depths read now.
@@ -61,9 +62,13 @@ public final class ServerMetrics: Sendable {
         MetricNameDescriptor(
             metricName: "glossa_queue_depth", unitName: "items", helpText: "Texts or prompts waiting for a batch, by model.")
     }
+    static var running: MetricNameDescriptor {
+        MetricNameDescriptor(
+            metricName: "glossa_running", unitName: "items", helpText: "Texts or prompts in the batch being run, by model.")
+    }
     static var batchItems: MetricNameDescriptor {
         MetricNameDescriptor(
-            metricName: "glossa_batch_size", unitName: "items", helpText: "Texts or prompts per batch run, by model.")
+            metricName: "glossa_batch", unitName: "items", helpText: "Texts or prompts per batch run, by model.")
     }
     static var batchSeconds: MetricNameDescriptor {
         MetricNameDescriptor(
@@ -75,7 +80,7 @@ public final class ServerMetrics: Sendable {
     }
     static var tokensPerSecond: MetricNameDescriptor {
         MetricNameDescriptor(
-            metricName: "glossa_batch_tokens_per_second", unitName: "rate", helpText: "Input tokens per second of the last batch, by model.")
+            metricName: "glossa_batch_tokens", unitName: "per_second", helpText: "Input tokens per second of the last batch, by model.")
     }
     static let latencyBuckets: [Duration] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60].map { .milliseconds(Int64($0 * 1000)) }
 }
