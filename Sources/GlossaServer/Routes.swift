@@ -6,8 +6,8 @@ import NIOCore
 
 extension GlossaServer {
     /// Every route, behind the middleware that checks keys, turns failures into JSON errors and counts requests.
-    func makeRouter() -> Router<BasicRequestContext> {
-        let router = Router()
+    func makeRouter() -> Router<ServeRequestContext> {
+        let router = Router(context: ServeRequestContext.self)
         router.add(middleware: ServerMiddleware(server: self))
         router.get("/health") { _, _ in self.health() }
         router.get("/metrics") { _, _ in
@@ -15,21 +15,21 @@ extension GlossaServer {
                      body: ResponseBody(byteBuffer: ByteBuffer(bytes: self.metrics.render())))
         }
         router.get("/languages") { _, _ in self.languages() }
-        router.post("/translate") { request, _ in try await self.modelRequest(request) { try await self.translate($0) } }
+        router.post("/translate") { request, context in try await self.modelRequest(request, context) { try await self.translate($0) } }
         router.get("/v1/models") { _, _ in self.modelList() }
-        router.post("/v1/embeddings") { request, _ in try await self.modelRequest(request) { try await self.embeddings($0) } }
-        router.post("/v1/completions") { request, _ in try await self.modelRequest(request) { try await self.completions($0) } }
+        router.post("/v1/embeddings") { request, context in try await self.modelRequest(request, context) { try await self.embeddings($0) } }
+        router.post("/v1/completions") { request, context in try await self.modelRequest(request, context) { try await self.completions($0) } }
         return router
     }
 
     /// Reads the body of `request` (413 past `--max-request-bytes`) and runs `body` on its fields; the work is cancelled
-    /// if the client closes its connection meanwhile, which takes the request out of its queue.
-    func modelRequest(_ request: Request, _ body: @escaping @Sendable (RequestFields) async throws -> Response) async throws -> Response {
-        let contentType = request.headers[.contentType]
-        let limit = configuration.maxRequestBytes
-        return try await request.body.consumeWithCancellationOnInboundClose { requestBody in
-            try await body(try await Self.fields(of: requestBody, contentType: contentType, limit: limit))
-        }
+    /// if the client closes its connection meanwhile, which takes the request out of its queue (or stops its generation).
+    func modelRequest(_ request: Request, _ context: ServeRequestContext,
+                      _ body: @escaping @Sendable (RequestFields) async throws -> Response) async throws -> Response {
+        let fields = try await Self.fields(of: request.body, contentType: request.headers[.contentType], limit: configuration.maxRequestBytes)
+        let work = Task { try await body(fields) }
+        context.channel.closeFuture.whenComplete { _ in work.cancel() }
+        return try await withTaskCancellationHandler { try await work.value } onCancel: { work.cancel() }
     }
 
     /// The body as fields: 413 past `limit` bytes, 400 when it is not a UTF-8 JSON object.
@@ -116,7 +116,7 @@ extension GlossaServer {
 
 /// Checks the API key, answers every failure as a JSON error, and counts each request with its route and status.
 struct ServerMiddleware: RouterMiddleware {
-    typealias Context = BasicRequestContext
+    typealias Context = ServeRequestContext
     let server: GlossaServer
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -172,4 +172,16 @@ func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         difference |= (index < a.count ? a[index] : 0) ^ (index < b.count ? b[index] : 0)
     }
     return difference == 0
+}
+
+/// Hummingbird's request context plus the connection, so a request can be abandoned when its client leaves.
+struct ServeRequestContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    /// The client's connection.
+    let channel: any Channel
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        channel = source.channel
+    }
 }
