@@ -13,7 +13,7 @@ import Testing
     static let languageModel = root.appendingPathComponent("models/en-de-lm").path
 
     /// A running `glossa serve` and the port it printed.
-    final class Server {
+    final class Server: @unchecked Sendable {
         let process = Process()
         let errors: URL
         private(set) var port = 0
@@ -55,6 +55,19 @@ import Testing
             return (try JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:]
         }
 
+        /// The body of a GET, as text.
+        func get(_ path: String) throws -> String {
+            guard let url = URL(string: "http://127.0.0.1:\(port)\(path)") else { throw RunnerError(description: "bad path \(path)") }
+            let done = DispatchSemaphore(value: 0)
+            nonisolated(unsafe) var body = Data()
+            URLSession.shared.dataTask(with: url) { data, _, _ in
+                body = data ?? Data()
+                done.signal()
+            }.resume()
+            done.wait()
+            return String(decoding: body, as: UTF8.self)
+        }
+
         /// Sends SIGTERM and returns the exit status.
         func stop() -> Int32 {
             kill(process.processIdentifier, SIGTERM)
@@ -87,16 +100,18 @@ import Testing
         #expect(server.stop() == 0)
     }
 
-    @Test func badFlagsAreUsageErrors() throws {
-        for arguments in [["serve"], ["serve", "--model", "x"], ["serve", "--model", "a=\(Self.translator)", "--port", "70000"],
-                          ["serve", "--model", "a=\(Self.translator)", "--max-wait-ms", "-1"],
-                          ["serve", "--model", "a=\(Self.translator)", "--timeout", "nan"],
-                          ["serve", "--model", "a=\(Self.translator)", "--max-items", "0"]] {
-            let result = try runGlossa(arguments)
-            #expect(result.status == 64, "\(arguments): \(result.stderr)")
+    /// SIGTERM while a generation runs: the server stops accepting, answers it in full, and exits 0.
+    @Test func sigtermFinishesWhatIsInFlight() async throws {
+        let server = try Server(["--model", "lm=\(Self.languageModel)"])
+        let answer = Task.detached {
+            ((try server.post("/v1/completions", ["prompt": "The", "n": 8, "max_tokens": 100]))["choices"] as? [[String: Any]])?.count
         }
-        let missing = try runGlossa(["serve", "--model", "a=/no/such/dir"])
-        #expect(missing.status == 1)
-        #expect(missing.stderr.contains("not a directory"))
+        for _ in 0..<2000 {
+            if (try? server.get("/metrics"))?.contains("glossa_running_items{model=\"lm\"} 1") == true { break }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        kill(server.process.processIdentifier, SIGTERM)
+        #expect(try await answer.value == 8)
+        #expect(server.stop() == 0)
     }
 }
