@@ -33,7 +33,8 @@ final class QueueEntry<Input: Sendable, Output: Sendable>: @unchecked Sendable {
 public typealias BatchWork<Input, Output> = @Sendable (_ inputs: [Input], _ tickets: [WorkTicket]) throws -> [Output]
 
 /// A per-model request queue with one worker thread: the worker waits for the first request, keeps gathering until
-/// the batch holds `maxBatchTokens` tokens or `maxWait` has passed since that request arrived, and runs every request
+/// the batch holds `maxBatchTokens` tokens or `maxWait` has passed since that request arrived (only when the previous
+/// batch held more than one request, so a lone client is never kept waiting), and runs every request
 /// taken as one call of `work` (the SDK sorts by length inside). Requests are never split across batches, so a
 /// request's outputs are those of one call, and the SDK's decoding is per row, so they do not depend on its neighbours.
 public final class BatchScheduler<Input: Sendable, Output: Sendable>: @unchecked Sendable {
@@ -58,6 +59,7 @@ public final class BatchScheduler<Input: Sendable, Output: Sendable>: @unchecked
     private var waiting: [QueueEntry<Input, Output>] = []
     private var waitingItems = 0
     private var runningItems = 0
+    private var lastBatchRequests = 0
     private var stopping = false
     private var thread: Thread?
     private let limits: Limits
@@ -187,8 +189,11 @@ public final class BatchScheduler<Input: Sendable, Output: Sendable>: @unchecked
             if stopping { return nil }
             condition.wait()
         }
+        // Waiting for company pays only when there is some: after a batch of one request (a lone client), the next runs
+        // at once; under load, clients answered a moment ago are back within the wait and join the batch.
+        let patience = lastBatchRequests > 1 ? limits.maxWait.seconds : 0
         let waited = Double(DispatchTime.now().uptimeNanoseconds - waiting[0].arrived.uptimeNanoseconds) / 1e9
-        let deadline = Date(timeIntervalSinceNow: max(0, limits.maxWait.seconds - waited))
+        let deadline = Date(timeIntervalSinceNow: max(0, patience - waited))
         while !stopping && !waiting.isEmpty && waiting.reduce(0, { $0 + $1.tokens }) < limits.maxBatchTokens {
             if !condition.wait(until: deadline) { break }
         }
@@ -201,6 +206,7 @@ public final class BatchScheduler<Input: Sendable, Output: Sendable>: @unchecked
             // Answered already (timed out or its client left): nothing to run.
             if next.continuation != nil { taken.append(next) }
         }
+        lastBatchRequests = taken.count
         return taken
     }
 }
