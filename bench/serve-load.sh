@@ -17,12 +17,17 @@ work=$(mktemp -d)
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 head -n "$lines" corpora/en-de.test.en > "$work/input.txt"
-# The reference, and the offline figure: the whole set through the CLI's own batching.
-start=$(date +%s.%N)
-"$glossa" translate --model "$model" --batch-size 32 < "$work/input.txt" > "$work/reference.txt"
-end=$(date +%s.%N)
-offline=$(python3 -c "print(f'{$lines / ($end - $start):.1f}')")
+# The reference, and the offline figure: the whole set through the CLI's own batching, in sentences/s.
+offline() {
+    local start end
+    start=$(date +%s.%N)
+    "$glossa" translate --model "$model" --batch-size 32 < "$work/input.txt" > "$work/reference.txt"
+    end=$(date +%s.%N)
+    python3 -c "print(f'{$lines / ($end - $start):.1f}')"
+}
+offline_before=$(offline)
 
+: > "$work/serve.log"
 "$glossa" serve --model "translate=$model" --port 0 ${SERVE_FLAGS:-} 2> "$work/serve.log" &
 server=$!
 for _ in $(seq 1 200); do
@@ -35,13 +40,12 @@ rss() { awk '/VmRSS/ {print $2 " kB"}' "/proc/$server/status"; }
 rss_start=$(rss)
 
 status=0
-python3 - "$port" "$clients" "$seconds" "$work/input.txt" "$work/reference.txt" "$offline" <<'PY' || status=$?
+python3 - "$port" "$clients" "$seconds" "$work/input.txt" "$work/reference.txt" <<'PY' > "$work/report.txt" || status=$?
 import asyncio, json, random, sys, time
 
 port, clients, seconds = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
 inputs = open(sys.argv[4], encoding="utf-8").read().split("\n")[:-1]
 expected = open(sys.argv[5], encoding="utf-8").read().split("\n")[:-1]
-offline = float(sys.argv[6])
 assert len(inputs) == len(expected), (len(inputs), len(expected))
 latencies, errors, wrong, failures = [], 0, 0, {}
 
@@ -94,12 +98,18 @@ def percentile(p):
     return latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] * 1000 if latencies else float("nan")
 rate = len(latencies) / elapsed
 print(f"clients {clients}, {elapsed:.1f} s, {len(latencies)} requests")
-print(f"requests/s {rate:.1f}   sentences/s {rate:.1f}   (offline glossa translate --batch-size 32: {offline} sentences/s, ratio {rate / offline:.2f})")
+print(f"requests/s {rate:.1f}   sentences/s {rate:.1f}")
 print(f"latency ms  p50 {percentile(50):.1f}   p95 {percentile(95):.1f}   p99 {percentile(99):.1f}")
 print(f"errors {errors} {failures if failures else ''}  wrong answers {wrong}")
 sys.exit(1 if errors or wrong else 0)
 PY
-echo "server RSS: start $rss_start, end $(rss)"
+rss_end=$(rss)
 kill -TERM "$server"
-wait "$server" && echo "server exited 0 on SIGTERM" || echo "server exited with status $? on SIGTERM"
+wait "$server" && stopped="exited 0 on SIGTERM" || stopped="exited with status $? on SIGTERM"
+# Measured again after the load, as other work on the machine moves both figures.
+offline_after=$(offline)
+cat "$work/report.txt"
+served=$(sed -n 's/^requests\/s \([0-9.]*\).*/\1/p' "$work/report.txt")
+python3 -c "b, a, s = $offline_before, $offline_after, ${served:-0}; print(f'offline glossa translate --batch-size 32: {b} sentences/s before, {a} after; served/offline {s / max(b, a):.2f} to {s / min(b, a):.2f}')"
+echo "server RSS: start $rss_start, end $rss_end; server $stopped"
 exit $status
