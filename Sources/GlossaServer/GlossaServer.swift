@@ -67,6 +67,7 @@ public final class GlossaServer: Sendable {
     let embedders: [EmbeddingService]
     let languageModels: [CompletionService]
     let metrics = ServerMetrics()
+    let connections = ConnectionWatch()
     let logger: Logger
 
     /// Builds the queues for `models` (loaded already, named). Names must be unique.

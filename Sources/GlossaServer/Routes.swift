@@ -27,9 +27,7 @@ extension GlossaServer {
     func modelRequest(_ request: Request, _ context: ServeRequestContext,
                       _ body: @escaping @Sendable (RequestFields) async throws -> Response) async throws -> Response {
         let fields = try await Self.fields(of: request.body, contentType: request.headers[.contentType], limit: configuration.maxRequestBytes)
-        let work = Task { try await body(fields) }
-        context.channel.closeFuture.whenComplete { _ in work.cancel() }
-        return try await withTaskCancellationHandler { try await work.value } onCancel: { work.cancel() }
+        return try await connections.run(on: context.channel) { try await body(fields) }
     }
 
     /// The body as fields: 413 past `limit` bytes, 400 when it is not a UTF-8 JSON object.
@@ -183,5 +181,36 @@ struct ServeRequestContext: RequestContext {
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         channel = source.channel
+    }
+}
+
+/// The requests in flight on each open connection, so a connection that closes cancels them. One close callback per
+/// connection rather than per request: a keep-alive connection serves many requests, and callbacks (with the tasks
+/// they hold) would otherwise pile up on it until it closes.
+final class ConnectionWatch: @unchecked Sendable {
+    private let lock = NSLock()
+    private var inFlight: [ObjectIdentifier: [UInt64: Task<Response, any Error>]] = [:]
+    private var counter: UInt64 = 0
+
+    /// Runs `operation` as a task that is cancelled when `channel` closes (or when the caller is cancelled).
+    func run(on channel: any Channel, _ operation: @escaping @Sendable () async throws -> Response) async throws -> Response {
+        let task = Task { try await operation() }
+        let key = ObjectIdentifier(channel)
+        let (id, first) = lock.withLock { () -> (UInt64, Bool) in
+            counter += 1
+            let first = inFlight[key] == nil
+            inFlight[key, default: [:]][counter] = task
+            return (counter, first)
+        }
+        if first {
+            // Runs at once when the connection is already closed.
+            channel.closeFuture.whenComplete { [weak self] _ in
+                guard let self else { return }
+                let orphans = self.lock.withLock { self.inFlight.removeValue(forKey: key) }
+                for task in orphans?.values ?? [:].values { task.cancel() }
+            }
+        }
+        defer { lock.withLock { _ = inFlight[key]?.removeValue(forKey: id) } }
+        return try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
     }
 }
