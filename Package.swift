@@ -25,12 +25,17 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // `swift package generate-documentation --target Glossa` (DocC).
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
-        // SHA-256 of corpus and model files for `glossa similar`'s embedding cache keys (the CLI only).
+        // SHA-256 of model files and texts for the SDK's embedding cache keys (EmbeddingCache).
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         // `glossa compare`'s child processes (the CLI only).
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
         // FileDescriptor and FilePath, the types swift-subprocess's API is written in (already its dependency).
         .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),
+        // `glossa serve` (GlossaServer): HTTP, start and shutdown, structured logs, Prometheus metrics.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // System libraries from Debian (scripts/bootstrap installs them).
@@ -67,13 +72,25 @@ let package = Package(
         // `RecipeComparison` and `ComparisonReport` what `glossa compare` plans and reports.
         .target(name: "GlossaRecipes", dependencies: ["Glossa", "GlossaNN", "GlossaTensor", "GlossaSentencePiece"]),
         .target(name: "GlossaBuiltins", dependencies: ["Glossa", "GlossaSentencePiece", "GlossaMarian", "GlossaBERT", "GlossaWordPiece", "GlossaRNN", "GlossaCausalLM"]),
+        // `glossa serve`: translation, embeddings and generation over HTTP, batched across requests per model.
+        .target(
+            name: "GlossaServer",
+            dependencies: [
+                "Glossa", "GlossaNN", "GlossaTensor",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]),
         .executableTarget(
             name: "GlossaCLI",
             dependencies: [
-                "Glossa", "GlossaNN", "GlossaTensor", "GlossaSentencePiece", "GlossaBuiltins", "GlossaRecipes",
+                "Glossa", "GlossaNN", "GlossaTensor", "GlossaSentencePiece", "GlossaBuiltins", "GlossaRecipes", "GlossaServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             // Plugin libraries carry their own copy of the SDK; exporting the host's symbols makes the dynamic
             // loader bind the library's references to this copy, so both see one set of types (PluginLibrary).
@@ -108,6 +125,7 @@ let package = Package(
             name: "GlossaCausalLMTests", dependencies: ["GlossaCausalLM", "GlossaBuiltins", "GlossaTestSupport"],
             path: "Tests/GlossaCausalLMTests"),
         .testTarget(name: "GlossaCLITests", dependencies: ["GlossaCLI", "GlossaTestSupport"]),
+        .testTarget(name: "GlossaServerTests", dependencies: ["GlossaServer", "Glossa", "GlossaBuiltins"]),
         .target(name: "GlossaTestStaticPlugin", dependencies: ["Glossa", "GlossaTensor"], path: "Tests/GlossaTestStaticPlugin"),
         .target(name: "GlossaTestWrongABIPlugin", path: "Tests/GlossaTestWrongABIPlugin"),
         .testTarget(name: "GlossaAlignmentTests", dependencies: ["Glossa", "GlossaCausalLM", "GlossaTestSupport"]),

@@ -13,7 +13,7 @@ struct GlossaCommand: ParsableCommand {
         subcommands: [
             TranslateCommand.self, EvalCommand.self, EmbedCommand.self, SimilarCommand.self, GenerateCommand.self, TrainCommand.self,
             TokenizerCommand.self, ScoreCommand.self, PluginsCommand.self, BenchCommand.self, CompareCommand.self, AlignCommand.self,
-            RunCommand.self, QuantizeCommand.self,
+            RunCommand.self, QuantizeCommand.self, ServeCommand.self,
         ])
 
     // Documents the option for --help; main() takes it out of the command line before parsing.

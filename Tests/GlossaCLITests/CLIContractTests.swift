@@ -113,6 +113,18 @@ import Testing
         bound(["compare", "--recipe", "a", "--recipe", "b", "--threads", "2147483648"], "--threads"),
         bound(["compare", "--recipe", "a", "--recipe", "b", "--budget-minutes", "nan"], "--budget-minutes"),
         bound(["compare", "--recipe", "a", "--recipe", "b", "--beam-size", "100000"], "--beam-size"),
+        bound(["serve"], "--model"),
+        bound(["serve", "--model", "no-directory-given"], "--model"),
+        bound(["serve", "--model", "a=\(marian)", "--port", "65536"], "--port"),
+        bound(["serve", "--model", "a=\(marian)", "--max-batch-tokens", "0"], "--max-batch-tokens"),
+        bound(["serve", "--model", "a=\(marian)", "--max-wait-ms=-1"], "--max-wait-ms"),
+        bound(["serve", "--model", "a=\(marian)", "--max-request-bytes", "9223372036854775807"], "--max-request-bytes"),
+        bound(["serve", "--model", "a=\(marian)", "--max-items", "0"], "--max-items"),
+        bound(["serve", "--model", "a=\(marian)", "--max-queue", "0"], "--max-queue"),
+        bound(["serve", "--model", "a=\(marian)", "--timeout", "nan"], "--timeout"),
+        bound(["serve", "--model", "a=\(marian)", "--threads", "2147483648"], "--threads"),
+        Row(args: ["serve", "--model", "a=/nonexistent"], status: 1, message: "not a directory"),
+        Row(args: ["serve", "--model", "a=\(marian)", "--api-key-file", "/nonexistent"], status: 1, message: "--api-key-file"),
     ]
 
     @Test(arguments: rows)
