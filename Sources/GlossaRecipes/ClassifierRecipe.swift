@@ -124,7 +124,8 @@ extension RecipeRun {
             files["confusion-\(split).svg"] = Data(report.confusionSVG(title: "\(recipe.output): \(split) confusion").utf8)
             events(.note(String(format: "%@: accuracy %.4f, macro-F1 %.4f (%d texts)", split, report.accuracy, report.macroF1, report.count)))
         }
-        files["README.md"] = Data(classifierCard(reports: reports, steps: result.step, seconds: result.seconds, parameters: classifier.network.parameterCount).utf8)
+        files["README.md"] = Data(classifierCard(reports: reports, steps: result.step, seconds: result.seconds, parameters: classifier.network.parameterCount,
+                                                        start: initial?.description ?? "random initialisation").utf8)
         for (name, data) in files { try AtomicFile.write(data, to: folder.url.appendingPathComponent(name)) }
         let evaluation = try reports.reduce(into: [String: Any]()) { out, entry in
             out[entry.0] = try JSONSerialization.jsonObject(with: try JSONEncoder().encode(entry.1))
@@ -134,12 +135,12 @@ extension RecipeRun {
     }
 
     /// The model card: what it is, how to use it, and the scores of each split.
-    func classifierCard(reports: [(String, ClassificationReport)], steps: Int, seconds: Double, parameters: Int) -> String {
+    func classifierCard(reports: [(String, ClassificationReport)], steps: Int, seconds: Double, parameters: Int, start: String) -> String {
         var card = """
             # Sequence classifier (`\(recipe.plugin)`)
 
             A \(String(format: "%.1f", Double(parameters) / 1e6)) M-parameter \(recipe.plugin) encoder with a linear classification head, \
-            trained by Glossa with `glossa train --recipe` (\(steps) steps, \(Int(seconds)) s on the CPU; settings in `training.json`).
+            trained by Glossa from \(start) with `glossa train --recipe` (\(steps) steps, \(Int(seconds)) s on the CPU; settings in `training.json`).
 
             Use: `glossa classify --model <this directory>` (one `label<TAB>probability` line per input line), or
             `glossa classify --model <this directory> --evaluate FILE` for the scores below on other data.
