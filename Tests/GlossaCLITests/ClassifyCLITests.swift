@@ -77,3 +77,56 @@ import Testing
         #expect(outputLines(invalid.stdout).count == 1, "the line before the bad one is still classified")
     }
 }
+
+/// `glossa train` with `"objective": "classification"`, then `glossa classify` on what it wrote.
+@Suite struct TrainClassifierCLITests {
+    func recipe(in folder: URL, block: [String: Any]) throws -> String {
+        let root = GlossaRunner.repositoryRoot
+        let rows = ["de\tDas Haus ist klein.", "en\tThe house is small.", "de\tÖffnen Sie die Datei.", "en\tOpen the file.",
+                    "de\tDer Hund schläft.", "en\tThe dog sleeps.", "de\tWählen Sie eine Farbe.", "en\tChoose a colour."]
+        let data = folder.appendingPathComponent("labels.tsv")
+        try Data((rows.joined(separator: "\n") + "\n").utf8).write(to: data)
+        var classification: [String: Any] = ["train": data.path, "dev": data.path, "batch_size": 4]
+        classification.merge(block) { $1 }
+        let recipe: [String: Any] = [
+            "plugin": "bert", "objective": "classification",
+            "model": ["hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 32, "max_position_embeddings": 32],
+            "data": ["train": ["source": root.appendingPathComponent("corpora/en-de.dev.en").path, "target": root.appendingPathComponent("corpora/en-de.dev.de").path]],
+            "tokenizer": ["model": root.appendingPathComponent("models/en-de/source.spm").path, "vocab_size": 8000, "model_type": "unigram", "character_coverage": 1.0],
+            "training": ["max_length": 32, "learning_rate": 0.003, "warmup_steps": 0, "steps": 4, "seed": 1, "schedule": "constant"],
+            "classification": classification,
+            "output": folder.appendingPathComponent("model").path,
+        ]
+        let url = folder.appendingPathComponent("recipe.json")
+        try JSONSerialization.data(withJSONObject: recipe).write(to: url)
+        return url.path
+    }
+
+    @Test func tinyClassifierRecipeTrainsAndClassifies() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("glossa-train-classifier-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let run = try runGlossa(["train", "--recipe", try recipe(in: folder, block: ["class_weights": "balanced", "pooling": "mean"]), "--threads", "1"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("2 labels: de, en") && run.stderr.contains("dev: accuracy"), "\(run.stderr)")
+        let model = folder.appendingPathComponent("model")
+        for name in ["README.md", "confusion-dev.svg", "training.json", "config.json", "model.safetensors", "tokenizer.model"] {
+            #expect(FileManager.default.fileExists(atPath: model.appendingPathComponent(name).path), "\(name)")
+        }
+        let classify = try runGlossa(["classify", "--model", model.path, "--top-k", "2"], stdin: Data("Open the door.\nÖffnen Sie die Tür.\n".utf8))
+        #expect(classify.status == 0, "\(classify.stderr)")
+        #expect(outputLines(classify.stdout).map { $0.split(separator: "\t").count } == [4, 4])
+    }
+
+    @Test func badBlocksAreRefusedByName() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("glossa-train-classifier-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for (block, fragment) in [(["clas_weights": "balanced"], "clas_weights"), (["class_weights": "even"], "class_weights must be"),
+                                  (["pooling": "median"], "unknown pooling"), (["dropout": 1.5], "dropout must be in"),
+                                  (["labels": ["de"]], "at least 2 distinct")] as [([String: Any], String)] {
+            let run = try runGlossa(["train", "--recipe", try recipe(in: folder, block: block)])
+            #expect(run.status != 0 && run.stderr.contains(fragment), "\(block): \(run.stderr)")
+        }
+    }
+}
