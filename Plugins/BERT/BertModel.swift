@@ -97,6 +97,25 @@ public final class BertModel: EncoderModel, Encoder {
     }
 }
 
+// transformers' BertForSequenceClassification: dropout(pooler_output) → classifier, where pooler_output is
+// tanh(pooler.dense(state of [CLS])). A classifier on this plugin pools the same way, so its directory is one.
+extension BertModel: SequenceClassificationLayout {
+    /// "BertForSequenceClassification".
+    public var sequenceClassificationArchitecture: String { "BertForSequenceClassification" }
+
+    /// `pooler_output`, when the model has its `pooler.dense`.
+    public var classificationPooler: (any Pooler)? { pooler.map { BertPoolerOutput(dense: $0) } }
+}
+
+/// tanh(dense(first token)): BERT's `pooler_output` as a `Pooler`, differentiable through `dense`.
+struct BertPoolerOutput: Pooler {
+    let dense: Linear
+
+    func pool(_ states: Tensor, batch: TokenBatch) -> Tensor {
+        dense(FirstTokenPooler().pool(states, batch: batch)).tanh()
+    }
+}
+
 /// A named group of modules with no parameters of its own: the intermediate levels of the checkpoint's
 /// names (`encoder`, `attention.self`, `intermediate`) that hold no computation.
 final class ModuleGroup: Module {

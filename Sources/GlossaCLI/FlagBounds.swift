@@ -18,6 +18,8 @@ enum FlagBounds {
     static let count = 1...10_000_000
     /// Candidates kept per query or step.
     static let topK = 0...1_000_000
+    /// Labels printed per classified text.
+    static let labels = 1...1_000_000
     /// Seconds a measurement may take.
     static let seconds = 0.001...3600.0
 

@@ -11,7 +11,7 @@ struct GlossaCommand: ParsableCommand {
         commandName: "glossa",
         abstract: "Sequence models on the CPU: translate, embed, generate, train.",
         subcommands: [
-            TranslateCommand.self, EvalCommand.self, EmbedCommand.self, SimilarCommand.self, GenerateCommand.self, TrainCommand.self,
+            TranslateCommand.self, EvalCommand.self, EmbedCommand.self, ClassifyCommand.self, SimilarCommand.self, GenerateCommand.self, TrainCommand.self,
             TokenizerCommand.self, ScoreCommand.self, PluginsCommand.self, BenchCommand.self, CompareCommand.self, AlignCommand.self,
             RunCommand.self, QuantizeCommand.self, ServeCommand.self,
         ])

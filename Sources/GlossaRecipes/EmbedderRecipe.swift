@@ -3,14 +3,17 @@ import Glossa
 import GlossaNN
 import GlossaTensor
 
-/// The optional `initialize_from` block of an embedder recipe: tensors copied from another checkpoint before training
+/// The optional `initialize_from` block of an encoder recipe: tensors copied from another checkpoint before training
 /// (the translator's shared embeddings give the encoder English and German words that already mean something), by
-/// destination name → source name.
+/// destination name → source name, or `"all"`: every parameter of the model the file has under the same name (a
+/// trained embedder as the start of a classifier).
 struct InitializeFrom: Decodable {
     /// A `model.safetensors` file.
     var file: String
-    /// Destination parameter name → tensor name in `file`.
+    /// Destination parameter name → tensor name in `file`; empty with `all`.
     var tensors: [String: String]
+    /// Copy every parameter the file has under its own name.
+    var all: Bool
 
     enum CodingKeys: String, CodingKey, CaseIterable { case file, tensors }
 
@@ -18,29 +21,42 @@ struct InitializeFrom: Decodable {
         try decoder.rejectUnknownKeys(CodingKeys.allCases.map(\.rawValue))
         let c = try decoder.container(keyedBy: CodingKeys.self)
         file = try c.decode(String.self, forKey: .file)
-        tensors = try c.decode([String: String].self, forKey: .tensors)
+        if let word = try? c.decode(String.self, forKey: .tensors) {
+            guard word == "all" else {
+                throw DecodingError.dataCorruptedError(forKey: .tensors, in: c, debugDescription: "tensors must be \"all\" or an object of destination → source names, not \"\(word)\"")
+            }
+            tensors = [:]
+            all = true
+        } else {
+            tensors = try c.decode([String: String].self, forKey: .tensors)
+            all = false
+        }
     }
 
     /// Copies the named tensors into `model`, checking that each exists with the same shape.
     func apply(to model: any Module, log: (String) -> Void) throws {
         let source = try Safetensors.read(contentsOf: URL(fileURLWithPath: file)).tensors()
         let parameters = Dictionary(model.namedParameters().map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
+        let names = all ? Dictionary(uniqueKeysWithValues: parameters.keys.filter { source[$0] != nil }.map { ($0, $0) }) : tensors
+        if all && names.isEmpty { throw GlossaError.invalidConfiguration("initialize_from: \(file) has none of the model's parameters") }
         var copies: [String: Tensor] = [:]
-        for (destination, name) in tensors.sorted(by: { $0.key < $1.key }) {
+        for (destination, name) in names.sorted(by: { $0.key < $1.key }) {
             guard let from = source[name] else { throw GlossaError.invalidConfiguration("initialize_from: \(file) has no tensor \(name)") }
             guard let to = parameters[destination] else { throw GlossaError.invalidConfiguration("initialize_from: the model has no parameter \(destination)") }
             guard from.shape == to.shape else {
                 throw GlossaError.invalidConfiguration("initialize_from: \(file): \(name) has shape \(from.shape) but \(destination) has \(to.shape)")
             }
             copies[destination] = from
-            log("initialising \(destination) from \(file):\(name)")
+            if !all { log("initialising \(destination) from \(file):\(name)") }
         }
+        if all { log("initialising \(copies.count) of \(parameters.count) parameters from \(file)") }
         try model.load(copies, strict: false)
     }
 
     /// Where the weights started, for the model card.
     var description: String {
-        "random initialisation, with " + tensors.sorted { $0.key < $1.key }.map { "`\($0.key)` copied from `\(file)` (`\($0.value)`)" }
+        if all { return "the weights of `\(file)`" }
+        return "random initialisation, with " + tensors.sorted { $0.key < $1.key }.map { "`\($0.key)` copied from `\(file)` (`\($0.value)`)" }
             .joined(separator: ", ")
     }
 }

@@ -52,9 +52,18 @@ public final class RecipeRun {
     static func objectives(for factory: PluginFactory) -> [String: [String]] {
         switch factory {
         case .encoderDecoder: return ["translation": []]
-        case .encoder: return ["contrastive": ["contrastive", "initialize_from"]]
+        case .encoder: return ["contrastive": ["contrastive", "initialize_from"], "classification": ["classification", "initialize_from"]]
         case .decoderOnly: return decoderObjectives.mapValues { $0.block.map { [$0] } ?? [] }
         default: return [:]
+        }
+    }
+
+    /// The objective of a recipe that names none: what the plugin's kind is first trained with.
+    static func defaultObjective(for factory: PluginFactory) -> String {
+        switch factory {
+        case .encoderDecoder: return "translation"
+        case .encoder: return "contrastive"
+        default: return "nll"
         }
     }
 
@@ -66,7 +75,7 @@ public final class RecipeRun {
         guard !known.isEmpty else {
             throw GlossaError.wrongPluginKind(plugin.name, expected: "translator, encoder or language model", found: plugin.factory.kind)
         }
-        let objectiveName = recipe.objective ?? (known.count == 1 ? known.keys.first ?? "" : "nll")
+        let objectiveName = recipe.objective ?? Self.defaultObjective(for: plugin.factory)
         guard let blocks = known[objectiveName] else {
             throw GlossaError.invalidConfiguration("objective \"\(objectiveName)\" cannot train the \(plugin.factory.kind) plugin \(plugin.name); "
                                                    + "known: \(known.keys.sorted().joined(separator: ", "))")
@@ -79,6 +88,8 @@ public final class RecipeRun {
         switch plugin.factory {
         case .encoderDecoder(let make):
             return try trainTranslator(make: make, tokenizer: tokenizer, folder: folder, stop: stop, events: events)
+        case .encoder(let make) where objectiveName == "classification":
+            return try trainClassifier(make: make, tokenizer: tokenizer, folder: folder, stop: stop, events: events)
         case .encoder(let make):
             return try trainEmbedder(make: make, tokenizer: tokenizer, folder: folder, stop: stop, events: events)
         case .decoderOnly(let make):
