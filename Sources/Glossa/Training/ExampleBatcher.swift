@@ -8,8 +8,8 @@ public enum ExampleBatcher {
     public static func epoch(_ batching: ExampleBatching, seed: UInt64, epoch: Int) -> [[Int]] {
         var rng = SeededGenerator(seed: seed &+ UInt64(epoch) &* 0x9E37_79B9)
         switch batching {
-        case .byTokens(let lengths, let maxTokens, let maxExamples):
-            return byTokens(lengths: lengths, maxTokens: maxTokens, maxExamples: maxExamples ?? Int.max, rng: &rng)
+        case .byTokens(let lengths, let maxTokens, let maxExamples, let sortKeys):
+            return byTokens(lengths: lengths, keys: sortKeys ?? lengths, maxTokens: maxTokens, maxExamples: maxExamples ?? Int.max, rng: &rng)
         case .bySize(let count, let size, let repeats):
             let order = (0..<count).shuffled(using: &rng)
             return stride(from: 0, to: order.count, by: Swift.max(size, 1)).flatMap { start in
@@ -18,13 +18,13 @@ public enum ExampleBatcher {
         }
     }
 
-    /// Length-bucketed batches: shuffle, sort by length (stably, so equal lengths come in a fresh order each epoch),
-    /// cut where the padded size would pass `maxTokens` or the count `maxExamples`, shuffle the batches.
-    static func byTokens(lengths: [Int], maxTokens: Int, maxExamples: Int, rng: inout SeededGenerator) -> [[Int]] {
+    /// Length-bucketed batches: shuffle, sort by `keys` (stably, so equal keys come in a fresh order each epoch), cut
+    /// where the padded size would pass `maxTokens` or the count `maxExamples`, shuffle the batches.
+    static func byTokens(lengths: [Int], keys: [Int], maxTokens: Int, maxExamples: Int, rng: inout SeededGenerator) -> [[Int]] {
         var indices = lengths.indices.filter { lengths[$0] > 0 }
         indices.shuffle(using: &rng)
         indices = indices.enumerated().sorted { a, b in
-            lengths[a.element] != lengths[b.element] ? lengths[a.element] < lengths[b.element] : a.offset < b.offset
+            keys[a.element] != keys[b.element] ? keys[a.element] < keys[b.element] : a.offset < b.offset
         }.map(\.element)
         var batches: [[Int]] = []
         var current: [Int] = []

@@ -41,8 +41,11 @@ public final class TranslationObjective: TrainingObjective {
     /// A random model's greedy translations say nothing and take long: the curve starts at the first validation.
     public var validatesAtStart: Bool { false }
 
+    /// Pairs sorted by target length, then source length: a batch's targets are nearly all of one length, so little of
+    /// the decoder's work (the most per token) goes to padding.
     public var batching: ExampleBatching {
-        .byTokens(lengths: Self.lengths(train, limit: trainingLength), maxTokens: maxTokens)
+        .byTokens(lengths: Self.lengths(train, limit: trainingLength), maxTokens: maxTokens,
+                  sortKeys: train.source.indices.map { train.target[$0].count * 100_000 + train.source[$0].count })
     }
 
     public func network(of model: Translator) -> any SavableModel { model.model }
