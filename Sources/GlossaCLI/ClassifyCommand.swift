@@ -57,10 +57,7 @@ struct ClassifyCommand: PluginCommand {
     @OptionGroup var compute: ComputeOptions
 
     func validate() throws {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw ValidationError("--model '\(model)' is not a directory.")
-        }
+        try FlagBounds.requireDirectory(model, "--model")
         try FlagBounds.check(topK, FlagBounds.labels, "--top-k")
         try FlagBounds.check(batchSize, FlagBounds.batchSize, "--batch-size")
         if report != nil && evaluate == nil { throw ValidationError("--report needs --evaluate FILE.") }

@@ -40,10 +40,7 @@ struct EmbedderOptions: ParsableArguments {
     @OptionGroup var compute: ComputeOptions
 
     func validate() throws {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw ValidationError("--model '\(model)' is not a directory.")
-        }
+        try FlagBounds.requireDirectory(model, "--model")
         try FlagBounds.check(batchSize, FlagBounds.batchSize, "--batch-size")
     }
 

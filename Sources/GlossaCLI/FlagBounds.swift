@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 
 /// The documented range of every numeric flag, checked in `validate()` so a bad value is a usage error before
@@ -40,5 +41,13 @@ enum FlagBounds {
     /// A floating-point flag that only has to be finite.
     static func check<T: BinaryFloatingPoint & CustomStringConvertible>(finite value: T?, _ flag: String) throws {
         if let value, !value.isFinite { throw ValidationError("\(flag) must be a finite number, not \(value)") }
+    }
+
+    /// Throws the usage error of a flag that must name an existing directory.
+    static func requireDirectory(_ path: String, _ flag: String) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ValidationError("\(flag) '\(path)' is not a directory.")
+        }
     }
 }
