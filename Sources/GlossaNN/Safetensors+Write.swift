@@ -86,22 +86,27 @@ extension Safetensors {
         return data
     }
 
-    /// A JSON string literal, escaping quotes, backslashes and control characters.
-    static func jsonString(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
+    /// A JSON string literal (`jsonStringLiteral`).
+    static func jsonString(_ text: String) -> String { jsonStringLiteral(text) }
+}
+
+/// `text` as a JSON string literal, escaping quotes, backslashes and control characters: for JSON written by hand
+/// (safetensors headers, the server's responses).
+public func jsonStringLiteral(_ text: String) -> String {
+    var out = "\""
+    out.reserveCapacity(text.utf8.count + 2)
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case _ where scalar.value < 0x20:
+            let hex = String(scalar.value, radix: 16)
+            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+        default: out.unicodeScalars.append(scalar)
         }
-        return out + "\""
     }
+    return out + "\""
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GlossaNN
 import HTTPTypes
 import Hummingbird
 import NIOCore
@@ -97,26 +98,7 @@ public enum ServerError: Error, Equatable, Sendable {
 /// responses need no intermediate objects.
 enum JSONText {
     /// `text` as a JSON string literal.
-    static func string(_ text: String) -> String {
-        var out = "\""
-        out.reserveCapacity(text.utf8.count + 2)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    out += String(format: "\\u%04x", scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
+    static func string(_ text: String) -> String { jsonStringLiteral(text) }
 
     /// A JSON object from already-written member values, in the order given.
     static func object(_ members: [(String, String)]) -> String {
