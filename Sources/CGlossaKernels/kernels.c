@@ -193,6 +193,37 @@ AVX2 static void activation_avx2(int kind, const float *x, float *y, size_t n) {
 
 // ---- dispatch -----------------------------------------------------------------------------------
 
+AVX2 static void logsumexp_avx2(const float *x, size_t rows, size_t cols, float *lse, float *total) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * cols;
+        __m256 vmax = _mm256_set1_ps(-INFINITY), vsum = _mm256_setzero_ps();
+        size_t i = 0;
+        for (; i + 8 <= cols; i += 8) {
+            __m256 v = _mm256_loadu_ps(xr + i);
+            vmax = _mm256_max_ps(vmax, v);
+            vsum = _mm256_add_ps(vsum, v);
+        }
+        float m = hmax8(vmax), sum = hsum8(vsum);
+        for (; i < cols; i++) { m = xr[i] > m ? xr[i] : m; sum += xr[i]; }
+        if (m == -INFINITY) m = 0;
+        const __m256 vm = _mm256_set1_ps(m);
+        __m256 acc = _mm256_setzero_ps();
+        for (i = 0; i + 8 <= cols; i += 8) acc = _mm256_add_ps(acc, exp8(_mm256_sub_ps(_mm256_loadu_ps(xr + i), vm)));
+        float e = hsum8(acc);
+        for (; i < cols; i++) e += expf(xr[i] - m);
+        lse[r] = m + logf(e);
+        if (total) total[r] = sum;
+    }
+}
+
+AVX2 static void softmax_shift_avx2(const float *x, float shift, float scale, float offset, float *y, size_t n) {
+    const __m256 vs = _mm256_set1_ps(shift), vg = _mm256_set1_ps(scale), vo = _mm256_set1_ps(offset);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_fmsub_ps(vg, exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), vs)), vo));
+    for (; i < n; i++) y[i] = scale * expf(x[i] - shift) - offset;
+}
+
 int gk_has_avx2(void) {
     static int cached = -1;
     if (cached < 0) cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -246,6 +277,24 @@ void gk_rmsnorm_rows(const float *x, const float *w, float *y, float *rstd, size
 void gk_activation(int kind, const float *x, float *y, size_t n) {
     if (gk_has_avx2()) { activation_avx2(kind, x, y, n); return; }
     for (size_t i = 0; i < n; i++) y[i] = act_scalar(kind, x[i]);
+}
+
+void gk_logsumexp_rows(const float *x, size_t rows, size_t cols, float *lse, float *total) {
+    if (gk_has_avx2()) { logsumexp_avx2(x, rows, cols, lse, total); return; }
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * cols;
+        float m = -INFINITY, sum = 0, e = 0;
+        for (size_t i = 0; i < cols; i++) { m = xr[i] > m ? xr[i] : m; sum += xr[i]; }
+        if (m == -INFINITY) m = 0;
+        for (size_t i = 0; i < cols; i++) e += expf(xr[i] - m);
+        lse[r] = m + logf(e);
+        if (total) total[r] = sum;
+    }
+}
+
+void gk_scaled_exp_shift(const float *x, float shift, float scale, float offset, float *y, size_t n) {
+    if (gk_has_avx2()) { softmax_shift_avx2(x, shift, scale, offset, y, n); return; }
+    for (size_t i = 0; i < n; i++) y[i] = scale * expf(x[i] - shift) - offset;
 }
 
 void gk_keep_freed_memory(void) {

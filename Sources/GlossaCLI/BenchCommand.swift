@@ -43,14 +43,29 @@ struct BenchCommand: PluginCommand {
     @Option(help: "plugin: a program with the same plugin linked statically, timed alternately for the ratio.")
     var staticRunner: String?
 
+    @Flag(help: "train: profile real training steps of --recipe instead: forward and backward per model part, optimizer, data, and model FLOPs utilisation.")
+    var profile = false
+
+    @Option(help: "train --profile: the recipe to profile.")
+    var recipe = "recipes/en-de-transformer.json"
+
+    @Option(help: "train --profile: steps to profile (1…1000), after one warm-up step.")
+    var steps = 10
+
     func validate() throws {
         try FlagBounds.check(finite: seconds, FlagBounds.seconds, "--seconds")
         try FlagBounds.check(positions, FlagBounds.newTokens, "--positions")
         if !(1...SearchSettings.maxBeamSize).contains(beamSize) { throw ValidationError("--beam-size must be in 1...\(SearchSettings.maxBeamSize)") }
+        try FlagBounds.check(steps, 1...1000, "--steps")
+        if profile && workloads != [.train] { throw ValidationError("--profile goes with the train workload alone: glossa bench train --profile") }
     }
 
     func run(plugins: PluginRegistry) throws {
         threads.apply()
+        if profile {
+            print(try TrainProfile.run(recipeFile: recipe, steps: steps, plugins: plugins))
+            return
+        }
         var rows: [BenchRow] = []
         for workload in workloads.isEmpty ? [.gemm, .softmax, .layernorm, .attention] : workloads {
             switch workload {

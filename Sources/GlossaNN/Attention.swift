@@ -162,6 +162,14 @@ public final class MultiHeadAttention: Module {
     ) -> Tensor {
         let (b, tq, c) = (query.shape[0], query.shape[1], query.shape[2])
         let d = c / heads
+        if cache == nil, rotate == nil, mask.map({ $0.rank == 4 }) ?? true {
+            // Training and whole-sequence passes: one primitive over the projections' layout, no head permutes.
+            let source = memory ?? query
+            let mixed = queryProjection(query).attention(
+                keys: keyProjection(source), values: valueProjection(source), heads: heads, scale: 1 / Float(d).squareRoot(),
+                mask: mask, dropout: context.training ? dropout : 0, using: &context.generator)
+            return outputProjection(mixed)
+        }
         func split(_ x: Tensor) -> Tensor {  // [B, T, C] → [B, H, T, D]
             x.shape[1] == 1 ? x.reshaped([b, heads, 1, d]) : x.reshaped([b, x.shape[1], heads, d]).permuted([0, 2, 1, 3])
         }

@@ -12,7 +12,9 @@ public enum Losses {
     ) -> (loss: Tensor, tokens: Int) {
         precondition(logits.rank == 2 && logits.shape[0] == targets.count, "crossEntropy needs logits [N, V] and N targets")
         let counted = targets.filter { $0 != ignoreIndex }.count
-        let perToken = logits.crossEntropyRows(targets: targets, labelSmoothing: labelSmoothing, ignoreIndex: ignoreIndex)
-        return (perToken.sum() * (1 / Float(Swift.max(counted, 1))), counted)
+        return Profiler.within("loss") {
+            let perToken = logits.crossEntropyRows(targets: targets, labelSmoothing: labelSmoothing, ignoreIndex: ignoreIndex)
+            return (perToken.sum() * (1 / Float(Swift.max(counted, 1))), counted)
+        }
     }
 }

@@ -1,4 +1,5 @@
 import Dispatch
+import GlossaTensor
 
 /// Wall time spent per part of decoding, filled by the layers when a `ForwardContext` carries one
 /// (`glossa bench decode`), so the next bottleneck is visible; nothing is timed otherwise.
@@ -34,7 +35,9 @@ extension ForwardContext {
     /// Runs `body`, timed as `part` when this context carries a profile.
     @inline(__always)
     public func measure<R>(_ part: StepProfile.Part, _ body: () throws -> R) rethrows -> R {
-        guard let profile else { return try body() }
-        return try profile.measure(part, body)
+        try Profiler.within(part.rawValue) {
+            guard let profile else { return try body() }
+            return try profile.measure(part, body)
+        }
     }
 }

@@ -48,10 +48,13 @@ public final class TransformerEncoderLayer: Module {
 
     /// `[B, T, C]` → `[B, T, C]`; `mask` is additive (see `AttentionMask`).
     public func callAsFunction(_ x: Tensor, mask: Tensor?, context: ForwardContext = ForwardContext()) -> Tensor {
-        var h = x
-        h = residual(h, norm: selfAttentionNorm, context: context) { selfAttention($0, mask: mask, context: context) }
-        h = residual(h, norm: finalNorm, context: context) { feedForward($0, context: context) }
-        return h
+        // Tape parts only (a decoding profile times the whole encoder as one part).
+        let h = Profiler.within("encoder self-attention") {
+            residual(x, norm: selfAttentionNorm, context: context) { selfAttention($0, mask: mask, context: context) }
+        }
+        return Profiler.within("encoder feed-forward") {
+            residual(h, norm: finalNorm, context: context) { feedForward($0, context: context) }
+        }
     }
 
     func feedForward(_ x: Tensor, context: ForwardContext) -> Tensor {

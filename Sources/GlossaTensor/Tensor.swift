@@ -31,9 +31,9 @@ public final class Tensor {
     init(shape: [Int], scalars: [Float], primitive: @autoclosure () -> Primitive, inputs: [Tensor]) {
         self.shape = shape
         self.scalars = scalars
-        if Profiler.isEnabled { Profiler.mark(primitive().name) }
+        if Profiler.isEnabled { Profiler.markPrimitive(primitive().name) }
         if GradMode.isEnabled && inputs.contains(where: { $0.requiresGrad }) {
-            self.origin = Origin(primitive: primitive(), inputs: inputs)
+            self.origin = Origin(primitive: primitive(), inputs: inputs, part: Profiler.isEnabled ? Profiler.part : "")
             self.requiresGrad = true
         } else {
             self.origin = nil
@@ -67,14 +67,20 @@ public final class Tensor {
     /// Adds `g` to the accumulated gradient (gradients accumulate across backward calls until zeroed).
     public func accumulateGrad(_ g: Tensor) {
         precondition(g.shape == shape, "gradient shape \(g.shape) does not match \(shape)")
-        if let old = grad {
-            var sum = old.scalars
-            g.scalars.withUnsafeBufferPointer { src in
-                sum.withUnsafeMutableBufferPointer { dst in
-                    for i in 0..<dst.count { dst[i] += src[i] }
+        if var old = grad {
+            grad = nil
+            if isKnownUniquelyReferenced(&old) {
+                old.addInPlace(g)
+                grad = old
+            } else {
+                var sum = old.scalars
+                g.scalars.withUnsafeBufferPointer { src in
+                    sum.withUnsafeMutableBufferPointer { dst in
+                        for i in 0..<dst.count { dst[i] += src[i] }
+                    }
                 }
+                grad = Tensor(shape: shape, scalars: sum)
             }
-            grad = Tensor(shape: shape, scalars: sum)
         } else {
             grad = Tensor(shape: shape, scalars: g.scalars)
         }

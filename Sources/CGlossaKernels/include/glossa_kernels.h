@@ -36,6 +36,10 @@ void gk_activation(int kind, const float *x, float *y, size_t n);
 void gk_attention_step(const float *q, const float *k, const float *v, const float *mask, float *out, float *scratch,
                        size_t rows, size_t heads, size_t t, size_t d, size_t stride);
 
+/// Per row of `x`: lse = log Σ exp(x) (stable) and, when `total` is not NULL, total = Σ x.
+void gk_logsumexp_rows(const float *x, size_t rows, size_t cols, float *lse, float *total);
+/// y[i] = scale · exp(x[i] − shift) − offset (a softmax row from its log-sum-exp, scaled and shifted).
+void gk_scaled_exp_shift(const float *x, float shift, float scale, float offset, float *y, size_t n);
 /// Tells glibc's malloc to keep freed large buffers for reuse (no mmap/munmap per tensor).
 void gk_keep_freed_memory(void);
 

@@ -191,15 +191,17 @@ public final class Trainer<Objective: TrainingObjective> {
             emptyUpdates = 0
             // The mean over the update's units and the clip, in one pass over the gradients.
             let tensors = parameters.map(\.tensor)
-            let norm = gradientNorm(tensors) / Float(stepUnits)
+            let norm = Profiler.within("optimizer") { gradientNorm(tensors) / Float(stepUnits) }
             guard norm.isFinite else { throw diverged("the gradient norm", Double(norm), state) }
             let clip = settings.clipNorm > 0 && norm > settings.clipNorm ? settings.clipNorm / (norm + 1e-6) : 1
-            scaleGradients(tensors, by: clip / Float(stepUnits))
             state.step += 1
             let learningRate = schedule.rate(at: state.step, progress: progress(state))
-            optimizer.step(parameters, learningRate: learningRate)
-            network.didUpdateParameters()
-            try objective.didUpdate(step: state.step, model: model)
+            try Profiler.within("optimizer") {
+                scaleGradients(tensors, by: clip / Float(stepUnits))
+                optimizer.step(parameters, learningRate: learningRate)
+                network.didUpdateParameters()
+                try objective.didUpdate(step: state.step, model: model)
+            }
             state.units += stepUnits
             state.tokens += stepTokens
             let now = Date().timeIntervalSince1970
@@ -208,7 +210,7 @@ public final class Trainer<Objective: TrainingObjective> {
             let (unitRate, tokenRate) = rates.add(time: now, units: state.units, tokens: state.tokens)
             events(.step(TrainingProgress(step: state.step, loss: window.meanLoss, unitsPerSecond: unitRate, tokensPerSecond: tokenRate,
                                           unit: objective.unit, learningRate: learningRate, elapsed: state.seconds,
-                                          remaining: remaining(state))))
+                                          remaining: remaining(state), tokens: state.tokens)))
             if state.step % settings.validateEvery == 0 || !budgetLeft() || intervalPassed(state) {
                 var record = TrainingRecord(step: state.step, minutes: state.seconds / 60, tokens: state.tokens, units: state.units,
                                             trainLoss: window.meanLoss, trainMetrics: window.meanMetrics)

@@ -83,6 +83,8 @@ public struct TrainingProgress: Sendable, Equatable {
     public var elapsed: Double
     /// Seconds left in the budget, when it can be told.
     public var remaining: Double?
+    /// Target tokens trained on so far.
+    public var tokens = 0
 }
 
 /// Why a run ended.

@@ -67,9 +67,11 @@ public final class TranslationObjective: TrainingObjective {
     static func batchLoss(_ batch: [Int], data: ParallelData, model: any EncoderDecoderModel, smoothing: Float,
                           context: ForwardContext) throws -> (Tensor, Int) {
         let ids = model.specialIds
-        let source = TokenBatch(batch.map { data.source[$0] + [ids.eos] }, padId: ids.pad)
-        let decoderInput = TokenBatch(batch.map { [ids.decoderStart] + data.target[$0] }, padId: ids.pad)
-        let labels = TokenBatch(batch.map { data.target[$0] + [ids.eos] }, padId: -100)
+        let (source, decoderInput, labels) = Profiler.within("data") {
+            (TokenBatch(batch.map { data.source[$0] + [ids.eos] }, padId: ids.pad),
+             TokenBatch(batch.map { [ids.decoderStart] + data.target[$0] }, padId: ids.pad),
+             TokenBatch(batch.map { data.target[$0] + [ids.eos] }, padId: -100))
+        }
         let states = try model.encoder.encode(source, context: context)
         let logits = try model.decoder.decode(decoderInput, memory: EncoderMemory(states: states, source: source), state: nil, context: context)
         return Losses.crossEntropy(logits: logits.reshaped([-1, logits.shape[2]]), targets: labels.ids,

@@ -111,9 +111,11 @@ enum Gradients {
             return normGradients(x[0], weight: x[1], g, mean: nil, rstd: rstd, withBias: false)
         case .dropout(let mask):
             return [pointwise(g, Tensor(shape: g.shape, scalars: mask)) { g, m in g * m }]
-        case .crossEntropy(let targets, let smoothing, let ignoreIndex, let logProbabilities):
-            return [crossEntropyGradient(g, targets: targets, smoothing: smoothing, ignoreIndex: ignoreIndex,
-                                         logProbabilities: logProbabilities, shape: x[0].shape)]
+        case .crossEntropy(let targets, let smoothing, let ignoreIndex, let logSumExp):
+            return [crossEntropyGradient(g, logits: x[0], targets: targets, smoothing: smoothing, ignoreIndex: ignoreIndex,
+                                         logSumExp: logSumExp)]
+        case .attention(let heads, let scale, let probabilities, let dropMask):
+            return attentionGradients(x[0], x[1], x[2], g, heads: heads, scale: scale, probabilities: probabilities, dropMask: dropMask)
         case .gruCell(let gates):
             return RecurrentGradients.gru(x, g, gates: gates)
         case .lstmCell(let gates):
@@ -145,16 +147,43 @@ enum Gradients {
         return needs.count > 2 ? grads + [needs[2] ? g.sumToShape([g.shape.last ?? 1]) : nil] : grads
     }
 
-    /// d loss_i / d logits = g_i · (softmax − target distribution); zero on ignored rows.
+    /// dQ, dK, dV of the attention primitive (every one of them: they are projections, so always wanted).
+    private static func attentionGradients(
+        _ q: Tensor, _ k: Tensor, _ v: Tensor, _ g: Tensor, heads: Int, scale: Float, probabilities: [Float], dropMask: [Float]?
+    ) -> [Tensor?] {
+        let layout = AttentionLayout(batch: q.shape[0], heads: heads, queries: q.shape[1], keys: k.shape[1], width: q.shape[2] / heads, mask: nil)
+        var dq = [Float](repeating: 0, count: q.count), dk = [Float](repeating: 0, count: k.count), dv = [Float](repeating: 0, count: v.count)
+        q.scalars.withUnsafeBufferPointer { pq in k.scalars.withUnsafeBufferPointer { pk in v.scalars.withUnsafeBufferPointer { pv in
+            g.scalars.withUnsafeBufferPointer { pg in probabilities.withUnsafeBufferPointer { pp in (dropMask ?? []).withUnsafeBufferPointer { pd in
+                dq.withUnsafeMutableBufferPointer { oq in dk.withUnsafeMutableBufferPointer { ok in dv.withUnsafeMutableBufferPointer { ov in
+                    guard let pq = pq.baseAddress, let pk = pk.baseAddress, let pv = pv.baseAddress, let pg = pg.baseAddress,
+                          let pp = pp.baseAddress, let oq = oq.baseAddress, let ok = ok.baseAddress, let ov = ov.baseAddress else { return }
+                    layout.backward(q: pq, k: pk, v: pv, gradOutput: pg, probabilities: pp, drop: dropMask == nil ? nil : pd.baseAddress,
+                                    scale: scale, dq: oq, dk: ok, dv: ov)
+                } } }
+            } } }
+        } } }
+        if Profiler.isEnabled {
+            let (bh, tq, tk, d) = (q.shape[0] * heads, q.shape[1], k.shape[1], q.shape[2] / heads)
+            Profiler.countGemm(batch: bh, m: tk, n: d, k: tq, transA: true, transB: false)
+            Profiler.countGemm(batch: bh, m: tq, n: tk, k: d, transA: false, transB: true)
+            Profiler.countGemm(batch: bh, m: tq, n: d, k: tk, transA: false, transB: false)
+            Profiler.countGemm(batch: bh, m: tk, n: d, k: tq, transA: true, transB: false)
+        }
+        return [Tensor(shape: q.shape, scalars: dq), Tensor(shape: k.shape, scalars: dk), Tensor(shape: v.shape, scalars: dv)]
+    }
+
+    /// d loss_i / d logits = g_i · (softmax − target distribution), the softmax rebuilt from the logits and each
+    /// row's log-sum-exp in the same pass; zero on ignored rows.
     private static func crossEntropyGradient(
-        _ g: Tensor, targets: [Int], smoothing: Float, ignoreIndex: Int?, logProbabilities: [Float], shape: [Int]
+        _ g: Tensor, logits: Tensor, targets: [Int], smoothing: Float, ignoreIndex: Int?, logSumExp: [Float]
     ) -> Tensor {
-        let (rows, v) = (shape[0], shape[1])
+        let (rows, v) = (logits.shape[0], logits.shape[1])
         let uniform = smoothing / Float(v)
-        let values = logProbabilities.withUnsafeBufferPointer { lp in
+        let values = logits.scalars.withUnsafeBufferPointer { x in
             g.scalars.withUnsafeBufferPointer { gs in
                 makeScalars(rows * v) { out in
-                    guard let plp = lp.baseAddress, let po = out.baseAddress else { return }
+                    guard let px = x.baseAddress, let po = out.baseAddress else { return }
                     parallelChunks(rows, cost: v * 4) { range in
                         for r in range {
                             let row = po + r * v
@@ -162,16 +191,15 @@ enum Gradients {
                                 row.update(repeating: 0, count: v)
                                 continue
                             }
-                            gk_exp(plp + r * v, row, v)
                             let scale = gs[r]
-                            for j in 0..<v { row[j] = scale * (row[j] - uniform) }
+                            gk_scaled_exp_shift(px + r * v, logSumExp[r], scale, scale * uniform, row, v)
                             row[targets[r]] -= scale * (1 - smoothing)
                         }
                     }
                 }
             }
         }
-        return Tensor(shape: shape, scalars: values)
+        return Tensor(shape: logits.shape, scalars: values)
     }
 
     private static func normGradients(_ x: Tensor, weight: Tensor, _ g: Tensor, mean: [Float]?, rstd: [Float], withBias: Bool) -> [Tensor?] {

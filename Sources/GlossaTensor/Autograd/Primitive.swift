@@ -29,8 +29,10 @@ enum Primitive {
     /// Inputs: x, weight.
     case rmsNorm(rstd: [Float])
     case dropout(mask: [Float])
-    /// Per-row label-smoothed cross-entropy of logits; saves the log-probabilities.
-    case crossEntropy(targets: [Int], smoothing: Float, ignoreIndex: Int?, logProbabilities: [Float])
+    /// Per-row label-smoothed cross-entropy of logits; saves each row's log-sum-exp.
+    case crossEntropy(targets: [Int], smoothing: Float, ignoreIndex: Int?, logSumExp: [Float])
+    /// Inputs: queries, keys, values `[B, T, H·D]`; saves the attention weights `[B, H, Tq, Tk]` and the dropout mask.
+    case attention(heads: Int, scale: Float, probabilities: [Float], dropMask: [Float]?)
     /// Inputs: gi, gh, h; saves the gates r, z, n of each row.
     case gruCell(gates: [Float])
     /// Inputs: pre-activations, c; saves σ(i), σ(f), tanh(g), σ(o), tanh(c') of each row.

@@ -2,6 +2,8 @@
 struct Origin {
     let primitive: Primitive
     let inputs: [Tensor]
+    /// The model part current when it was made (profiling only; empty otherwise).
+    var part = ""
 }
 
 /// Whether operations record themselves for backward. On by default; `withoutGrad` turns it off
@@ -42,7 +44,7 @@ extension Tensor {
             }
         }
 
-        withoutGrad {
+        Profiler.backwardPass { withoutGrad {
             var pending: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): seed]
             // Pending gradients made here and referenced nowhere else, so slices may add into them in place.
             var owned = Set<ObjectIdentifier>()
@@ -68,23 +70,42 @@ extension Tensor {
                     }
                     continue
                 }
-                Profiler.reset()
-                let inputGrads = Gradients.backward(origin.primitive, inputs: origin.inputs, output: node, grad: g,
-                                                    needs: origin.inputs.map(\.requiresGrad))
-                Profiler.mark("∂" + origin.primitive.name)
+                let inputGrads = Profiler.backwardRule(part: origin.part, "∂" + origin.primitive.name) {
+                    Gradients.backward(origin.primitive, inputs: origin.inputs, output: node, grad: g,
+                                       needs: origin.inputs.map(\.requiresGrad))
+                }
                 for (input, ig) in zip(origin.inputs, inputGrads) where input.requiresGrad {
                     guard let ig else { continue }
                     let key = ObjectIdentifier(input)
-                    pending[key] = pending[key].map { $0 + ig } ?? ig
-                    owned.remove(key)
+                    if var sum = pending.removeValue(forKey: key) {
+                        // A sum nothing else holds takes the new part in place (residual branches, q/k/v of one input).
+                        if isKnownUniquelyReferenced(&sum), sum.shape == ig.shape {
+                            sum.addInPlace(ig)
+                            pending[key] = sum
+                        } else {
+                            pending[key] = sum + ig
+                            owned.remove(key)
+                        }
+                    } else {
+                        pending[key] = ig
+                        owned.remove(key)
+                    }
                 }
-                Profiler.reset()
             }
-        }
+        } }
     }
 }
 
 extension Tensor {
+    /// self += other, elementwise, for tensors of one shape (copying the scalars first if another tensor shares them).
+    func addInPlace(_ other: Tensor) {
+        other.scalars.withUnsafeBufferPointer { src in
+            scalars.withUnsafeMutableBufferPointer { dst in
+                for i in 0..<dst.count { dst[i] += src[i] }
+            }
+        }
+    }
+
     /// Adds `g` into the block of this tensor that starts at `start` along `axis` (the in-place gradient of a slice).
     func addSlice(_ g: Tensor, axis: Int, start: Int) {
         let (outer, n, inner) = ShapeMath.split(shape, axis: axis)

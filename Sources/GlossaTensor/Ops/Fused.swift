@@ -81,21 +81,8 @@ extension Tensor {
     public func dropout<G: RandomNumberGenerator>(_ p: Float, using generator: inout G) -> Tensor {
         precondition(p >= 0 && p < 1, "dropout probability must be in [0, 1)")
         if p == 0 { return self }
-        let keep = 1 / (1 - p)
-        let threshold = UInt32(Double(p) * Double(UInt32.max))
         let n = count
-        var mask = [Float](repeating: 0, count: n)
-        mask.withUnsafeMutableBufferPointer { m in
-            var i = 0
-            while i + 1 < n {
-                // Two 32-bit draws per 64-bit word keeps mask generation cheap.
-                let bits = generator.next()
-                m[i] = UInt32(truncatingIfNeeded: bits) >= threshold ? keep : 0
-                m[i + 1] = UInt32(truncatingIfNeeded: bits >> 32) >= threshold ? keep : 0
-                i += 2
-            }
-            if i < n { m[i] = UInt32(truncatingIfNeeded: generator.next()) >= threshold ? keep : 0 }
-        }
+        let mask = Tensor.dropoutMask(count: n, p: p, using: &generator)
         let values = scalars.withUnsafeBufferPointer { x in
             mask.withUnsafeBufferPointer { m in makeScalars(n) { out in for j in 0..<n { out[j] = x[j] * m[j] } } }
         }
@@ -110,25 +97,22 @@ extension Tensor {
         precondition(rank == 2 && shape[0] == targets.count, "crossEntropyRows needs logits [N, V] and N targets")
         let (rows, v) = (shape[0], shape[1])
         precondition(targets.allSatisfy { $0 == ignoreIndex || ($0 >= 0 && $0 < v) }, "a target is outside 0..<\(v)")
-        let logProbabilities = rowSoftmax(scale: 1, log: true)
-        var losses = [Float](repeating: 0, count: rows)
-        logProbabilities.withUnsafeBufferPointer { lp in
-            for r in 0..<rows where targets[r] != ignoreIndex {
-                // Eight running sums let the compiler vectorise the row total.
-                var lanes = SIMD8<Float>()
-                var j = 0
-                while j + 8 <= v {
-                    lanes += SIMD8<Float>(lp[(r * v + j)..<(r * v + j + 8)])
-                    j += 8
-                }
-                var total = lanes.sum()
-                while j < v { total += lp[r * v + j]; j += 1 }
-                losses[r] = -(1 - labelSmoothing) * lp[r * v + targets[r]] - labelSmoothing * total / Float(v)
+        // Only the row log-sum-exps are kept: the backward rule rebuilds the softmax from the logits themselves,
+        // so no second [N, V] array (log-probabilities) lives beside the logits and their gradient.
+        var logSumExp = [Float](repeating: 0, count: rows), totals = [Float](repeating: 0, count: rows)
+        scalars.withUnsafeBufferPointer { x in logSumExp.withUnsafeMutableBufferPointer { l in totals.withUnsafeMutableBufferPointer { t in
+            guard let px = x.baseAddress, let pl = l.baseAddress, let pt = t.baseAddress else { return }
+            parallelChunks(rows, cost: v * 6) { r in
+                gk_logsumexp_rows(px + r.lowerBound * v, r.count, v, pl + r.lowerBound, pt + r.lowerBound)
             }
+        } } }
+        var losses = [Float](repeating: 0, count: rows)
+        for r in 0..<rows where targets[r] != ignoreIndex {
+            losses[r] = logSumExp[r] - (1 - labelSmoothing) * scalars[r * v + targets[r]] - labelSmoothing * totals[r] / Float(v)
         }
         return Tensor(shape: [rows], scalars: losses,
                       primitive: .crossEntropy(targets: targets, smoothing: labelSmoothing, ignoreIndex: ignoreIndex,
-                                               logProbabilities: logProbabilities),
+                                               logSumExp: logSumExp),
                       inputs: [self])
     }
 }

@@ -51,6 +51,28 @@ public enum BLAS {
         }
     }
 
+    /// `batch` products C_i = op(A_i)·op(B_i) (+ C_i), operands `strideA`/`strideB` scalars apart (0: shared by every
+    /// product), results packed. Many products (attention heads, weight gradients) are spread over the threads, each
+    /// single-threaded; a batch smaller than the threads splits inside each product instead.
+    public static func batchedGemm(
+        _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
+        batch: Int, m: Int, n: Int, k: Int, transA: Bool, transB: Bool,
+        strideA: Int? = nil, strideB: Int? = nil, accumulate: Bool = false
+    ) {
+        let sa = strideA ?? m * k, sb = strideB ?? k * n
+        if batch >= Threads.count {
+            parallelChunks(batch, cost: m * n * k) { range in
+                for i in range {
+                    serialGemm(a + i * sa, b + i * sb, c + i * m * n, m: m, n: n, k: k, transA: transA, transB: transB, accumulate: accumulate)
+                }
+            }
+        } else {
+            for i in 0..<batch {
+                gemm(a + i * sa, b + i * sb, c + i * m * n, m: m, n: n, k: k, transA: transA, transB: transB, accumulate: accumulate)
+            }
+        }
+    }
+
     /// The same product as one single-threaded `cblas_sgemm` call on the calling thread.
     public static func serialGemm(
         _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
@@ -62,11 +84,11 @@ public enum BLAS {
     /// One `cblas_sgemm` call with explicit leading dimensions.
     static func call(
         _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
-        m: Int, n: Int, k: Int, transA: Bool, transB: Bool, accumulate: Bool
+        m: Int, n: Int, k: Int, transA: Bool, transB: Bool, accumulate: Bool, alpha: Float = 1
     ) {
         _ = singleThreaded
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), accumulate ? 1 : 0, c, Int32(ldc))
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), accumulate ? 1 : 0, c, Int32(ldc))
     }
 }
 
@@ -90,6 +112,13 @@ extension Tensor {
         let batch = batchShape.reduce(1, *)
         precondition(batchA.isEmpty || batchB.isEmpty || batchB == batchA, "matmul batch dimensions differ: \(shape) · \(other.shape)")
         precondition(bias.map { $0.shape == [n] } ?? true, "matmul bias must be [\(n)]")
+        if Profiler.isEnabled {
+            if batchB.isEmpty && !transposeSelf {
+                Profiler.countGemm(m: batch * m, n: n, k: k, transA: false, transB: transposeOther)
+            } else {
+                Profiler.countGemm(batch: batch, m: m, n: n, k: k, transA: transposeSelf, transB: transposeOther)
+            }
+        }
         let values = scalars.withUnsafeBufferPointer { a in other.scalars.withUnsafeBufferPointer { b in
             makeScalars(batch * m * n) { c in
                 guard let pa = a.baseAddress, let pb = b.baseAddress, let pc = c.baseAddress else {
@@ -105,17 +134,8 @@ extension Tensor {
                 if batchB.isEmpty && !transposeSelf {
                     BLAS.gemm(pa, pb, pc, m: batch * m, n: n, k: k, transA: false, transB: transposeOther, accumulate: bias != nil)
                 } else {
-                    // Many products (attention heads, weight gradients): spread the batch over our threads,
-                    // each product single-threaded; a batch smaller than the threads splits inside each product.
-                    func product(_ i: Int, _ gemm: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int, Int, Bool, Bool, Bool) -> Void) {
-                        gemm(pa + (batchA.isEmpty ? 0 : i * m * k), pb + (batchB.isEmpty ? 0 : i * k * n), pc + i * m * n,
-                             m, n, k, transposeSelf, transposeOther, bias != nil)
-                    }
-                    if batch >= Threads.count {
-                        parallelChunks(batch, cost: m * n * k) { range in for i in range { product(i, BLAS.serialGemm) } }
-                    } else {
-                        for i in 0..<batch { product(i, BLAS.gemm) }
-                    }
+                    BLAS.batchedGemm(pa, pb, pc, batch: batch, m: m, n: n, k: k, transA: transposeSelf, transB: transposeOther,
+                                     strideA: batchA.isEmpty ? 0 : m * k, strideB: batchB.isEmpty ? 0 : k * n, accumulate: bias != nil)
                 }
             }
         } }
