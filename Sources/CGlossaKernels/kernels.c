@@ -224,6 +224,21 @@ AVX2 static void softmax_shift_avx2(const float *x, float shift, float scale, fl
     for (; i < n; i++) y[i] = scale * expf(x[i] - shift) - offset;
 }
 
+AVX2 static void silu_backward_avx2(const float *g, const float *x, float *dx, size_t n) {
+    const __m256 one = _mm256_set1_ps(1.0f);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_loadu_ps(x + i);
+        __m256 s = _mm256_div_ps(one, _mm256_add_ps(one, exp8(_mm256_sub_ps(_mm256_setzero_ps(), v))));
+        __m256 d = _mm256_mul_ps(s, _mm256_fmadd_ps(v, _mm256_sub_ps(one, s), one));
+        _mm256_storeu_ps(dx + i, _mm256_mul_ps(_mm256_loadu_ps(g + i), d));
+    }
+    for (; i < n; i++) {
+        float s = 1.0f / (1.0f + expf(-x[i]));
+        dx[i] = g[i] * s * (1.0f + x[i] * (1.0f - s));
+    }
+}
+
 int gk_has_avx2(void) {
     static int cached = -1;
     if (cached < 0) cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -295,6 +310,14 @@ void gk_logsumexp_rows(const float *x, size_t rows, size_t cols, float *lse, flo
 void gk_scaled_exp_shift(const float *x, float shift, float scale, float offset, float *y, size_t n) {
     if (gk_has_avx2()) { softmax_shift_avx2(x, shift, scale, offset, y, n); return; }
     for (size_t i = 0; i < n; i++) y[i] = scale * expf(x[i] - shift) - offset;
+}
+
+void gk_silu_backward(const float *g, const float *x, float *dx, size_t n) {
+    if (gk_has_avx2()) { silu_backward_avx2(g, x, dx, n); return; }
+    for (size_t i = 0; i < n; i++) {
+        float s = 1.0f / (1.0f + expf(-x[i]));
+        dx[i] = g[i] * s * (1.0f + x[i] * (1.0f - s));
+    }
 }
 
 void gk_keep_freed_memory(void) {

@@ -72,19 +72,23 @@ public struct Adam: Optimizer {
         let (b1, b2, eps, decay) = (beta1, beta2, epsilon, weightDecay)
         for (name, p) in parameters {
             guard p.requiresGrad, let grad = p.grad else { continue }
-            var m = firstMoment[name] ?? [Float](repeating: 0, count: p.count)
-            var v = secondMoment[name] ?? [Float](repeating: 0, count: p.count)
-            let rootCorrection2 = correction2.squareRoot()
+            // Taken out of the dictionaries while updated, so the moments change in place rather than being copied.
+            var m = firstMoment.removeValue(forKey: name) ?? [Float](repeating: 0, count: p.count)
+            var v = secondMoment.removeValue(forKey: name) ?? [Float](repeating: 0, count: p.count)
+            let rootCorrection2 = correction2.squareRoot(), count = p.count
             grad.scalars.withUnsafeBufferPointer { g in
                 m.withUnsafeMutableBufferPointer { m in
                     v.withUnsafeMutableBufferPointer { v in
                         p.withMutableScalars { w in
                             w.withUnsafeMutableBufferPointer { w in
-                                for i in 0..<w.count {
-                                    m[i] = b1 * m[i] + (1 - b1) * g[i]
-                                    v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i]
-                                    if decay > 0 { w[i] -= learningRate * decay * w[i] }
-                                    w[i] -= stepSize * m[i] / (v[i].squareRoot() / rootCorrection2 + eps)
+                                guard let g = g.baseAddress, let m = m.baseAddress, let v = v.baseAddress, let w = w.baseAddress else { return }
+                                parallelChunks(count, cost: 16) { range in
+                                    for i in range {
+                                        m[i] = b1 * m[i] + (1 - b1) * g[i]
+                                        v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i]
+                                        if decay > 0 { w[i] -= learningRate * decay * w[i] }
+                                        w[i] -= stepSize * m[i] / (v[i].squareRoot() / rootCorrection2 + eps)
+                                    }
                                 }
                             }
                         }

@@ -28,7 +28,7 @@ import Glibc
 /// Runs `body` over `0..<n` split into contiguous chunks, on several threads when the work is large
 /// enough to pay for it (`cost` is the rough number of scalar operations per index).
 @inline(__always)
-func parallelChunks(_ n: Int, cost: Int = 1, _ body: (Range<Int>) -> Void) {
+public func parallelChunks(_ n: Int, cost: Int = 1, _ body: (Range<Int>) -> Void) {
     let threads = Threads.count
     if threads <= 1 || n < 2 || n * cost < 32_768 {
         body(0..<n)

@@ -64,6 +64,18 @@ public final class Tensor {
     /// Forgets the accumulated gradient.
     public func zeroGrad() { grad = nil }
 
+    /// Multiplies the accumulated gradient by `factor`, in place when nothing else holds it.
+    public func scaleGrad(by factor: Float) {
+        guard var g = grad else { return }
+        grad = nil
+        if !isKnownUniquelyReferenced(&g) { g = Tensor(shape: g.shape, scalars: g.scalars) }
+        g.scalars.withUnsafeMutableBufferPointer { v in
+            guard let base = v.baseAddress else { return }
+            parallelChunks(v.count, cost: 2) { r in for i in r { base[i] *= factor } }
+        }
+        grad = g
+    }
+
     /// Adds `g` to the accumulated gradient (gradients accumulate across backward calls until zeroed).
     public func accumulateGrad(_ g: Tensor) {
         precondition(g.shape == shape, "gradient shape \(g.shape) does not match \(shape)")

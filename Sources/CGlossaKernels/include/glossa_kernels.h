@@ -40,6 +40,8 @@ void gk_attention_step(const float *q, const float *k, const float *v, const flo
 void gk_logsumexp_rows(const float *x, size_t rows, size_t cols, float *lse, float *total);
 /// y[i] = scale · exp(x[i] − shift) − offset (a softmax row from its log-sum-exp, scaled and shifted).
 void gk_scaled_exp_shift(const float *x, float shift, float scale, float offset, float *y, size_t n);
+/// dx = g · silu'(x) = g · σ(x) · (1 + x · (1 − σ(x))).
+void gk_silu_backward(const float *g, const float *x, float *dx, size_t n);
 /// Tells glibc's malloc to keep freed large buffers for reuse (no mmap/munmap per tensor).
 void gk_keep_freed_memory(void);
 

@@ -33,8 +33,13 @@ enum Gradients {
         case .relu:
             return [pointwise(g, x[0]) { g, x in x > 0 ? g : 0 }]
         case .silu:
-            let s = Tensor(shape: y.shape, scalars: kernelMap(x[0]) { gk_activation(0, $0, $1, $2) })  // sigmoid(x)
-            return [pointwise(g, pointwise(s, x[0]) { s, x in s * (1 + x * (1 - s)) }) { g, d in g * d }]
+            let values = g.scalars.withUnsafeBufferPointer { gs in x[0].scalars.withUnsafeBufferPointer { xs in
+                makeScalars(g.count) { out in
+                    guard let pg = gs.baseAddress, let px = xs.baseAddress, let po = out.baseAddress else { return }
+                    parallelChunks(g.count, cost: 16) { r in gk_silu_backward(pg + r.lowerBound, px + r.lowerBound, po + r.lowerBound, r.count) }
+                }
+            } }
+            return [Tensor(shape: g.shape, scalars: values)]
         case .geluTanh:
             return [pointwise(g, x[0]) { g, x in
                 let c: Float = 0.7978845608028654
@@ -206,27 +211,42 @@ enum Gradients {
         let cols = x.shape.last ?? 1
         let rows = cols == 0 ? 0 : x.count / cols
         var dx = [Float](repeating: 0, count: x.count)
-        var dw = [Float](repeating: 0, count: cols), db = [Float](repeating: 0, count: cols)
-        var xhat = [Float](repeating: 0, count: cols), dxhat = [Float](repeating: 0, count: cols)
+        // Rows split over the threads in a fixed number of parts, each with its own weight and bias sums, added in
+        // part order afterwards: the same result for any thread count.
+        let parts = Swift.min(8, Swift.max(rows, 1))
+        var partial = [Float](repeating: 0, count: parts * 2 * cols)
         x.scalars.withUnsafeBufferPointer { xs in g.scalars.withUnsafeBufferPointer { gs in
-            weight.scalars.withUnsafeBufferPointer { w in
-                for r in 0..<rows {
-                    let o = r * cols, mu = mean?[r] ?? 0, rs = rstd[r]
-                    var meanD: Float = 0, meanDX: Float = 0
-                    for i in 0..<cols {
-                        xhat[i] = (xs[o + i] - mu) * rs
-                        dxhat[i] = gs[o + i] * w[i]
-                        dw[i] += gs[o + i] * xhat[i]
-                        db[i] += gs[o + i]
-                        meanD += dxhat[i]
-                        meanDX += dxhat[i] * xhat[i]
+            weight.scalars.withUnsafeBufferPointer { w in dx.withUnsafeMutableBufferPointer { dx in partial.withUnsafeMutableBufferPointer { partial in
+                parallelChunks(parts, cost: rows * cols * 8 / parts) { range in
+                    var xhat = [Float](repeating: 0, count: cols), dxhat = [Float](repeating: 0, count: cols)
+                    for part in range {
+                        let dw = partial.baseAddress! + part * 2 * cols, db = dw + cols
+                        for r in (rows * part / parts)..<(rows * (part + 1) / parts) {
+                            let o = r * cols, mu = mean?[r] ?? 0, rs = rstd[r]
+                            var meanD: Float = 0, meanDX: Float = 0
+                            for i in 0..<cols {
+                                xhat[i] = (xs[o + i] - mu) * rs
+                                dxhat[i] = gs[o + i] * w[i]
+                                dw[i] += gs[o + i] * xhat[i]
+                                db[i] += gs[o + i]
+                                meanD += dxhat[i]
+                                meanDX += dxhat[i] * xhat[i]
+                            }
+                            meanD = mean == nil ? 0 : meanD / Float(cols)
+                            meanDX /= Float(cols)
+                            for i in 0..<cols { dx[o + i] = rs * (dxhat[i] - meanD - xhat[i] * meanDX) }
+                        }
                     }
-                    meanD = mean == nil ? 0 : meanD / Float(cols)
-                    meanDX /= Float(cols)
-                    for i in 0..<cols { dx[o + i] = rs * (dxhat[i] - meanD - xhat[i] * meanDX) }
                 }
-            }
+            } } }
         } }
+        var dw = [Float](repeating: 0, count: cols), db = [Float](repeating: 0, count: cols)
+        for part in 0..<parts {
+            for i in 0..<cols {
+                dw[i] += partial[part * 2 * cols + i]
+                db[i] += partial[part * 2 * cols + cols + i]
+            }
+        }
         let grads: [Tensor?] = [Tensor(shape: x.shape, scalars: dx), Tensor(shape: [cols], scalars: dw)]
         return withBias ? grads + [Tensor(shape: [cols], scalars: db)] : grads
     }

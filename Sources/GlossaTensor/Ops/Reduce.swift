@@ -6,6 +6,21 @@ extension Tensor {
     public func sum(axis: Int, keepDims: Bool = false) -> Tensor {
         let ax = ShapeMath.axis(axis, rank: rank)
         let (outer, n, inner) = ShapeMath.split(shape, axis: ax)
+        if outer == 1 && inner >= 64 && n > 1 {
+            // A bias gradient ([rows, width] → [width]): columns split over the threads, rows summed in order.
+            let values = scalars.withUnsafeBufferPointer { x in
+                makeScalars(inner) { out in
+                    parallelChunks(inner, cost: n) { cols in
+                        for j in cols { out[j] = x[j] }
+                        for i in 1..<n {
+                            let row = i * inner
+                            for j in cols { out[j] += x[row + j] }
+                        }
+                    }
+                }
+            }
+            return Tensor(shape: reducedShape(ax, keepDims), scalars: values, primitive: .sum(axis: ax, keepDims: keepDims), inputs: [self])
+        }
         let values = scalars.withUnsafeBufferPointer { x in
             makeScalars(outer * inner) { out in
                 parallelChunks(outer, cost: n * inner) { rows in
