@@ -211,8 +211,8 @@ final class BertLayer: Module {
 
     /// `[B, T, C]` → `[B, T, C]`; `mask` hides padded keys.
     func callAsFunction(_ x: Tensor, mask: Tensor, context: ForwardContext) -> Tensor {
-        let a = attentionNorm(x + context.dropout(attention(x, mask: mask, context: context), dropout))
+        let a = attentionNorm(context.residual(x, plus: attention(x, mask: mask, context: context), dropout: dropout))
         let f = output(activation(intermediate(a)))  // [B, T, C]
-        return outputNorm(a + context.dropout(f, dropout))
+        return outputNorm(context.residual(a, plus: f, dropout: dropout))
     }
 }

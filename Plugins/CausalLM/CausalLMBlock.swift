@@ -47,8 +47,8 @@ final class CausalLMBlock: Module {
     func callAsFunction(
         _ x: Tensor, mask: Tensor?, cache: KeyValueCache?, rotate: ((Tensor) -> Tensor)?, context: ForwardContext
     ) -> Tensor {
-        let h = x + context.dropout(attention(inputNorm(x), mask: mask, cache: cache, rotate: rotate, context: context), dropout)
-        return h + context.dropout(feedForward(postAttentionNorm(h)), dropout)
+        let h = context.residual(x, plus: attention(inputNorm(x), mask: mask, cache: cache, rotate: rotate, context: context), dropout: dropout)
+        return context.residual(h, plus: feedForward(postAttentionNorm(h)), dropout: dropout)
     }
 }
 

@@ -102,4 +102,10 @@ public final class ForwardContext {
         guard training, p > 0 else { return x }
         return x.dropout(p, using: &generator)
     }
+
+    /// `x + dropout(branch, p)`, a residual sum, in one pass when training (the same draws as `dropout`).
+    public func residual(_ x: Tensor, plus branch: Tensor, dropout p: Float) -> Tensor {
+        guard training, p > 0 else { return x + branch }
+        return x.adding(dropout: branch, p, using: &generator)
+    }
 }

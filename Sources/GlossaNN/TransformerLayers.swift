@@ -63,8 +63,8 @@ public final class TransformerEncoderLayer: Module {
 
     func residual(_ x: Tensor, norm: LayerNorm, context: ForwardContext, _ sublayer: (Tensor) -> Tensor) -> Tensor {
         switch placement {
-        case .post: return norm(x + context.dropout(sublayer(x), dropout))
-        case .pre: return x + context.dropout(sublayer(norm(x)), dropout)
+        case .post: return norm(context.residual(x, plus: sublayer(x), dropout: dropout))
+        case .pre: return context.residual(x, plus: sublayer(norm(x)), dropout: dropout)
         }
     }
 }

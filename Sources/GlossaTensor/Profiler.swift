@@ -189,6 +189,7 @@ extension Primitive {
         case .layerNorm: "layerNorm"
         case .rmsNorm: "rmsNorm"
         case .dropout: "dropout"
+        case .addDropped: "addDropped"
         case .crossEntropy: "crossEntropy"
         case .attention: "attention"
         case .gruCell: "gruCell"

@@ -97,6 +97,14 @@ import GlossaTestSupport
             var rng = SeededGenerator(seed: 99)
             return input[0].dropout(0.3, using: &rng)
         }
+        let y = randomTensor([3, 5], seed: 15)
+        checkGradients([x, y]) { input in
+            var rng = SeededGenerator(seed: 98)
+            return input[0].adding(dropout: input[1], 0.3, using: &rng)
+        }
+        // The fused residual draws the same mask as dropout and gives the same sum.
+        var first = SeededGenerator(seed: 5), second = SeededGenerator(seed: 5)
+        #expect(x.adding(dropout: y, 0.4, using: &first).scalars == (x + y.dropout(0.4, using: &second)).scalars)
     }
 
     @Test func gradientsAccumulateUntilZeroed() {

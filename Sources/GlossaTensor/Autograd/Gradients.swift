@@ -116,6 +116,8 @@ enum Gradients {
             return normGradients(x[0], weight: x[1], g, mean: nil, rstd: rstd, withBias: false)
         case .dropout(let mask):
             return [pointwise(g, Tensor(shape: g.shape, scalars: mask)) { g, m in g * m }]
+        case .addDropped(let mask):
+            return [when(0) { g }, when(1) { pointwise(g, Tensor(shape: g.shape, scalars: mask)) { g, m in g * m } }]
         case .crossEntropy(let targets, let smoothing, let ignoreIndex, let logSumExp):
             return [crossEntropyGradient(g, logits: x[0], targets: targets, smoothing: smoothing, ignoreIndex: ignoreIndex,
                                          logSumExp: logSumExp)]

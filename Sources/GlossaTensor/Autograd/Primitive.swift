@@ -29,6 +29,8 @@ enum Primitive {
     /// Inputs: x, weight.
     case rmsNorm(rstd: [Float])
     case dropout(mask: [Float])
+    /// inputs[0] + inputs[1] · mask (a residual sum with dropout on the branch).
+    case addDropped(mask: [Float])
     /// Per-row label-smoothed cross-entropy of logits; saves each row's log-sum-exp.
     case crossEntropy(targets: [Int], smoothing: Float, ignoreIndex: Int?, logSumExp: [Float])
     /// Inputs: queries, keys, values `[B, T, H·D]`; saves the attention weights `[B, H, Tq, Tk]` and the dropout mask.

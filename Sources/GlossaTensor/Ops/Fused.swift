@@ -91,6 +91,25 @@ extension Tensor {
 }
 
 extension Tensor {
+    /// self + dropout(other): `other` (the same shape) zeroed with probability `p` and scaled by 1/(1-p), then added, in
+    /// one pass (a residual connection); the mask is drawn from `generator` as `dropout(_:using:)` would draw it.
+    public func adding<G: RandomNumberGenerator>(dropout other: Tensor, _ p: Float, using generator: inout G) -> Tensor {
+        precondition(shape == other.shape, "adding(dropout:) needs one shape, got \(shape) and \(other.shape)")
+        precondition(p >= 0 && p < 1, "dropout probability must be in [0, 1)")
+        if p == 0 { return self + other }
+        let n = count
+        let mask = Tensor.dropoutMask(count: n, p: p, using: &generator)
+        let values = scalars.withUnsafeBufferPointer { x in other.scalars.withUnsafeBufferPointer { s in
+            mask.withUnsafeBufferPointer { m in
+                makeScalars(n) { out in
+                    guard let px = x.baseAddress, let ps = s.baseAddress, let pm = m.baseAddress, let po = out.baseAddress else { return }
+                    parallelChunks(n, cost: 3) { r in for j in r { po[j] = px[j] + ps[j] * pm[j] } }
+                }
+            }
+        } }
+        return Tensor(shape: shape, scalars: values, primitive: .addDropped(mask: mask), inputs: [self, other])
+    }
+
     /// Per-row cross-entropy of logits `[N, V]` against `targets` `[N]`, fused with the log-softmax:
     /// (1−ε)·(−log p_target) + ε·mean_v(−log p_v). Rows whose target is `ignoreIndex` give 0.
     public func crossEntropyRows(targets: [Int], labelSmoothing: Float = 0, ignoreIndex: Int? = nil) -> Tensor {

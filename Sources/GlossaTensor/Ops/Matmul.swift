@@ -73,6 +73,14 @@ public enum BLAS {
         }
     }
 
+    /// out[j] = Σ_i a[i·stride + j] for `columns` columns of a row-major block (xᵀ·1 through `cblas_sgemv`;
+    /// `ones` holds `rows` ones), single-threaded.
+    static func columnSums(_ a: UnsafePointer<Float>, rows: Int, columns: Int, stride: Int, ones: UnsafePointer<Float>,
+                           into out: UnsafeMutablePointer<Float>) {
+        _ = singleThreaded
+        cblas_sgemv(CblasRowMajor, CblasTrans, Int32(rows), Int32(columns), 1, a, Int32(stride), ones, 1, 0, out, 1)
+    }
+
     /// The same product as one single-threaded `cblas_sgemm` call on the calling thread.
     public static func serialGemm(
         _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,

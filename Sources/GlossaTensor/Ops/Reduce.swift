@@ -8,17 +8,15 @@ extension Tensor {
         let (outer, n, inner) = ShapeMath.split(shape, axis: ax)
         if outer == 1 && inner >= 64 && n > 1 {
             // A bias gradient ([rows, width] → [width]): columns split over the threads, rows summed in order.
-            let values = scalars.withUnsafeBufferPointer { x in
+            let ones = [Float](repeating: 1, count: n)
+            let values = scalars.withUnsafeBufferPointer { x in ones.withUnsafeBufferPointer { ones in
                 makeScalars(inner) { out in
+                    guard let px = x.baseAddress, let po = out.baseAddress, let pones = ones.baseAddress else { return }
                     parallelChunks(inner, cost: n) { cols in
-                        for j in cols { out[j] = x[j] }
-                        for i in 1..<n {
-                            let row = i * inner
-                            for j in cols { out[j] += x[row + j] }
-                        }
+                        BLAS.columnSums(px + cols.lowerBound, rows: n, columns: cols.count, stride: inner, ones: pones, into: po + cols.lowerBound)
                     }
                 }
-            }
+            } }
             return Tensor(shape: reducedShape(ax, keepDims), scalars: values, primitive: .sum(axis: ax, keepDims: keepDims), inputs: [self])
         }
         let values = scalars.withUnsafeBufferPointer { x in
