@@ -41,7 +41,8 @@ extension Tensor {
                       inputs: [self, keys, values])
     }
 
-    /// An inverted-dropout mask of `count` elements (0 or 1/(1−p)), two 32-bit draws per 64-bit word.
+    /// An inverted-dropout mask of `count` elements (0 or 1/(1−p)), two 32-bit draws per 64-bit word (dropout and the
+    /// fused residual and attention dropouts all draw through this, so they agree element for element).
     static func dropoutMask<G: RandomNumberGenerator>(count n: Int, p: Float, using generator: inout G) -> [Float] {
         let keep = 1 / (1 - p)
         let threshold = UInt32(Double(p) * Double(UInt32.max))
