@@ -45,7 +45,8 @@ public enum Profiler {
     }
 
     nonisolated(unsafe) private static var totals: [Key: Total] = [:]
-    nonisolated(unsafe) public private(set) static var gemmShapes: [GemmShape: Int] = [:]
+    /// Products recorded so far: how many of each shape, by the part that ran them.
+    nonisolated(unsafe) public private(set) static var gemmShapes: [String: [GemmShape: Int]] = [:]
     nonisolated(unsafe) private static var last = DispatchTime.now().uptimeNanoseconds
     /// The part charged now.
     nonisolated(unsafe) public private(set) static var part = "other"
@@ -82,7 +83,7 @@ public enum Profiler {
     public static func countGemm(batch: Int = 1, m: Int, n: Int, k: Int, transA: Bool, transB: Bool) {
         guard isEnabled, m > 0, n > 0, k > 0, batch > 0 else { return }
         let shape = GemmShape(batch: batch, m: m, n: n, k: k, transA: transA, transB: transB)
-        gemmShapes[shape, default: 0] += 1
+        gemmShapes[part, default: [:]][shape, default: 0] += 1
         pendingFlops += shape.flops
     }
     nonisolated(unsafe) static var pendingFlops = 0.0
