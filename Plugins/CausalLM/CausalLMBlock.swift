@@ -47,8 +47,10 @@ final class CausalLMBlock: Module {
     func callAsFunction(
         _ x: Tensor, mask: Tensor?, cache: KeyValueCache?, rotate: ((Tensor) -> Tensor)?, context: ForwardContext
     ) -> Tensor {
-        let h = context.residual(x, plus: attention(inputNorm(x), mask: mask, cache: cache, rotate: rotate, context: context), dropout: dropout)
-        return context.residual(h, plus: feedForward(postAttentionNorm(h)), dropout: dropout)
+        let h = context.measure(.selfAttention) {
+            context.residual(x, plus: attention(inputNorm(x), mask: mask, cache: cache, rotate: rotate, context: context), dropout: dropout)
+        }
+        return context.measure(.feedForward) { context.residual(h, plus: feedForward(postAttentionNorm(h)), dropout: dropout) }
     }
 }
 

@@ -182,4 +182,24 @@ import Testing
         #expect(printed.contains("step 2: ") && printed.contains("wrote "), "\(printed)")
         #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("model/model.safetensors").path))
     }
+
+    /// `glossa bench train --profile` splits real steps of a recipe into parts and phases and sets the products' FLOP
+    /// rate against sgemm on the same shapes; the run leaves nothing behind in the recipe's output folder.
+    @Test func trainingProfileSplitsAStepAndReportsUtilisation() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("glossa-profile-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let recipe = try TrainRunCLITests.write(try TrainRunCLITests.recipe(in: folder), to: folder.appendingPathComponent("r.json"))
+        let run = try runGlossa(["bench", "train", "--profile", "--recipe", recipe, "--steps", "2", "--threads", "1"])
+        #expect(run.status == 0, "\(run.stderr)")
+        for expected in ["2 steps", "self-attention", "feed-forward", "optimizer", "forward ms", "model FLOPs utilisation"] {
+            #expect(run.stdout.contains(expected), "\(expected) in \(run.stdout)")
+        }
+        let flops = run.stdout.split(separator: "\n").first { $0.hasPrefix("matrix products:") }
+        #expect(flops.map { !$0.contains(" 0.0 GFLOP") } ?? false, "\(run.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("model").path))
+        let refused = try runGlossa(["bench", "gemm", "--profile"])
+        #expect(refused.status != 0 && refused.stderr.contains("--profile"), "\(refused.stderr)")
+        #expect(try runGlossa(["bench", "train", "--profile", "--steps", "0"]).status != 0)
+    }
 }
