@@ -31,7 +31,7 @@ rank)
     rank data/arithmetic/heldout.jsonl 3 data/rlhf/rankings.heldout.jsonl
     ;;
 reward)
-    for n in 50 100 200 500 1000; do
+    for n in 50 100 200 1000; do
         out="$W/rm-$n"
         [ "$n" = 1000 ] && out=models/arithmetic-rm
         jq ".reward.limit = $n | .output = \"$out\"" recipes/reward-arithmetic.json > "$W/reward-$n.json"
@@ -51,7 +51,7 @@ grpo)
 plots)
     # (a) pairwise accuracy against the number of rankings.
     for split in test heldout; do
-        for n in 50 100 200 500 1000; do printf '[%s, %s]\n' "$n" "$(jq .accuracy "$W/rm-$n.$split.json")"; done | jq -s . > "$W/a-$split.json"
+        for n in 50 100 200 1000; do printf '[%s, %s]\n' "$n" "$(jq .accuracy "$W/rm-$n.$split.json")"; done | jq -s . > "$W/a-$split.json"
     done
     jq -n --slurpfile t "$W/a-test.json" --slurpfile h "$W/a-heldout.json" '{title: "Reward model: pairwise accuracy on unseen rankings",
         x_label: "rankings trained on", y_label: "pairwise accuracy",
@@ -81,7 +81,7 @@ plots)
     for m in arithmetic-sft arithmetic-grpo arithmetic-grpo-learned; do
         echo "$m: held-out $(jq -c '{accuracy, format, reward}' "$W/eval-$m.heldout.json")  test $(jq -c '{accuracy, format, reward}' "$W/eval-$m.test.json")"
     done
-    for n in 50 100 200 500 1000; do echo "rm-$n: test $(jq -c . "$W/rm-$n.test.json")  held-out $(jq -c . "$W/rm-$n.heldout.json")"; done
+    for n in 50 100 200 1000; do echo "rm-$n: test $(jq -c . "$W/rm-$n.test.json")  held-out $(jq -c . "$W/rm-$n.heldout.json")"; done
     ;;
 *)
     echo "usage: $0 rank | reward | grpo | plots" >&2
