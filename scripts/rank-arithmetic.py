@@ -4,6 +4,11 @@ prompt's responses by the true arithmetic reward, which no model is ever shown: 
 <answer>...</answer>, plus 0.5 when the whole response is exactly that tag (ArithmeticReward). Equal scores are ties.
 
     scripts/rank-arithmetic.py [--limit N] -- .build/release/glossa align rank --model M --prompts P --output R ...
+    scripts/rank-arithmetic.py --formatted-only IN OUT
+
+The second form keeps only the well-formatted responses of each ranking in IN (re-ranked by the true reward), so that
+every strict pair in OUT is a right answer over a wrong one: the pairs a reward model must get right for GRPO to
+learn to add rather than to format.
 
 Everything after `--` is the glossa command; its stdout is read one JSON line per prompt, and one ranking line is
 written back. The evidence's stand-in for a human, not part of the product.
@@ -34,8 +39,25 @@ def ranking_line(prompt: str, responses: list) -> str:
     return " ".join("=".join(g) for g in groups)
 
 
+def formatted_only(source: str, target: str) -> None:
+    with open(source) as f, open(target, "w") as out:
+        for line in f:
+            record = json.loads(line)
+            if record.get("skipped"):
+                continue
+            kept = [r for r in record["responses"] if true_reward(record["prompt"], r) >= 0.5]
+            scores = [true_reward(record["prompt"], r) for r in kept]
+            if len(set(scores)) < 2:
+                continue
+            groups = [[i for i, s in enumerate(scores) if s == v] for v in sorted(set(scores), reverse=True)]
+            out.write(json.dumps({"prompt": record["prompt"], "responses": kept, "ranking": groups}) + "\n")
+
+
 def main() -> None:
     args = sys.argv[1:]
+    if args[:1] == ["--formatted-only"]:
+        formatted_only(args[1], args[2])
+        return
     limit = None
     if args[:1] == ["--limit"]:
         limit, args = int(args[1]), args[2:]

@@ -29,6 +29,10 @@ rank)
     rank data/rlhf/prompts.rank.jsonl 1 data/rlhf/rankings.train.jsonl
     rank data/rlhf/prompts.test.jsonl 2 data/rlhf/rankings.test.jsonl
     rank data/arithmetic/heldout.jsonl 3 data/rlhf/rankings.heldout.jsonl
+    # The same test rankings cut down to well-formatted responses: every pair is a right answer over a wrong one.
+    for split in test heldout; do
+        python3 scripts/rank-arithmetic.py --formatted-only data/rlhf/rankings.$split.jsonl data/rlhf/rankings.$split.formatted.jsonl
+    done
     ;;
 reward)
     for n in 50 100 200 1000; do
@@ -36,7 +40,7 @@ reward)
         [ "$n" = 1000 ] && out=models/arithmetic-rm
         jq ".reward.limit = $n | .output = \"$out\"" recipes/reward-arithmetic.json > "$W/reward-$n.json"
         $N "$G" train --recipe "$W/reward-$n.json" --overwrite
-        for split in test heldout; do
+        for split in test heldout test.formatted heldout.formatted; do
             "$G" align score --reward-model "$out" --rankings data/rlhf/rankings.$split.jsonl --json > "$W/rm-$n.$split.json"
         done
     done
@@ -50,12 +54,15 @@ grpo)
     ;;
 plots)
     # (a) pairwise accuracy against the number of rankings.
-    for split in test heldout; do
+    for split in test heldout test.formatted heldout.formatted; do
         for n in 50 100 200 1000; do printf '[%s, %s]\n' "$n" "$(jq .accuracy "$W/rm-$n.$split.json")"; done | jq -s . > "$W/a-$split.json"
     done
-    jq -n --slurpfile t "$W/a-test.json" --slurpfile h "$W/a-heldout.json" '{title: "Reward model: pairwise accuracy on unseen rankings",
+    jq -n --slurpfile t "$W/a-test.json" --slurpfile h "$W/a-heldout.json" --slurpfile tf "$W/a-test.formatted.json" \
+        --slurpfile hf "$W/a-heldout.formatted.json" '{title: "Reward model: pairwise accuracy on unseen rankings",
         x_label: "rankings trained on", y_label: "pairwise accuracy",
-        series: [{name: "300 other training prompts", points: $t[0]}, {name: "400 held-out prompts (unseen operand pairs)", points: $h[0]}]}' \
+        series: [{name: "all pairs, 300 other training prompts", points: $t[0]}, {name: "all pairs, 400 held-out prompts", points: $h[0]},
+                 {name: "right over wrong answer only, training prompts", points: $tf[0]},
+                 {name: "right over wrong answer only, held-out prompts", points: $hf[0]}]}' \
         > "$W/a.json"
     "$G" align plot --input "$W/a.json" --output "$OUT/rlhf-reward-accuracy.svg"
     # (b) held-out greedy accuracy during GRPO: true reward against learned reward.
@@ -63,7 +70,7 @@ plots)
     jq '[.history[] | select(.dev.accuracy != null) | [.step, .dev.accuracy]]' models/arithmetic-grpo-learned/training.json > "$W/b-learned.json"
     jq -n --slurpfile t "$W/b-true.json" --slurpfile l "$W/b-learned.json" '{title: "GRPO: held-out greedy accuracy (the true metric)",
         x_label: "update", y_label: "accuracy on 400 held-out prompts",
-        series: [{name: "GRPO against the true reward", points: $t[0]}, {name: "GRPO against the learned reward (1000 rankings)", points: $l[0]}]}' \
+        series: [{name: "GRPO against the true reward", points: $t[0]}, {name: "GRPO against the learned reward (898 rankings)", points: $l[0]}]}' \
         > "$W/b.json"
     "$G" align plot --input "$W/b.json" --output "$OUT/rlhf-grpo-accuracy.svg"
     # (c) over-optimisation: the rollouts' learned and true reward as the KL to the reference grows; each reward as
@@ -72,16 +79,21 @@ plots)
         jq '[.history[] | select(.trainMetrics.kl != null) | {kl: .trainMetrics.kl, l: .trainMetrics.learned_reward, t: .trainMetrics.true_reward}]' \
             "$f/training.json"
     done | jq -s 'add' > "$W/c-rows.json"
-    jq '{title: "Over-optimisation: rollout rewards against KL to the reference",
-        x_label: "KL to the reference (k3, per token)", y_label: "reward (gain over the first window)",
-        series: [{name: "learned reward (reward-model score)", points: (.[0].l as $l0 | [.[] | [.kl, .l - $l0]])},
-                 {name: "true reward (accuracy + 0.5 format)", points: (.[0].t as $t0 | [.[] | [.kl, .t - $t0]])}]}' \
+    jq '[.history[] | select(.trainMetrics.kl != null) | {kl: .trainMetrics.kl, t: .trainMetrics.reward}]' \
+        models/arithmetic-grpo/training.json > "$W/c-true.json"
+    jq --slurpfile r "$W/c-true.json" '{title: "Over-optimisation: rollout rewards against KL to the reference",
+        x_label: "KL to the reference (k3, per token; mean of each 50-update window)", y_label: "reward (gain over the first window)",
+        series: [{name: "learned reward, GRPO against it", points: (.[0].l as $l0 | [.[] | [.kl, .l - $l0]])},
+                 {name: "true reward, same run", points: (.[0].t as $t0 | [.[] | [.kl, .t - $t0]])},
+                 {name: "true reward, GRPO against the true reward", points: ($r[0] | .[0].t as $t0 | [.[] | [.kl, .t - $t0]])}]}' \
         "$W/c-rows.json" > "$W/c.json"
     "$G" align plot --input "$W/c.json" --output "$OUT/rlhf-overoptimisation.svg"
     for m in arithmetic-sft arithmetic-grpo arithmetic-grpo-learned; do
         echo "$m: held-out $(jq -c '{accuracy, format, reward}' "$W/eval-$m.heldout.json")  test $(jq -c '{accuracy, format, reward}' "$W/eval-$m.test.json")"
     done
-    for n in 50 100 200 1000; do echo "rm-$n: test $(jq -c . "$W/rm-$n.test.json")  held-out $(jq -c . "$W/rm-$n.heldout.json")"; done
+    for n in 50 100 200 1000; do
+        for split in test heldout test.formatted heldout.formatted; do echo "rm-$n $split: $(jq -c . "$W/rm-$n.$split.json")"; done
+    done
     ;;
 *)
     echo "usage: $0 rank | reward | grpo | plots" >&2
