@@ -232,4 +232,19 @@ import Testing
                                                                  output: dir.appendingPathComponent("dpo").path, steps: 2, in: dir)])
         #expect(dpo.status == 0 && dpo.stderr.contains("144 preference pairs (144 from rankings)"), "\(dpo.stderr)")
     }
+
+    @Test func plotDrawsSeriesAndRefusesBadInput() throws {
+        let dir = try folder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = dir.appendingPathComponent("series.json"), svg = dir.appendingPathComponent("plot.svg").path
+        try Data(#"{"title": "t", "x_label": "x", "y_label": "y", "series": [{"name": "a", "points": [[50, 0.9], [200, 0.93]]}]}"#.utf8).write(to: input)
+        let drawn = try runGlossa(["align", "plot", "--input", input.path, "--output", svg])
+        #expect(drawn.status == 0, "\(drawn.stderr)")
+        #expect(try String(contentsOfFile: svg, encoding: .utf8).contains("<svg"))
+        try Data(#"{"title": "t", "x_label": "x", "y_label": "y", "series": [{"name": "a", "points": [[1]]}]}"#.utf8).write(to: input)
+        let bad = try runGlossa(["align", "plot", "--input", input.path, "--output", svg])
+        #expect(bad.status != 0 && bad.stderr.contains("[x, y]"), "\(bad.stderr)")
+        let few = try runGlossa(["align", "rank", "--model", Self.model, "--prompts", input.path, "--samples", "1", "--output", svg])
+        #expect(few.status != 0 && few.stderr.contains("--samples"), "\(few.stderr)")
+    }
 }
