@@ -67,7 +67,7 @@ public final class CausalLMModel: DecoderOnlyModel {
 }
 
 /// The `model.` level of the tree, and the `Decoder` the search loops drive.
-final class CausalLMDecoder: Decoder {
+final class CausalLMDecoder: HiddenStateDecoder {
     let configuration: CausalLMConfiguration
     /// `[V, C]`; also the output projection when tied.
     let embedTokens: Tensor
@@ -112,6 +112,21 @@ final class CausalLMDecoder: Decoder {
 
     func decode(_ tokens: TokenBatch, memory: EncoderMemory?, state: (any DecoderState)?, context: ForwardContext) throws -> Tensor {
         if memory != nil { throw GlossaError.invalidInput("a decoder-only model reads no encoder memory") }
+        let h = try finalStates(tokens, state: state, context: context)
+        if let head { return head(h) }  // [B, T, V]
+        if let outputProduct, !GradMode.isEnabled { return outputProduct.matmul(h) }
+        return h.matmul(embedTokens, transposeOther: true)  // [B, T, V]
+    }
+
+    var hiddenSize: Int { configuration.hiddenSize }
+
+    /// The final norm's output, what a reward model's head reads.
+    func hiddenStates(_ tokens: TokenBatch, context: ForwardContext) throws -> Tensor {
+        try finalStates(tokens, state: nil, context: context)
+    }
+
+    /// `[B, T, C]` states after the last block and the final norm.
+    func finalStates(_ tokens: TokenBatch, state: (any DecoderState)?, context: ForwardContext) throws -> Tensor {
         let cache = state as? CausalLMState
         if state != nil && cache == nil { throw GlossaError.invalidInput("a decoder state from another model was passed to the causal LM") }
         let (b, t) = (tokens.batchSize, tokens.length)
@@ -137,8 +152,6 @@ final class CausalLMDecoder: Decoder {
         }
         h = norm(h)
         if let cache { layout.commit(cache) }
-        if let head { return head(h) }  // [B, T, V]
-        if let outputProduct, !GradMode.isEnabled { return outputProduct.matmul(h) }
-        return h.matmul(embedTokens, transposeOther: true)  // [B, T, V]
+        return h
     }
 }

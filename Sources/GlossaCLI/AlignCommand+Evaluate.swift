@@ -65,7 +65,7 @@ extension AlignCommand {
                 try outputFile.write(Data((outputs.joined(separator: "\n") + "\n").utf8))
                 try outputFile.close()
             }
-            let chosen: any Reward = reward == .chrf ? ChrFReward() : ArithmeticReward()
+            let chosen: any ReferenceReward = reward == .chrf ? ChrFReward() : ArithmeticReward()
             var scores = chosen.summary(outputs: outputs, references: examples.map(\.reference))
             if reward == .chrf {
                 let corpus = try TestSet(sources: examples.map(\.prompt), references: examples.map(\.reference)).score(outputs).all

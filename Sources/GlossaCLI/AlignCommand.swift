@@ -8,9 +8,9 @@ import GlossaTensor
 /// `glossa align`: the data and measurements of the fine-tuning ladder SFT → DPO → GRPO.
 struct AlignCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "align", abstract: "Build fine-tuning data (SFT, DPO, GRPO) and score decoder-only models on it.",
+        commandName: "align", abstract: "Build fine-tuning data (SFT, DPO, GRPO, rankings), score decoder-only models on it, and score with reward models.",
         discussion: "Training itself is `glossa train --recipe` with \"objective\": \"sft\", \"dpo\" or \"grpo\"; see docs/alignment.md.",
-        subcommands: [SFTData.self, ArithmeticData.self, PreferenceData.self, Evaluate.self, Preference.self])
+        subcommands: [SFTData.self, ArithmeticData.self, PreferenceData.self, Evaluate.self, Preference.self, Rank.self, Score.self, Plot.self])
 
     /// Writes JSON Lines to `path` under the output rule (`OutputSink`), refusing it when it is one of `inputs`.
     static func write<T: Encodable>(_ records: [T], to path: String, inputs: [String?] = []) throws {

@@ -43,16 +43,25 @@ enum AlignmentBlocks {
     }
 
     struct DPO: Decodable {
-        var train: String
+        /// {prompt, chosen, rejected} pairs.
+        var train: String?
+        /// Rankings files (`glossa align rank`): each ranking gives a pair for every two responses it puts in order.
+        var rankings: [String]
         var dev: String?
         var beta: Float?
         /// The frozen reference model; the recipe's `base` by default.
         var reference: String?
-        enum CodingKeys: String, CodingKey, CaseIterable { case train, dev, beta, reference }
+        enum CodingKeys: String, CodingKey, CaseIterable { case train, rankings, dev, beta, reference }
         init(from decoder: any Swift.Decoder) throws {
             try decoder.rejectUnknownKeys(CodingKeys.allCases.map(\.rawValue))
             let c = try decoder.container(keyedBy: CodingKeys.self)
-            train = try c.decode(String.self, forKey: .train)
+            train = try c.decodeIfPresent(String.self, forKey: .train)
+            if let one = try? c.decodeIfPresent(String.self, forKey: .rankings) { rankings = [one] } else {
+                rankings = try c.decodeIfPresent([String].self, forKey: .rankings) ?? []
+            }
+            if train == nil && rankings.isEmpty {
+                throw DecodingError.dataCorruptedError(forKey: .train, in: c, debugDescription: "give train (preference pairs) or rankings (rankings files), or both")
+            }
             dev = try c.decodeIfPresent(String.self, forKey: .dev)
             beta = try c.decodeIfPresent(Float.self, forKey: .beta)
             reference = try c.decodeIfPresent(String.self, forKey: .reference)
@@ -65,16 +74,31 @@ enum AlignmentBlocks {
     struct GRPO: Decodable {
         var train: String
         var dev: Generation?
-        var reward: String
+        /// A built-in reward (`arithmetic`, `chrf`).
+        var reward: String?
+        /// A reward model directory (`"objective": "reward"`) to optimise against instead.
+        var rewardModel: String?
+        /// With `reward_model`: a built-in reward computed beside it and logged (`true_reward`), never optimised.
+        var monitorReward: String?
         var settings: GRPOSettings
         var reference: String?
-        enum CodingKeys: String, CodingKey, CaseIterable { case train, dev, reward, reference }
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case train, dev, reward, rewardModel = "reward_model", monitorReward = "monitor_reward", reference
+        }
         init(from decoder: any Swift.Decoder) throws {
             try decoder.rejectUnknownKeys(CodingKeys.allCases.map(\.rawValue) + GRPOSettings.CodingKeys.allCases.map(\.rawValue))
             let c = try decoder.container(keyedBy: CodingKeys.self)
             train = try c.decode(String.self, forKey: .train)
             dev = try c.decodeIfPresent(Generation.self, forKey: .dev)
-            reward = try c.decode(String.self, forKey: .reward)
+            reward = try c.decodeIfPresent(String.self, forKey: .reward)
+            rewardModel = try c.decodeIfPresent(String.self, forKey: .rewardModel)
+            monitorReward = try c.decodeIfPresent(String.self, forKey: .monitorReward)
+            guard (reward == nil) != (rewardModel == nil) else {
+                throw DecodingError.dataCorruptedError(forKey: .reward, in: c, debugDescription: "give reward (a built-in reward) or reward_model (a directory), one of them")
+            }
+            if monitorReward != nil && rewardModel == nil {
+                throw DecodingError.dataCorruptedError(forKey: .monitorReward, in: c, debugDescription: "monitor_reward goes with reward_model")
+            }
             reference = try c.decodeIfPresent(String.self, forKey: .reference)
             settings = try GRPOSettings(from: decoder)
         }

@@ -74,9 +74,11 @@ func makePreferenceObjective(_ inputs: ObjectiveInputs) throws -> any DecoderObj
     guard let block = try inputs.recipe.block("dpo", as: AlignmentBlocks.DPO.self) else {
         throw GlossaError.invalidConfiguration("objective dpo needs a \"dpo\" block with \"train\"")
     }
-    let train = try TokenizedPair.tokenize(try JSONLines.read(PreferencePair.self, from: block.train), with: inputs.tokenizer)
+    let given = try block.train.map { try JSONLines.read(PreferencePair.self, from: $0) } ?? []
+    let ranked = try block.rankings.flatMap { try RankingRecord.read($0) }.flatMap(\.preferencePairs)
+    let train = try TokenizedPair.tokenize(given + ranked, with: inputs.tokenizer)
     let dev = try block.dev.map { try TokenizedPair.tokenize(try JSONLines.read(PreferencePair.self, from: $0), with: inputs.tokenizer) } ?? []
-    inputs.log("data: \(train.count) preference pairs, \(dev.count) held-out pairs")
+    inputs.log("data: \(train.count) preference pairs (\(ranked.count) from rankings), \(dev.count) held-out pairs")
     return try DirectPreferenceObjective(train: train, dev: dev, reference: try AlignmentBlocks.reference(block.reference, inputs: inputs),
                                          beta: block.beta ?? 0.1, maxTokens: inputs.recipe.training.maxTokens, maxLength: AlignmentBlocks.limit(inputs))
 }
@@ -88,8 +90,16 @@ func makePolicyObjective(_ inputs: ObjectiveInputs) throws -> any DecoderObjecti
     }
     let train = try JSONLines.read(PromptReference.self, from: block.train)
     let dev = try AlignmentBlocks.check(block.dev, tokenizer: inputs.tokenizer)
-    inputs.log("data: \(train.count) prompts, \(dev?.examples.count ?? 0) held-out prompts; G = \(block.settings.groupSize), reward \(block.reward)")
+    let reward: any Reward
+    if let directory = block.rewardModel {
+        reward = LearnedReward(model: try RewardModel.load(URL(fileURLWithPath: directory), registry: inputs.registry),
+                               monitor: try block.monitorReward.map(Rewards.named))
+    } else {
+        reward = try Rewards.named(block.reward ?? "")
+    }
+    inputs.log("data: \(train.count) prompts, \(dev?.examples.count ?? 0) held-out prompts; G = \(block.settings.groupSize), reward "
+               + (block.rewardModel.map { "model \($0)" + (block.monitorReward.map { " (monitoring \($0))" } ?? "") } ?? block.reward ?? ""))
     return try GroupRelativePolicyObjective(train: train, dev: dev, reference: try AlignmentBlocks.reference(block.reference, inputs: inputs),
-                                            reward: try Rewards.named(block.reward), tokenizer: inputs.tokenizer, settings: block.settings,
+                                            reward: reward, tokenizer: inputs.tokenizer, settings: block.settings,
                                             seed: inputs.recipe.training.seed)
 }

@@ -52,8 +52,10 @@ public final class RecipeRun {
     static func objectives(for factory: PluginFactory) -> [String: [String]] {
         switch factory {
         case .encoderDecoder: return ["translation": []]
-        case .encoder: return ["contrastive": ["contrastive", "initialize_from"], "classification": ["classification", "initialize_from"]]
-        case .decoderOnly: return decoderObjectives.mapValues { $0.block.map { [$0] } ?? [] }
+        case .encoder:
+            return ["contrastive": ["contrastive", "initialize_from"], "classification": ["classification", "initialize_from"],
+                    "reward": ["reward", "initialize_from"]]
+        case .decoderOnly: return decoderObjectives.mapValues { $0.block.map { [$0] } ?? [] }.merging(["reward": ["reward"]]) { a, _ in a }
         default: return [:]
         }
     }
@@ -85,6 +87,9 @@ public final class RecipeRun {
         let folder = RunFolder(url: URL(fileURLWithPath: recipe.output), recipe: recipe)
         try folder.prepare(resume: resume, overwrite: overwrite, log: log)
         let tokenizer = try recipe.tokenizer.prepare(training: recipe.data, log: log)
+        if objectiveName == "reward" {
+            return try trainRewardModel(factory: plugin.factory, tokenizer: tokenizer, folder: folder, stop: stop, events: events)
+        }
         switch plugin.factory {
         case .encoderDecoder(let make):
             return try trainTranslator(make: make, tokenizer: tokenizer, folder: folder, stop: stop, events: events)

@@ -7,7 +7,7 @@ import GlossaTestSupport
 import Testing
 
 /// The fraction of an output's letters among a, b, c: a reward a tiny policy learns in a few updates.
-struct EarlyLettersReward: Reward {
+struct EarlyLettersReward: ReferenceReward {
     var name: String { "early-letters" }
     func score(output: String, reference: String) -> RewardScore {
         let hits = output.filter { "abc".contains($0) }.count

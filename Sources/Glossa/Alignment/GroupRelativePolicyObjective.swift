@@ -128,7 +128,8 @@ public final class GroupRelativePolicyObjective: DecoderObjective, ReportingObje
         }
         let texts = try responses.map { try tokenizer.decode($0.tokens) }
         let references = batch.flatMap { [String](repeating: train[$0].reference, count: g) }
-        let scores = zip(texts, references).map { reward.score(output: $0, reference: $1) }
+        let scores = try reward.scores(prompts: batch.flatMap { [String](repeating: train[$0].prompt, count: g) }, outputs: texts,
+                                       references: references)
         let layout = try ResponseBatch(prompts: rowsPrompts, responses: responses.map(\.tokens), ids: model.specialIds,
                                        closed: responses.map(\.closed))
         let (sampling, referenceLP) = try withoutGrad {

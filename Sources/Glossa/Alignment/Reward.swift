@@ -14,26 +14,53 @@ public struct RewardScore: Sendable, Equatable {
     }
 }
 
-/// Scores a model's output for a prompt against that prompt's reference (a checkable answer, a
-/// reference translation). GRPO reads rewards only through this protocol.
+/// Scores a model's outputs for their prompts: a checker against a reference answer, a metric against a reference
+/// translation (`ReferenceReward`), or a learned reward model that reads the prompt and the output (`LearnedReward`).
+/// GRPO reads rewards only through this protocol.
 public protocol Reward: Sendable {
-    /// A short name for recipes and logs (`arithmetic`, `chrf`).
+    /// A short name for recipes and logs (`arithmetic`, `chrf`, `learned`).
     var name: String { get }
+    /// The score of each `outputs[i]` (decoded response text) for `prompts[i]`, whose reference is `references[i]`.
+    func scores(prompts: [String], outputs: [String], references: [String]) throws -> [RewardScore]
+}
+
+/// A reward computed from an output and its example's reference alone, one output at a time.
+public protocol ReferenceReward: Reward {
     /// The score of `output` (the decoded response text) given the example's `reference`.
     func score(output: String, reference: String) -> RewardScore
 }
 
-extension Reward {
+extension ReferenceReward {
+    /// Each output against its reference; the prompts are not read.
+    public func scores(prompts: [String], outputs: [String], references: [String]) throws -> [RewardScore] {
+        guard outputs.count == references.count else {
+            throw GlossaError.invalidInput("\(outputs.count) outputs but \(references.count) references")
+        }
+        return zip(outputs, references).map { score(output: $0, reference: $1) }
+    }
+
     /// Mean value and mean of each component over several outputs.
     public func summary(outputs: [String], references: [String]) -> [String: Double] {
-        precondition(outputs.count == references.count, "one reference per output")
+        RewardScore.summary(outputs.indices.map { score(output: outputs[$0], reference: references[$0]) })
+    }
+}
+
+extension Reward {
+    /// Mean value (`reward`) and mean of each component over several outputs.
+    public func summary(prompts: [String], outputs: [String], references: [String]) throws -> [String: Double] {
+        RewardScore.summary(try scores(prompts: prompts, outputs: outputs, references: references))
+    }
+}
+
+extension RewardScore {
+    /// `reward`: the mean value; each component: its mean over the scores (0 where a score lacks it).
+    public static func summary(_ scores: [RewardScore]) -> [String: Double] {
         var totals: [String: Double] = ["reward": 0]
-        for (output, reference) in zip(outputs, references) {
-            let s = score(output: output, reference: reference)
+        for s in scores {
             totals["reward", default: 0] += s.value
             for (k, v) in s.components { totals[k, default: 0] += v }
         }
-        let n = Double(Swift.max(outputs.count, 1))
+        let n = Double(Swift.max(scores.count, 1))
         return totals.mapValues { $0 / n }
     }
 }
@@ -41,7 +68,7 @@ extension Reward {
 /// R1-Zero-style rule reward for the arithmetic task (DeepSeek-AI, 2025): an accuracy reward of 1 when
 /// the answer inside `<answer>…</answer>` equals the reference, plus a format reward `formatWeight`
 /// when the whole output is exactly one such tag around an integer. A bare correct number earns nothing.
-public struct ArithmeticReward: Reward {
+public struct ArithmeticReward: ReferenceReward {
     /// The weight of the format reward.
     public var formatWeight: Double
 
@@ -77,7 +104,7 @@ public struct ArithmeticReward: Reward {
 }
 
 /// Sentence chrF (sacreBLEU's chrF2) against the reference translation, scaled to [0, 1].
-public struct ChrFReward: Reward {
+public struct ChrFReward: ReferenceReward {
     /// The metric.
     public var metric: ChrF
 
@@ -96,7 +123,7 @@ public struct ChrFReward: Reward {
 /// The built-in rewards by name, for recipes and the CLI.
 public enum Rewards {
     /// `arithmetic` or `chrf`.
-    public static func named(_ name: String) throws -> any Reward {
+    public static func named(_ name: String) throws -> any ReferenceReward {
         switch name {
         case "arithmetic": return ArithmeticReward()
         case "chrf": return ChrFReward()

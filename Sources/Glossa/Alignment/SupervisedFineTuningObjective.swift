@@ -124,7 +124,7 @@ public struct GenerationCheck: Sendable {
         let outputs = try withoutGrad {
             try ResponseGeneration.greedyTexts(model, tokenizer: tokenizer, prompts: examples.map(\.prompt), maxNewTokens: maxNewTokens)
         }
-        var summary = reward.summary(outputs: outputs, references: examples.map(\.reference))
+        var summary = try reward.summary(prompts: examples.map(\.prompt), outputs: outputs, references: examples.map(\.reference))
         if reward is ChrFReward {
             summary["corpus_chrf"] = try ChrF().corpusScore(hypotheses: outputs, references: examples.map(\.reference)).score
         }

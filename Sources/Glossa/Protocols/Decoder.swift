@@ -36,3 +36,12 @@ public protocol Decoder: Module {
     /// (and are appended to it); without, they start at position 0.
     func decode(_ tokens: TokenBatch, memory: EncoderMemory?, state: (any DecoderState)?, context: ForwardContext) throws -> Tensor
 }
+
+/// A decoder that also gives its final hidden states (after the last block and norm, before the output projection):
+/// what a reward model's scalar head reads at a response's last position.
+public protocol HiddenStateDecoder: Decoder {
+    /// The width C of the hidden states.
+    var hiddenSize: Int { get }
+    /// `[B, T]` tokens from position 0 → `[B, T, C]` final hidden states (causal masking inside).
+    func hiddenStates(_ tokens: TokenBatch, context: ForwardContext) throws -> Tensor
+}
