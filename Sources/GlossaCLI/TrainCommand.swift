@@ -89,6 +89,10 @@ struct TrainCommand: PluginCommand {
         if communicator.isDistributed && communicator.isRoot {
             logError("data-parallel: \(communicator.size) ranks over \(communicator.engine), \(Threads.count) thread(s) each; "
                      + "batches of \(communicator.size) × max_tokens \(recipe.training.maxTokens)")
+            let cores = ProcessInfo.processInfo.activeProcessorCount
+            if communicator.localSize * Threads.count > cores {
+                logError("note: \(communicator.localSize) ranks × \(Threads.count) threads on \(cores) cores here; --threads sets the threads per rank")
+            }
         }
         let run = RecipeRun(recipe: recipe, registry: plugins, resume: resume, overwrite: overwrite)
         run.communicator = communicator

@@ -119,7 +119,8 @@ public final class RecipeRun {
 
     /// Whether this process writes the model directory: the run finished, and this is rank 0.
     func writesModel(_ result: TrainingResult) throws -> Bool {
-        result.outcome == .finished && (try resolvedCommunicator()).isRoot
+        guard result.outcome == .finished else { return false }
+        return try resolvedCommunicator().isRoot
     }
 
     func describe(_ model: any Module, _ what: String, vocabulary: Int) -> String {

@@ -12,7 +12,7 @@ final class MPICommunicator: Communicator, @unchecked Sendable {
 
     init() {
         var provided: Int32 = 0
-        MPI_Init_thread(nil, nil, Int32(MPI_THREAD_SERIALIZED.rawValue), &provided)
+        MPI_Init_thread(nil, nil, Int32(MPI_THREAD_SERIALIZED), &provided)
         // mpirun counts a process that exits without MPI_Finalize as failed.
         atexit { glossaFinalizeMPI() }
         world = glossa_mpi_comm_world()
