@@ -45,8 +45,18 @@ final class MPICommunicator: Communicator, @unchecked Sendable {
     func allReduceSum(_ values: inout [Double]) throws {
         let count = Int32(values.count)
         try values.withUnsafeMutableBufferPointer { buffer in
-            try check(MPI_Allreduce(glossa_mpi_in_place(), buffer.baseAddress, count, glossa_mpi_double(), glossa_mpi_sum(), world),
-                      "MPI_Allreduce")
+            var request: MPI_Request?
+            try check(MPI_Iallreduce(glossa_mpi_in_place(), buffer.baseAddress, count, glossa_mpi_double(), glossa_mpi_sum(), world, &request),
+                      "MPI_Iallreduce")
+            // Spin briefly (ranks usually arrive together), then poll asleep: a rank waiting for rank 0's validation
+            // leaves its core to it instead of spinning in MPI_Wait.
+            let start = Date().timeIntervalSince1970
+            var done: Int32 = 0
+            while true {
+                try check(MPI_Test(&request, &done, glossa_mpi_status_ignore()), "MPI_Test")
+                if done != 0 { break }
+                if Date().timeIntervalSince1970 - start > 0.002 { usleep(200) }
+            }
         }
     }
 
@@ -94,10 +104,13 @@ final class MPIRequest: CommunicationRequest {
         return done
     }
 
+    /// Spins on `test` for a moment, then polls with short sleeps, so a rank that waits long for a slower one does not
+    /// take a core from it (or from whatever else runs on the machine).
     func wait() throws {
-        guard !done else { return }
-        try owner.check(MPI_Wait(&handle, glossa_mpi_status_ignore()), "MPI_Wait")
-        done = true
+        let start = Date().timeIntervalSince1970
+        while try !test() {
+            if Date().timeIntervalSince1970 - start > 0.002 { usleep(50) }
+        }
     }
 }
 

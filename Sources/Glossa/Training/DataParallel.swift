@@ -184,6 +184,22 @@ final class DataParallel {
         return (values[0] > 0, values[1])
     }
 
+    /// Runs `body` (rank 0's validation) on the threads of every rank on this machine too, which wait asleep meanwhile.
+    func withLocalRanksThreads<T>(_ body: () throws -> T) rethrows -> T {
+        guard isDistributed, communicator.localSize > 1 else { return try body() }
+        let own = Threads.count
+        BLAS.setThreads(Swift.min(own * communicator.localSize, ProcessInfo.processInfo.activeProcessorCount))
+        defer { BLAS.setThreads(own) }
+        return try body()
+    }
+
+    /// After the last update: rank 0 keeps the other local ranks' threads for what follows (final validation,
+    /// averaging, writing the model), as they are done.
+    func finishTraining() {
+        guard isDistributed, isRoot, communicator.localSize > 1 else { return }
+        BLAS.setThreads(Swift.min(Threads.count * communicator.localSize, ProcessInfo.processInfo.activeProcessorCount))
+    }
+
     /// The communication seconds since the last call.
     func takeSeconds() -> Double {
         defer { seconds = 0 }

@@ -158,7 +158,7 @@ public final class Trainer<Objective: TrainingObjective> {
             guard parallel.isRoot else { return }
             var record = record
             let validationStart = Date().timeIntervalSince1970, validationCPU = processCPUSeconds()
-            record.dev = try withoutGrad { try objective.validate(model: model) }
+            record.dev = try parallel.withLocalRanksThreads { try withoutGrad { try objective.validate(model: model) } }
             // Validation time does not count against the training budget.
             started += Date().timeIntervalSince1970 - validationStart
             cpuStarted += processCPUSeconds() - validationCPU
@@ -259,6 +259,7 @@ public final class Trainer<Objective: TrainingObjective> {
             }
             if state.step % settings.checkpointEvery == 0 || !budgetLeft() { try save() }
         }
+        parallel.finishTraining()
         emit(.finished(.finished, step: state.step))
         return result(.finished, state)
     }
