@@ -49,6 +49,10 @@ let package = Package(
         .systemLibrary(
             name: "CUTF8Proc", path: "Sources/CUTF8Proc",
             providers: [.apt(["libutf8proc-dev"])]),
+        // Open MPI, for data-parallel training under `mpirun` (MPICommunicator); used only when launched by it.
+        .systemLibrary(
+            name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev", "openmpi-bin"]), .brew(["open-mpi"])]),
         // A pure C face over libsentencepiece's C++ API, so no user of the SDK needs C++ interop.
         .target(
             name: "CSentencePiece", path: "Sources/CSentencePiece",
@@ -59,7 +63,7 @@ let package = Package(
         .target(name: "GlossaTensor", dependencies: ["COpenBLAS", "CDNNL", "CGlossaKernels"]),
         .target(name: "GlossaNN", dependencies: ["GlossaTensor"]),
         .target(name: "GlossaMetrics"),
-        .target(name: "Glossa", dependencies: ["GlossaMetrics", "GlossaNN", "GlossaTensor", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Glossa", dependencies: ["GlossaMetrics", "GlossaNN", "GlossaTensor", "CMPI", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "GlossaSentencePiece", dependencies: ["Glossa", "GlossaNN", "CSentencePiece", "CUTF8Proc"]),
         // Model plugins: one architecture each, built only on the public SDK.
         .target(name: "GlossaMarian", dependencies: ["Glossa", "GlossaNN", "GlossaTensor"], path: "Plugins/Marian"),

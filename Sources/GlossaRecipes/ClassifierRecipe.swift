@@ -113,7 +113,7 @@ extension RecipeRun {
         let objective = try ClassificationObjective(classifier: classifier, train: train, dev: dev, classWeights: block.weights(for: train),
                                                     batchSize: block.batchSize, maxTokens: recipe.training.maxTokens)
         let (result, weights) = try runTrainer(classifier, objective, folder: folder.url, stop: stop, events: events)
-        guard result.outcome == .finished else { return interrupted(result, folder) }
+        guard try writesModel(result) else { return withoutModel(result, folder) }
         let final = try withoutGrad { try objective.validate(model: classifier) }
         try classifier.save(to: folder.url, dtype: (recipe.dtype ?? .f32).safetensors)
         var files = try objective.reportFiles(history: result.history)

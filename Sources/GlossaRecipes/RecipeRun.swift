@@ -39,6 +39,8 @@ public final class RecipeRun {
     public var resume: Bool
     /// Clear an output folder that holds another run first.
     public var overwrite: Bool
+    /// The processes training together (`nil`: `Communicators.world()`); rank 0 alone writes the output folder.
+    public var communicator: (any Communicator)?
 
     /// A run of `recipe` with the plugins of `registry`.
     public init(recipe: Recipe, registry: PluginRegistry, resume: Bool = false, overwrite: Bool = false) {
@@ -85,8 +87,12 @@ public final class RecipeRun {
         try recipe.checkBlocks(allowed: blocks)
         let log = { (line: String) in events(.note(line)) }
         let folder = RunFolder(url: URL(fileURLWithPath: recipe.output), recipe: recipe)
-        try folder.prepare(resume: resume, overwrite: overwrite, log: log)
-        let tokenizer = try recipe.tokenizer.prepare(training: recipe.data, log: log)
+        // Rank 0 prepares the folder and trains a missing tokenizer while any other ranks wait; then they load it.
+        let communicator = try resolvedCommunicator()
+        let tokenizer = try communicator.rootFirst {
+            if communicator.isRoot { try folder.prepare(resume: resume, overwrite: overwrite, log: log) }
+            return try recipe.tokenizer.prepare(training: recipe.data, log: log)
+        }
         if objectiveName == "reward" {
             return try trainRewardModel(factory: plugin.factory, tokenizer: tokenizer, folder: folder, stop: stop, events: events)
         }
@@ -104,13 +110,22 @@ public final class RecipeRun {
         }
     }
 
-    /// Runs `objective` on the one trainer, then chooses the final weights.
+    func resolvedCommunicator() throws -> any Communicator { try communicator ?? Communicators.world() }
+
+    /// Runs `objective` on the one trainer, then (rank 0) chooses the final weights.
     func runTrainer<Objective: TrainingObjective>(_ model: Objective.Model, _ objective: Objective, folder: URL, stop: StopSignal?,
                                                   events: @escaping (RecipeEvent) -> Void) throws -> (TrainingResult, String) {
-        let trainer = Trainer(model: model, objective: objective, settings: recipe.training, directory: folder)
+        let communicator = try resolvedCommunicator()
+        let trainer = Trainer(model: model, objective: objective, settings: recipe.training, directory: folder, communicator: communicator)
         let result = try trainer.run(resume: resume, stop: stop) { events(.training($0)) }
-        guard result.outcome == .finished else { return (result, "") }
+        guard result.outcome == .finished, communicator.isRoot else { return (result, "") }
         return (result, try trainer.chooseFinalWeights())
+    }
+
+    /// Whether this process writes the model directory: the run finished, and this is rank 0.
+    func writesModel(_ result: TrainingResult) throws -> Bool {
+        guard result.outcome == .finished else { return false }
+        return try resolvedCommunicator().isRoot
     }
 
     func describe(_ model: any Module, _ what: String, vocabulary: Int) -> String {
@@ -130,7 +145,7 @@ public final class RecipeRun {
                             Date().timeIntervalSince(started))))
         let objective = TranslationObjective(translator: translator, train: train, dev: dev, settings: recipe.training)
         let (result, weights) = try runTrainer(translator, objective, folder: folder.url, stop: stop, events: events)
-        guard result.outcome == .finished else { return interrupted(result, folder) }
+        guard try writesModel(result) else { return withoutModel(result, folder) }
         let final = try withoutGrad { try objective.validate(model: translator) }
         try translator.save(to: folder.url)
         return try finish(result, weights: weights, finalDev: final, objective: objective.name, folder: folder, events: events)
@@ -158,7 +173,7 @@ public final class RecipeRun {
         let objective = try ContrastiveObjective(embedder: embedder, pairs: pairs, dev: dev, batchSize: block.batchSize, scale: block.scale,
                                                  maxTokens: recipe.training.maxTokens)
         let (result, weights) = try runTrainer(embedder, objective, folder: folder.url, stop: stop, events: events)
-        guard result.outcome == .finished else { return interrupted(result, folder) }
+        guard try writesModel(result) else { return withoutModel(result, folder) }
         let final = try withoutGrad { try objective.validate(model: embedder) }
         let before = result.history.first { $0.step == 0 }?.dev ?? [:]
         for (when, metrics) in [("before training", before), ("after \(result.step) steps", final)] {
@@ -190,7 +205,7 @@ public final class RecipeRun {
         guard let entry = decoderObjectives[name] else { throw GlossaError.invalidConfiguration("unknown objective \"\(name)\"") }
         let objective = try entry.make(ObjectiveInputs(recipe: recipe, model: model, tokenizer: tokenizer, registry: registry) { events(.note($0)) })
         let (result, weights) = try trainDecoder(model, objective, folder: folder.url, stop: stop, events: events)
-        guard result.outcome == .finished else { return interrupted(result, folder) }
+        guard try writesModel(result) else { return withoutModel(result, folder) }
         let final = try withoutGrad { try objective.validate(model: model) }
         try LanguageModel(model: model, tokenizer: tokenizer).save(to: folder.url, dtype: (recipe.dtype ?? .f32).safetensors)
         for (name, data) in try (objective as? ReportingObjective)?.reportFiles(history: result.history) ?? [:] {
@@ -209,8 +224,9 @@ public final class RecipeRun {
         return try open(objective)
     }
 
-    func interrupted(_ result: TrainingResult, _ folder: RunFolder) -> RecipeResult {
-        RecipeResult(outcome: .interrupted, output: folder.url, weights: "", history: result.history, finalDev: [:])
+    /// The result of a run that writes no model: interrupted, or a rank other than 0.
+    func withoutModel(_ result: TrainingResult, _ folder: RunFolder) -> RecipeResult {
+        RecipeResult(outcome: result.outcome, output: folder.url, weights: "", history: result.history, finalDev: [:])
     }
 
     /// Writes `training.json` and says what was written.

@@ -120,7 +120,7 @@ extension RecipeRun {
         events(.note("data: \(train.count) training rankings (\(pairs) pairs, \(ties) of them ties), \(dev.count) held-out rankings"))
         let objective = try RewardModelObjective(train: train, dev: dev, batchSize: block.batchSize, maxTokens: recipe.training.maxTokens)
         let (result, weights) = try runTrainer(model, objective, folder: folder.url, stop: stop, events: events)
-        guard result.outcome == .finished else { return interrupted(result, folder) }
+        guard try writesModel(result) else { return withoutModel(result, folder) }
         let final = try withoutGrad { try objective.validate(model: model) }
         try model.save(to: folder.url, dtype: (recipe.dtype ?? .f32).safetensors)
         for (name, data) in try objective.reportFiles(history: result.history) {

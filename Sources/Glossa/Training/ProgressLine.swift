@@ -13,13 +13,15 @@ public final class ProgressLine {
         self.interval = interval
     }
 
-    /// Shows step, loss, units (`unit`: tokens, pairs, samples) per second, learning rate, elapsed time and ETA.
-    public func update(step: Int, loss: Double, rate: Double, unit: String = "tokens", elapsed: Double, eta: Double?, learningRate: Float) {
+    /// Shows step, loss, units (`unit`: tokens, pairs, samples) per second, learning rate, elapsed time and ETA, and with
+    /// several ranks the seconds per update spent summing gradients (`allReduce`).
+    public func update(step: Int, loss: Double, rate: Double, unit: String = "tokens", elapsed: Double, eta: Double?, learningRate: Float,
+                       allReduce: Double? = nil) {
         let now = Date().timeIntervalSince1970
         guard isTerminal ? now - lastPrint >= 0.2 : now - lastPrint >= interval else { return }
         lastPrint = now
         let line = String(format: "step %d  loss %.3f  %.0f %@/s  lr %.2e  %@ elapsed", step, loss, rate, unit, learningRate, clock(elapsed))
-            + (eta.map { "  ETA \(clock($0))" } ?? "")
+            + (eta.map { "  ETA \(clock($0))" } ?? "") + (allReduce.map { String(format: "  all-reduce %.1f ms/step", $0 * 1000) } ?? "")
         if isTerminal {
             writeStandardError(("\r\u{1B}[K" + line))
             dirty = true

@@ -76,7 +76,8 @@ public struct TrainingResult: Sendable {
 
 /// The one training loop: any `TrainingObjective`, Adam with the settings' schedule, clipping and accumulation, the
 /// one batcher, one budget (steps, minutes, target tokens), validation, keep-best, and resumable checkpoints under
-/// `directory/checkpoints`.
+/// `directory/checkpoints`. Launched by `mpirun`, it trains data-parallel over the ranks (`DataParallel`); rank 0
+/// alone validates, writes checkpoints and sends events.
 public final class Trainer<Objective: TrainingObjective> {
     /// What is trained.
     public let model: Objective.Model
@@ -87,14 +88,18 @@ public final class Trainer<Objective: TrainingObjective> {
     /// The weights updated.
     public let network: any SavableModel
     let checkpoints: CheckpointStore
+    /// The processes training together; `nil`: `Communicators.world()`, the one the process was launched with.
+    let communicator: (any Communicator)?
 
     /// A trainer writing its checkpoints under `directory/checkpoints`.
-    public init(model: Objective.Model, objective: Objective, settings: TrainingSettings, directory: URL) {
+    public init(model: Objective.Model, objective: Objective, settings: TrainingSettings, directory: URL,
+                communicator: (any Communicator)? = nil) {
         self.model = model
         self.objective = objective
         self.settings = settings
         self.network = objective.network(of: model)
         self.checkpoints = CheckpointStore(directory: directory.appendingPathComponent("checkpoints"))
+        self.communicator = communicator
     }
 
     /// The folder the checkpoints are written to.
@@ -105,41 +110,55 @@ public final class Trainer<Objective: TrainingObjective> {
     /// throws when there is none.
     public func run(resume: Bool = false, stop: StopSignal? = nil, events: (TrainingEvent) -> Void = { _ in }) throws -> TrainingResult {
         try settings.validate()
+        let parameters = network.namedParameters().filter { $0.tensor.requiresGrad }
+        let parallel = DataParallel(communicator: try communicator ?? Communicators.world(), parameters: parameters.map(\.tensor))
+        func emit(_ event: TrainingEvent) { if parallel.isRoot { events(event) } }
         var optimizer = settings.optimizer()
         var state = TrainerState(dropoutGenerator: SeededGenerator(seed: settings.seed &+ 17))
-        if resume {
-            guard let restored = try checkpoints.restoreLatest(model: network, optimizer: &optimizer, as: TrainerState.self) else {
-                throw GlossaError.training("nothing to resume: \(checkpoints.directory.path) holds no checkpoint")
+        var failure: (any Error)?
+        if resume, parallel.isRoot {
+            do {
+                guard let restored = try checkpoints.restoreLatest(model: network, optimizer: &optimizer, as: TrainerState.self) else {
+                    throw GlossaError.training("nothing to resume: \(checkpoints.directory.path) holds no checkpoint")
+                }
+                state = restored.state
+                emit(.resumed(checkpoint: restored.folder, step: state.step, skipped: restored.skipped))
+            } catch {
+                failure = error
             }
-            state = restored.state
-            events(.resumed(checkpoint: restored.folder, step: state.step, skipped: restored.skipped))
         }
+        let batching = parallel.global(objective.batching)
+        try parallel.synchronize(network: network, optimizer: &optimizer, state: &state, fingerprint: DataParallel.fingerprint(batching),
+                                 failure: failure)
         state.sessions.append(TrainingSession(started: ISO8601DateFormatter().string(from: Date()), fromStep: state.step))
         let schedule = settings.learningRateSchedule
         let context = ForwardContext(training: true)
         context.generator = state.dropoutGenerator
-        let parameters = network.namedParameters().filter { $0.tensor.requiresGrad }
-        let batching = objective.batching
         var plan = ExampleBatcher.epoch(batching, seed: settings.seed, epoch: state.epoch)
         guard !plan.isEmpty else {
             throw GlossaError.invalidInput("the \(objective.name) objective has no training batch (check the data and max_length)")
         }
         var window = LossWindow()
         var started = Date().timeIntervalSince1970 - state.seconds
-        var cpuStarted = processCPUSeconds() - state.cpuSeconds
+        // CPU seconds: the restored total plus this session's, summed over ranks.
+        let cpuBefore = state.cpuSeconds
+        var cpuStarted = processCPUSeconds()
         var rates = RateWindow(time: Date().timeIntervalSince1970, units: state.units, tokens: state.tokens)
+        var communication = CommunicationWindow()
         var emptyUpdates = 0
 
         func budgetLeft() -> Bool { settings.hasBudget(step: state.step, seconds: state.seconds, tokens: state.tokens) }
         func save() throws {
+            guard parallel.isRoot else { return }
             state.dropoutGenerator = context.generator
             let folder = try checkpoints.save(state, model: network, optimizer: optimizer, keep: Swift.max(settings.averageLast, 2))
-            events(.checkpoint(folder))
+            emit(.checkpoint(folder))
         }
         func validate(_ record: TrainingRecord) throws {
+            guard parallel.isRoot else { return }
             var record = record
             let validationStart = Date().timeIntervalSince1970, validationCPU = processCPUSeconds()
-            record.dev = try withoutGrad { try objective.validate(model: model) }
+            record.dev = try parallel.withLocalRanksThreads { try withoutGrad { try objective.validate(model: model) } }
             // Validation time does not count against the training budget.
             started += Date().timeIntervalSince1970 - validationStart
             cpuStarted += processCPUSeconds() - validationCPU
@@ -150,37 +169,48 @@ public final class Trainer<Objective: TrainingObjective> {
                 if settings.keepBest { try checkpoints.saveBest(network) }
             }
             state.history.append(record)
-            events(.validation(record))
+            emit(.validation(record))
         }
 
         if state.step == 0, state.history.isEmpty, objective.validatesAtStart {
             try validate(TrainingRecord(step: 0, minutes: 0, tokens: 0, units: 0, trainLoss: nil))
         }
-        while budgetLeft() {
-            if stop?.isRaised == true {
+        while true {
+            // Every rank stops at the same update: on any rank's stop signal, or when rank 0's clock spends the budget.
+            let agreed = try parallel.agree(stop: stop?.isRaised == true, seconds: state.seconds)
+            state.seconds = agreed.seconds
+            guard budgetLeft() else { break }
+            if agreed.stop {
                 try save()
-                events(.finished(.interrupted, step: state.step))
+                emit(.finished(.interrupted, step: state.step))
                 return result(.interrupted, state)
             }
+            if let generator = parallel.dropoutGenerator(seed: settings.seed, step: state.step) { context.generator = generator }
             network.zeroGrad()
-            var stepUnits = 0, stepTokens = 0
-            for _ in 0..<settings.accumulate {
+            var local = DataParallel.StepTotals()
+            for micro in 0..<settings.accumulate {
                 if state.batchInEpoch >= plan.count {
                     state.epoch += 1
                     state.batchInEpoch = 0
                     plan = ExampleBatcher.epoch(batching, seed: settings.seed, epoch: state.epoch)
                 }
-                let batch = plan[state.batchInEpoch]
+                let batch = parallel.shard(plan[state.batchInEpoch])
                 state.batchInEpoch += 1
+                guard !batch.isEmpty else { continue }
                 let part = try objective.loss(batch: batch, model: model, context: context)
                 guard part.count > 0 else { continue }
                 let value = Double(part.loss.item)
                 guard value.isFinite else { throw diverged("the loss", value, state) }
-                (part.loss * Float(part.count)).backward()
-                window.add(value, count: part.count, metrics: part.metrics)
-                stepUnits += part.count
-                stepTokens += part.tokens
+                (part.loss * Float(part.count)).backward(leafGradientReady: parallel.hook(lastOfUpdate: micro == settings.accumulate - 1))
+                window.addMetrics(part.metrics)
+                local.units += part.count
+                local.tokens += part.tokens
+                local.lossSum += value * Double(part.count)
             }
+            local.cpuSeconds = processCPUSeconds() - cpuStarted
+            // With several ranks: the gradients and counts summed over all of them.
+            let totals = try parallel.finish(local)
+            let stepUnits = totals.units
             guard stepUnits > 0 else {
                 emptyUpdates += 1
                 if emptyUpdates > plan.count + settings.accumulate {
@@ -189,6 +219,7 @@ public final class Trainer<Objective: TrainingObjective> {
                 continue
             }
             emptyUpdates = 0
+            window.addLoss(totals.lossSum, units: stepUnits)
             // The mean over the update's units and the clip, in one pass over the gradients.
             let tensors = parameters.map(\.tensor)
             let norm = Profiler.within("optimizer") { gradientNorm(tensors) / Float(stepUnits) }
@@ -203,24 +234,35 @@ public final class Trainer<Objective: TrainingObjective> {
                 try objective.didUpdate(step: state.step, model: model)
             }
             state.units += stepUnits
-            state.tokens += stepTokens
+            state.tokens += totals.tokens
             let now = Date().timeIntervalSince1970
             state.seconds = now - started
-            state.cpuSeconds = processCPUSeconds() - cpuStarted
+            state.cpuSeconds = cpuBefore + totals.cpuSeconds
             let (unitRate, tokenRate) = rates.add(time: now, units: state.units, tokens: state.tokens)
-            events(.step(TrainingProgress(step: state.step, loss: window.meanLoss, unitsPerSecond: unitRate, tokensPerSecond: tokenRate,
-                                          unit: objective.unit, learningRate: learningRate, elapsed: state.seconds,
-                                          remaining: remaining(state), tokens: state.tokens)))
+            communication.add(parallel.takeSeconds())
+            var progress = TrainingProgress(step: state.step, loss: window.meanLoss, unitsPerSecond: unitRate, tokensPerSecond: tokenRate,
+                                            unit: objective.unit, learningRate: learningRate, elapsed: state.seconds,
+                                            remaining: remaining(state), tokens: state.tokens)
+            if parallel.isDistributed {
+                progress.ranks = parallel.communicator.size
+                progress.allReduceSeconds = communication.recentMean
+            }
+            emit(.step(progress))
             if state.step % settings.validateEvery == 0 || !budgetLeft() || intervalPassed(state) {
                 var record = TrainingRecord(step: state.step, minutes: state.seconds / 60, tokens: state.tokens, units: state.units,
                                             trainLoss: window.meanLoss, trainMetrics: window.meanMetrics)
                 record.cpuHours = state.cpuSeconds / 3600
+                if parallel.isDistributed {
+                    record.ranks = parallel.communicator.size
+                    record.allReduceSeconds = communication.takeMeanSinceRecord()
+                }
                 try validate(record)
                 window = LossWindow()
             }
             if state.step % settings.checkpointEvery == 0 || !budgetLeft() { try save() }
         }
-        events(.finished(.finished, step: state.step))
+        parallel.finishTraining()
+        emit(.finished(.finished, step: state.step))
         return result(.finished, state)
     }
 
@@ -301,9 +343,14 @@ struct LossWindow {
     var sum = 0.0, units = 0
     var metricSums: [String: Double] = [:], batches = 0
 
-    mutating func add(_ loss: Double, count: Int, metrics: [String: Double]) {
-        sum += loss * Double(count)
+    /// An update's Σ loss × count over its `units` (over all ranks).
+    mutating func addLoss(_ lossSum: Double, units count: Int) {
+        sum += lossSum
         units += count
+    }
+
+    /// A batch's metrics (this rank's).
+    mutating func addMetrics(_ metrics: [String: Double]) {
         for (name, value) in metrics { metricSums[name, default: 0] += value }
         batches += 1
     }
@@ -323,6 +370,26 @@ struct RateWindow {
         if points.count > 21 { points.removeFirst() }
         let span = Swift.max(time - points[0].time, 1e-9)
         return (Double(units - points[0].units) / span, Double(tokens - points[0].tokens) / span)
+    }
+}
+
+/// Communication seconds per update: over the last 20 (the progress line) and since the last record.
+struct CommunicationWindow {
+    var recent: [Double] = []
+    var sinceRecord = 0.0, updatesSinceRecord = 0
+
+    mutating func add(_ seconds: Double) {
+        recent.append(seconds)
+        if recent.count > 20 { recent.removeFirst() }
+        sinceRecord += seconds
+        updatesSinceRecord += 1
+    }
+
+    var recentMean: Double { recent.reduce(0, +) / Double(Swift.max(recent.count, 1)) }
+
+    mutating func takeMeanSinceRecord() -> Double {
+        defer { sinceRecord = 0; updatesSinceRecord = 0 }
+        return sinceRecord / Double(Swift.max(updatesSinceRecord, 1))
     }
 }
 

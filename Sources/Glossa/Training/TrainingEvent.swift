@@ -19,6 +19,10 @@ public struct TrainingRecord: Codable, Sendable, Equatable {
     public var dev: [String: Double]
     /// CPU-hours of training so far, all threads (validation excluded), when measured.
     public var cpuHours: Double?
+    /// Processes training data-parallel, when more than one.
+    public var ranks: Int?
+    /// Seconds per update spent summing gradients over the ranks since the previous record, when more than one.
+    public var allReduceSeconds: Double?
 
     /// A record.
     public init(step: Int, minutes: Double, tokens: Int, units: Int, trainLoss: Double?, trainMetrics: [String: Double] = [:],
@@ -32,7 +36,9 @@ public struct TrainingRecord: Codable, Sendable, Equatable {
         self.dev = dev
     }
 
-    enum CodingKeys: String, CodingKey { case step, minutes, tokens, units, trainLoss, trainMetrics, dev, cpuHours, devLoss, devChrF }
+    enum CodingKeys: String, CodingKey {
+        case step, minutes, tokens, units, trainLoss, trainMetrics, dev, cpuHours, ranks, allReduceSeconds, devLoss, devChrF
+    }
 
     /// Reads this layout and the two older ones (translation records with `devLoss`/`devChrF`, decoder records without
     /// `tokens`), so histories written before the one trainer still load.
@@ -48,6 +54,8 @@ public struct TrainingRecord: Codable, Sendable, Equatable {
         trainMetrics = try c.decodeIfPresent([String: Double].self, forKey: .trainMetrics) ?? [:]
         dev = try c.decodeIfPresent([String: Double].self, forKey: .dev) ?? [:]
         cpuHours = try c.decodeIfPresent(Double.self, forKey: .cpuHours)
+        ranks = try c.decodeIfPresent(Int.self, forKey: .ranks)
+        allReduceSeconds = try c.decodeIfPresent(Double.self, forKey: .allReduceSeconds)
         if let loss = try c.decodeIfPresent(Double.self, forKey: .devLoss) { dev["loss"] = loss }
         if let chrF = try c.decodeIfPresent(Double.self, forKey: .devChrF) { dev["chrf"] = chrF }
     }
@@ -62,6 +70,8 @@ public struct TrainingRecord: Codable, Sendable, Equatable {
         try c.encode(trainMetrics, forKey: .trainMetrics)
         try c.encode(dev, forKey: .dev)
         try c.encodeIfPresent(cpuHours, forKey: .cpuHours)
+        try c.encodeIfPresent(ranks, forKey: .ranks)
+        try c.encodeIfPresent(allReduceSeconds, forKey: .allReduceSeconds)
     }
 }
 
@@ -85,6 +95,10 @@ public struct TrainingProgress: Sendable, Equatable {
     public var remaining: Double?
     /// Target tokens trained on so far.
     public var tokens = 0
+    /// Processes training data-parallel, when more than one.
+    public var ranks: Int? = nil
+    /// Seconds per update spent summing gradients over the ranks (the last 20 updates), when more than one.
+    public var allReduceSeconds: Double? = nil
 }
 
 /// Why a run ended.

@@ -22,8 +22,9 @@ public func withoutGrad<R>(_ body: () throws -> R) rethrows -> R {
 
 extension Tensor {
     /// Back-propagates from this tensor, accumulating into the `grad` of every leaf that requires it.
-    /// A non-scalar output needs an explicit `seed` of its own shape.
-    public func backward(seed: Tensor? = nil) {
+    /// A non-scalar output needs an explicit `seed` of its own shape. `leafGradientReady` is called with each leaf
+    /// once its gradient of this pass is complete (data-parallel training starts summing it over processes then).
+    public func backward(seed: Tensor? = nil, leafGradientReady: ((Tensor) -> Void)? = nil) {
         let seed = seed ?? {
             precondition(count == 1, "backward() without a seed needs a one-element tensor, got \(shape)")
             return Tensor.ones(shape)
@@ -52,7 +53,10 @@ extension Tensor {
                 guard let g = pending.removeValue(forKey: ObjectIdentifier(node)) else { continue }
                 owned.remove(ObjectIdentifier(node))
                 guard let origin = node.origin else {
-                    if node.requiresGrad { node.accumulateGrad(g) }
+                    if node.requiresGrad {
+                        node.accumulateGrad(g)
+                        leafGradientReady?(node)
+                    }
                     continue
                 }
                 // A loop that reads one step of a long tensor per iteration (an RNN over time) would pay for a
