@@ -7,17 +7,18 @@ G="${GLOSSA:-$(swift build -c release -Xswiftc -enable-testing --show-bin-path)/
 OUT="${1:-reports/multitask/runs}"
 TASKS="translate-en-de translate-de-en language-id help-module help-title"
 mkdir -p "$OUT"
-REWARDS="--reward chrf --reward language-id=exact --reward help-module=exact"
 
-score() {  # name, model, prompts
-    "$G" align eval --model "$2" --data "$3" $REWARDS --max-new-tokens 48 --json --output "$OUT/$1.test.txt" > "$OUT/$1.test.json.tmp"
+score() {  # name, model, prompts, reward options
+    "$G" align eval --model "$2" --data "$3" $4 --max-new-tokens 48 --json --output "$OUT/$1.test.txt" > "$OUT/$1.test.json.tmp"
     mv "$OUT/$1.test.json.tmp" "$OUT/$1.test.json"
 }
 
 [ -f "$OUT/multitask/training.json" ] || "$G" train --recipe recipes/sft-multitask.json --output "$OUT/multitask"
-[ -f "$OUT/multitask.test.json" ] || score multitask "$OUT/multitask" data/multitask/test.prompts.jsonl
+[ -f "$OUT/multitask.test.json" ] || score multitask "$OUT/multitask" data/multitask/test.prompts.jsonl \
+    "--reward chrf --reward language-id=exact --reward help-module=exact"
 for t in $TASKS; do
     [ -f "$OUT/$t/training.json" ] || "$G" train --recipe "recipes/multitask/$t.json" --output "$OUT/$t"
     grep "\"task\":\"$t\"" data/multitask/test.prompts.jsonl > "$OUT/$t.test.prompts.jsonl"
-    [ -f "$OUT/$t.test.json" ] || score "$t" "$OUT/$t" "$OUT/$t.test.prompts.jsonl"
+    case $t in language-id|help-module) reward=exact ;; *) reward=chrf ;; esac
+    [ -f "$OUT/$t.test.json" ] || score "$t" "$OUT/$t" "$OUT/$t.test.prompts.jsonl" "--reward $reward"
 done
