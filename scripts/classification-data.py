@@ -120,7 +120,9 @@ def help_root(build, cache):
     return os.path.dirname(roots[0]), build.deb_version(deb)
 
 
-def help_module_splits(build, cache, seed):
+def help_pages(build, cache):
+    """The help root, package version, module -> page paths, and page -> split (whole pages, 1 in SPLIT_MOD each
+    to test and dev within each module). scripts/multitask-data.py splits its help tasks by the same pages."""
     root, version = help_root(build, cache)
     pages = collections.defaultdict(list)
     for module in MODULES:
@@ -131,6 +133,11 @@ def help_module_splits(build, cache, seed):
         ordered = sorted(paths, key=lambda p: hashlib.sha1(p.encode("utf-8")).hexdigest())
         for i, page in enumerate(ordered):
             split_of[page] = "test" if i % SPLIT_MOD == 0 else "dev" if i % SPLIT_MOD == 1 else "train"
+    return root, version, pages, split_of
+
+
+def help_module_splits(build, cache, seed):
+    root, version, pages, split_of = help_pages(build, cache)
     labels_of = collections.defaultdict(set)
     rows = []
     for module, paths in sorted(pages.items()):

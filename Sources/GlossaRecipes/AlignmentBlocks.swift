@@ -28,17 +28,48 @@ enum AlignmentBlocks {
         }
     }
 
+    /// One task of a multi-task SFT mixture: its mixing ratio and the reward its greedy responses are scored by.
+    struct Task: Decodable {
+        var ratio: Double
+        var reward: String?
+        enum CodingKeys: String, CodingKey, CaseIterable { case ratio, reward }
+        init(from decoder: any Swift.Decoder) throws {
+            try decoder.rejectUnknownKeys(CodingKeys.allCases.map(\.rawValue))
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            ratio = try c.decode(Double.self, forKey: .ratio)
+            reward = try c.decodeIfPresent(String.self, forKey: .reward)
+            guard ratio > 0, ratio.isFinite else {
+                throw DecodingError.dataCorruptedError(forKey: .ratio, in: c, debugDescription: "ratio must be a positive finite number, not \(ratio)")
+            }
+            if let reward { _ = try Rewards.named(reward) }
+        }
+    }
+
     struct SFT: Decodable {
         var train: String
         var dev: String?
         var generation: Generation?
-        enum CodingKeys: String, CodingKey, CaseIterable { case train, dev, generation }
+        /// Task name → its ratio and reward: the mixture (only these tasks are trained and scored).
+        var tasks: [String: Task]?
+        var epochExamples: Int?
+        enum CodingKeys: String, CodingKey, CaseIterable { case train, dev, generation, tasks, epochExamples = "epoch_examples" }
         init(from decoder: any Swift.Decoder) throws {
             try decoder.rejectUnknownKeys(CodingKeys.allCases.map(\.rawValue))
             let c = try decoder.container(keyedBy: CodingKeys.self)
             train = try c.decode(String.self, forKey: .train)
             dev = try c.decodeIfPresent(String.self, forKey: .dev)
             generation = try c.decodeIfPresent(Generation.self, forKey: .generation)
+            tasks = try c.decodeIfPresent([String: Task].self, forKey: .tasks)
+            epochExamples = try c.decodeIfPresent(Int.self, forKey: .epochExamples)
+            if let tasks, tasks.isEmpty || tasks.keys.contains(where: { $0.isEmpty }) {
+                throw DecodingError.dataCorruptedError(forKey: .tasks, in: c, debugDescription: "tasks must name at least one task, and no task may be named \"\"")
+            }
+            if let epochExamples, !(1...100_000_000).contains(epochExamples) {
+                throw DecodingError.dataCorruptedError(forKey: .epochExamples, in: c, debugDescription: "epoch_examples must be in 1...100000000, not \(epochExamples)")
+            }
+            if epochExamples != nil && tasks == nil {
+                throw DecodingError.dataCorruptedError(forKey: .epochExamples, in: c, debugDescription: "epoch_examples needs \"tasks\" (the mixture it sizes)")
+            }
         }
     }
 
@@ -104,12 +135,34 @@ enum AlignmentBlocks {
         }
     }
 
-    /// The generation check a block describes.
-    static func check(_ g: Generation?, tokenizer: any Tokenizer) throws -> GenerationCheck? {
+    /// The generation check a block describes; with `tasks`, only their examples, each task scored by its own reward
+    /// (the block's `reward` for those that name none), and `limit` counts per task.
+    static func check(_ g: Generation?, tokenizer: any Tokenizer, tasks: [String: Task]? = nil) throws -> GenerationCheck? {
         guard let g else { return nil }
         var examples = try JSONLines.read(PromptReference.self, from: g.data)
-        if let limit = g.limit { examples = Array(examples.prefix(limit)) }
-        return GenerationCheck(examples: examples, reward: try Rewards.named(g.reward), tokenizer: tokenizer, maxNewTokens: g.maxNewTokens ?? 64)
+        if let tasks { examples = try only(tasks, in: examples, \.task, file: g.data, log: nil) }
+        if let limit = g.limit { examples = GenerationCheck.firstPerTask(examples, limit: limit) }
+        return GenerationCheck(examples: examples, reward: try Rewards.named(g.reward),
+                               taskRewards: try (tasks ?? [:]).compactMapValues { try $0.reward.map(Rewards.named) },
+                               tokenizer: tokenizer, maxNewTokens: g.maxNewTokens ?? 64)
+    }
+
+    /// The records of the mixture's tasks: every record must name a task, and records of other tasks are left out
+    /// (counted in `log`, when given; a task of the mixture without records is an error then).
+    static func only<T>(_ tasks: [String: Task], in records: [T], _ task: KeyPath<T, String?>, file: String, log: ((String) -> Void)?) throws -> [T] {
+        let missing = records.filter { $0[keyPath: task] == nil }.count
+        guard missing == 0 else {
+            throw GlossaError.invalidInput("\(file): \(missing) of \(records.count) records have no \"task\"; the recipe's \"tasks\" needs one on every record")
+        }
+        let counts = Dictionary(grouping: records) { $0[keyPath: task] ?? "" }.mapValues(\.count)
+        if let log {
+            if let absent = tasks.keys.sorted().first(where: { counts[$0] == nil }) {
+                throw GlossaError.invalidInput("\(file) has no records of task \"\(absent)\" (its tasks: \(counts.keys.sorted().joined(separator: ", ")))")
+            }
+            let others = counts.filter { tasks[$0.key] == nil }.sorted { $0.key < $1.key }
+            if !others.isEmpty { log("\(file): left out \(others.map { "\($0.value) \($0.key)" }.joined(separator: ", ")) (tasks not in the mixture)") }
+        }
+        return records.filter { tasks[$0[keyPath: task] ?? ""] != nil }
     }
 
     /// A frozen copy of the reference model: `path`, else the recipe's `base`.

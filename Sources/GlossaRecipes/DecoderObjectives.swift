@@ -56,17 +56,32 @@ func makeLanguageModelingObjective(_ inputs: ObjectiveInputs) throws -> any Deco
                                      maxLength: limit, labelSmoothing: recipe.training.labelSmoothing)
 }
 
-/// `"objective": "sft"`: response-only cross-entropy on the `"sft"` block's {prompt, response} JSONL.
+/// `"objective": "sft"`: response-only cross-entropy on the `"sft"` block's {prompt, response} JSONL; with `"tasks"`,
+/// a mixture of the records' tasks at the given ratios, scored per task.
 func makeSupervisedObjective(_ inputs: ObjectiveInputs) throws -> any DecoderObjective {
     guard let block = try inputs.recipe.block("sft", as: AlignmentBlocks.SFT.self) else {
         throw GlossaError.invalidConfiguration("objective sft needs an \"sft\" block with \"train\"")
     }
-    let train = try TokenizedExample.tokenize(try JSONLines.read(PromptResponse.self, from: block.train), with: inputs.tokenizer)
-    let dev = try block.dev.map { try TokenizedExample.tokenize(try JSONLines.read(PromptResponse.self, from: $0), with: inputs.tokenizer) } ?? []
+    func read(_ path: String) throws -> [TokenizedExample] {
+        var records = try JSONLines.read(PromptResponse.self, from: path)
+        if let tasks = block.tasks { records = try AlignmentBlocks.only(tasks, in: records, \.task, file: path, log: inputs.log) }
+        return try TokenizedExample.tokenize(records, with: inputs.tokenizer)
+    }
+    let train = try read(block.train), dev = try block.dev.map(read) ?? []
     inputs.log("data: \(train.count) SFT examples (\(train.reduce(0) { $0 + $1.response.count + 1 }) response tokens), \(dev.count) dev examples")
-    return SupervisedFineTuningObjective(train: train, dev: dev, ids: inputs.model.specialIds, maxTokens: inputs.recipe.training.maxTokens,
-                                         maxLength: AlignmentBlocks.limit(inputs), labelSmoothing: inputs.recipe.training.labelSmoothing,
-                                         generation: try AlignmentBlocks.check(block.generation, tokenizer: inputs.tokenizer))
+    let mixture = block.tasks.map { TaskMixture(ratios: $0.mapValues(\.ratio), epochExamples: block.epochExamples) }
+    let objective = SupervisedFineTuningObjective(
+        train: train, dev: dev, ids: inputs.model.specialIds, maxTokens: inputs.recipe.training.maxTokens,
+        maxLength: AlignmentBlocks.limit(inputs), labelSmoothing: inputs.recipe.training.labelSmoothing,
+        generation: try AlignmentBlocks.check(block.generation, tokenizer: inputs.tokenizer, tasks: block.tasks), mixture: mixture)
+    let composition = objective.epochComposition(seed: inputs.recipe.training.seed)
+    if !composition.isEmpty {
+        // What a single-task run of one task needs for the same budget: its "epoch_examples" and "target_tokens".
+        inputs.log("mixture, per epoch: " + composition.map { "\($0.task) \($0.examples) examples" }.joined(separator: ", ")
+                   + "; epoch 1: " + composition.map { "\($0.task) \($0.responseTokens)" }.joined(separator: ", ")
+                   + " response tokens (\(composition.reduce(0) { $0 + $1.responseTokens }) in all)")
+    }
+    return objective
 }
 
 /// `"objective": "dpo"`: the `"dpo"` block's {prompt, chosen, rejected} JSONL against a frozen reference.

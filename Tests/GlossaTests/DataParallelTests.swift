@@ -24,7 +24,7 @@ import Testing
         let lengths = (0..<50).map { 3 + $0 % 17 }
         let batching = ExampleBatching.byTokens(lengths: lengths, maxTokens: 60, maxExamples: 8)
         let ranks = (0..<3).map { DataParallel(communicator: Placeholder(rank: $0, size: 3), parameters: []) }
-        guard case .byTokens(_, let maxTokens, let maxExamples, _) = ranks[1].global(batching) else {
+        guard case .byTokens(_, let maxTokens, let maxExamples, _, _) = ranks[1].global(batching) else {
             Issue.record("the batching kind changed")
             return
         }

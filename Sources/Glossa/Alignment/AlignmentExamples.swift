@@ -1,17 +1,20 @@
 import Foundation
 import GlossaNN
 
-/// An SFT example: `{"prompt": …, "response": …}`.
+/// An SFT example: `{"prompt": …, "response": …}`, with `"task"` when it belongs to a task of a multi-task mixture.
 public struct PromptResponse: Codable, Sendable, Equatable {
     /// What the model is given.
     public var prompt: String
     /// What it should answer.
     public var response: String
+    /// The task it belongs to (`translate-en-de`, `language-id`, …), if any.
+    public var task: String?
 
     /// An example.
-    public init(prompt: String, response: String) {
+    public init(prompt: String, response: String, task: String? = nil) {
         self.prompt = prompt
         self.response = response
+        self.task = task
     }
 }
 
@@ -32,17 +35,21 @@ public struct PreferencePair: Codable, Sendable, Equatable {
     }
 }
 
-/// A GRPO example: `{"prompt": …, "reference": …}`, the reference being what the reward checks against.
+/// A GRPO or evaluation example: `{"prompt": …, "reference": …}`, the reference being what the reward checks against,
+/// with `"task"` when it belongs to a task of a multi-task mixture (scored per task).
 public struct PromptReference: Codable, Sendable, Equatable {
     /// What the model is given.
     public var prompt: String
     /// The answer or reference translation.
     public var reference: String
+    /// The task it belongs to, if any.
+    public var task: String?
 
     /// An example.
-    public init(prompt: String, reference: String) {
+    public init(prompt: String, reference: String, task: String? = nil) {
         self.prompt = prompt
         self.reference = reference
+        self.task = task
     }
 }
 

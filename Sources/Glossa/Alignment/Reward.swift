@@ -120,14 +120,33 @@ public struct ChrFReward: ReferenceReward {
     }
 }
 
+/// 1 when the output is the reference (both trimmed of surrounding white space), else 0: the accuracy of a label
+/// task (language id, a help page's module) answered in words.
+public struct ExactMatchReward: ReferenceReward {
+    /// An exact-match reward.
+    public init() {}
+
+    /// "exact".
+    public var name: String { "exact" }
+
+    public func score(output: String, reference: String) -> RewardScore {
+        let hit: Double = output.trimmingCharacters(in: .whitespacesAndNewlines) == reference.trimmingCharacters(in: .whitespacesAndNewlines) ? 1 : 0
+        return RewardScore(value: hit, components: ["accuracy": hit])
+    }
+}
+
 /// The built-in rewards by name, for recipes and the CLI.
 public enum Rewards {
-    /// `arithmetic` or `chrf`.
+    /// The names `named` knows.
+    public static let names = ["arithmetic", "chrf", "exact"]
+
+    /// `arithmetic`, `chrf` or `exact`.
     public static func named(_ name: String) throws -> any ReferenceReward {
         switch name {
         case "arithmetic": return ArithmeticReward()
         case "chrf": return ChrFReward()
-        default: throw GlossaError.invalidConfiguration("unknown reward \"\(name)\"; known: arithmetic, chrf")
+        case "exact": return ExactMatchReward()
+        default: throw GlossaError.invalidConfiguration("unknown reward \"\(name)\"; known: \(names.joined(separator: ", "))")
         }
     }
 }

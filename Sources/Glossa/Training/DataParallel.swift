@@ -85,8 +85,9 @@ final class DataParallel {
         guard n > 1 else { return batching }
         func times(_ value: Int) -> Int { value > Int.max / n ? Int.max : value * n }
         switch batching {
-        case .byTokens(let lengths, let maxTokens, let maxExamples, let sortKeys):
-            return .byTokens(lengths: lengths, maxTokens: times(maxTokens), maxExamples: maxExamples.map(times), sortKeys: sortKeys)
+        case .byTokens(let lengths, let maxTokens, let maxExamples, let sortKeys, let mixture):
+            return .byTokens(lengths: lengths, maxTokens: times(maxTokens), maxExamples: maxExamples.map(times), sortKeys: sortKeys,
+                             mixture: mixture)
         case .bySize(let count, let size, let repeats):
             return .bySize(count: count, size: times(size), repeats: repeats)
         }
@@ -246,10 +247,14 @@ final class DataParallel {
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325
         func mix(_ value: Int) { hash = (hash ^ UInt64(bitPattern: Int64(value))) &* 0x100_0000_01B3 }
         switch batching {
-        case .byTokens(let lengths, let maxTokens, let maxExamples, let sortKeys):
+        case .byTokens(let lengths, let maxTokens, let maxExamples, let sortKeys, let mixture):
             mix(lengths.count); mix(maxTokens); mix(maxExamples ?? -1)
             lengths.forEach(mix)
             sortKeys?.forEach(mix)
+            for group in mixture?.groups ?? [] {
+                mix(Int(truncatingIfNeeded: group.key)); mix(group.perEpoch)
+                group.indices.forEach(mix)
+            }
         case .bySize(let count, let size, let repeats):
             mix(count); mix(size); mix(repeats)
         }

@@ -68,8 +68,9 @@ public struct PrimaryMetric: Sendable, Equatable, Codable {
 /// How an objective's training examples are cut into batches (`ExampleBatcher` does the cutting).
 public enum ExampleBatching: Sendable {
     /// Batches of at most `maxTokens` padded tokens (and at most `maxExamples` examples), cut from examples sorted by
-    /// `sortKeys` (by default `lengths`, the padded tokens each example costs; 0 leaves an example out).
-    case byTokens(lengths: [Int], maxTokens: Int, maxExamples: Int? = nil, sortKeys: [Int]? = nil)
+    /// `sortKeys` (by default `lengths`, the padded tokens each example costs; 0 leaves an example out). With a
+    /// `mixture`, an epoch holds the examples it draws for that epoch (a task mixture) instead of every example once.
+    case byTokens(lengths: [Int], maxTokens: Int, maxExamples: Int? = nil, sortKeys: [Int]? = nil, mixture: ExampleMixture? = nil)
     /// Shuffled batches of `size` of the `count` examples, each batch given `repeats` times in a row (GRPO reuses a
     /// rollout for several updates).
     case bySize(count: Int, size: Int, repeats: Int = 1)
