@@ -66,19 +66,6 @@ public enum Profiler {
         return try body()
     }
 
-    /// Charges the time since the previous mark to `name` under the current part and phase.
-    static func mark(_ name: @autoclosure () -> String, flops: Double = 0) {
-        guard isEnabled else { return }
-        let now = DispatchTime.now().uptimeNanoseconds
-        let key = Key(part: part, phase: phase, primitive: name())
-        var total = totals[key] ?? Total()
-        total.seconds += Double(now &- min(last, now)) / 1e9
-        total.calls += 1
-        total.flops += flops
-        totals[key] = total
-        last = now
-    }
-
     /// Records `batch` products of one shape (their FLOPs go to the next mark's row).
     public static func countGemm(batch: Int = 1, m: Int, n: Int, k: Int, transA: Bool, transB: Bool) {
         guard isEnabled, m > 0, n > 0, k > 0, batch > 0 else { return }
@@ -88,12 +75,19 @@ public enum Profiler {
     }
     nonisolated(unsafe) static var pendingFlops = 0.0
 
-    /// Charges the time since the previous mark (and the FLOPs counted since) to primitive `name`.
+    /// Charges the time since the previous mark (and the FLOPs counted since) to primitive `name` under the current
+    /// part and phase.
     static func markPrimitive(_ name: @autoclosure () -> String) {
         guard isEnabled else { return }
-        let flops = pendingFlops
+        let now = DispatchTime.now().uptimeNanoseconds
+        let key = Key(part: part, phase: phase, primitive: name())
+        var total = totals[key] ?? Total()
+        total.seconds += Double(now &- min(last, now)) / 1e9
+        total.calls += 1
+        total.flops += pendingFlops
+        totals[key] = total
         pendingFlops = 0
-        mark(name(), flops: flops)
+        last = now
     }
 
     /// Starts a new interval without charging anything (after non-tensor work).

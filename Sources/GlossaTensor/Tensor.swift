@@ -85,13 +85,9 @@ public final class Tensor {
                 old.addInPlace(g)
                 grad = old
             } else {
-                var sum = old.scalars
-                g.scalars.withUnsafeBufferPointer { src in
-                    sum.withUnsafeMutableBufferPointer { dst in
-                        for i in 0..<dst.count { dst[i] += src[i] }
-                    }
-                }
-                grad = Tensor(shape: shape, scalars: sum)
+                let sum = Tensor(shape: shape, scalars: old.scalars)  // someone holds the old gradient: add into a copy
+                sum.addInPlace(g)
+                grad = sum
             }
         } else {
             grad = Tensor(shape: shape, scalars: g.scalars)

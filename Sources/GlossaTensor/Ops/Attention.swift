@@ -40,25 +40,6 @@ extension Tensor {
                       primitive: .attention(heads: heads, scale: scale, probabilities: probabilities, dropMask: dropMask),
                       inputs: [self, keys, values])
     }
-
-    /// An inverted-dropout mask of `count` elements (0 or 1/(1−p)), two 32-bit draws per 64-bit word (dropout and the
-    /// fused residual and attention dropouts all draw through this, so they agree element for element).
-    static func dropoutMask<G: RandomNumberGenerator>(count n: Int, p: Float, using generator: inout G) -> [Float] {
-        let keep = 1 / (1 - p)
-        let threshold = UInt32(Double(p) * Double(UInt32.max))
-        var mask = [Float](repeating: 0, count: n)
-        mask.withUnsafeMutableBufferPointer { m in
-            var i = 0
-            while i + 1 < n {
-                let bits = generator.next()
-                m[i] = UInt32(truncatingIfNeeded: bits) >= threshold ? keep : 0
-                m[i + 1] = UInt32(truncatingIfNeeded: bits >> 32) >= threshold ? keep : 0
-                i += 2
-            }
-            if i < n { m[i] = UInt32(truncatingIfNeeded: generator.next()) >= threshold ? keep : 0 }
-        }
-        return mask
-    }
 }
 
 /// The sizes of one attention call and where each (batch row, head) finds its blocks: heads are column blocks of
