@@ -320,10 +320,85 @@ void gk_silu_backward(const float *g, const float *x, float *dx, size_t n) {
     }
 }
 
+// ---- layer norm backward ---------------------------------------------------------------------------
+
+// Per row: x̂ = (x − μ)·r, d = g·w; dx = r·(d − mean(d) − x̂·mean(d·x̂)) (without the mean(d) term for RMS norm).
+// x̂ and d are recomputed in the second pass rather than stored: two reads of a row that is still in cache.
+static void layernorm_backward_scalar(const float *x, const float *g, const float *w, const float *mean, const float *rstd,
+                                      float *dx, float *dw, float *db, size_t rows, size_t cols) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * cols, *gr = g + r * cols;
+        const float mu = mean ? mean[r] : 0.0f, rs = rstd[r];
+        float sd = 0, sdx = 0;
+        for (size_t i = 0; i < cols; i++) {
+            const float xh = (xr[i] - mu) * rs, d = gr[i] * (w ? w[i] : 1.0f);
+            dw[i] += gr[i] * xh;
+            if (db) db[i] += gr[i];
+            sd += d;
+            sdx += d * xh;
+        }
+        const float md = mean ? sd / (float)cols : 0.0f, mdx = sdx / (float)cols;
+        for (size_t i = 0; i < cols; i++) {
+            const float xh = (xr[i] - mu) * rs, d = gr[i] * (w ? w[i] : 1.0f);
+            dx[r * cols + i] = rs * (d - md - xh * mdx);
+        }
+    }
+}
+
+AVX2 static void layernorm_backward_avx2(const float *x, const float *g, const float *w, const float *mean, const float *rstd,
+                                        float *dx, float *dw, float *db, size_t rows, size_t cols) {
+    const size_t body = cols & ~(size_t)7;
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * cols, *gr = g + r * cols;
+        float *dxr = dx + r * cols;
+        const float mu = mean ? mean[r] : 0.0f, rs = rstd[r];
+        const __m256 vmu = _mm256_set1_ps(mu), vrs = _mm256_set1_ps(rs);
+        __m256 vsd = _mm256_setzero_ps(), vsdx = _mm256_setzero_ps();
+        for (size_t i = 0; i < body; i += 8) {
+            const __m256 gv = _mm256_loadu_ps(gr + i);
+            const __m256 xh = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(xr + i), vmu), vrs);
+            const __m256 d = w ? _mm256_mul_ps(gv, _mm256_loadu_ps(w + i)) : gv;
+            _mm256_storeu_ps(dw + i, _mm256_fmadd_ps(gv, xh, _mm256_loadu_ps(dw + i)));
+            if (db) _mm256_storeu_ps(db + i, _mm256_add_ps(_mm256_loadu_ps(db + i), gv));
+            vsd = _mm256_add_ps(vsd, d);
+            vsdx = _mm256_fmadd_ps(d, xh, vsdx);
+        }
+        float sd = hsum8(vsd), sdx = hsum8(vsdx);
+        for (size_t i = body; i < cols; i++) {
+            const float xh = (xr[i] - mu) * rs, d = gr[i] * (w ? w[i] : 1.0f);
+            dw[i] += gr[i] * xh;
+            if (db) db[i] += gr[i];
+            sd += d;
+            sdx += d * xh;
+        }
+        const float md = mean ? sd / (float)cols : 0.0f, mdx = sdx / (float)cols;
+        const __m256 vmd = _mm256_set1_ps(md), vmdx = _mm256_set1_ps(mdx);
+        for (size_t i = 0; i < body; i += 8) {
+            const __m256 gv = _mm256_loadu_ps(gr + i);
+            const __m256 xh = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(xr + i), vmu), vrs);
+            const __m256 d = w ? _mm256_mul_ps(gv, _mm256_loadu_ps(w + i)) : gv;
+            _mm256_storeu_ps(dxr + i, _mm256_mul_ps(vrs, _mm256_sub_ps(_mm256_sub_ps(d, vmd), _mm256_mul_ps(xh, vmdx))));
+        }
+        for (size_t i = body; i < cols; i++) {
+            const float xh = (xr[i] - mu) * rs, d = gr[i] * (w ? w[i] : 1.0f);
+            dxr[i] = rs * (d - md - xh * mdx);
+        }
+    }
+}
+
+void gk_layernorm_backward_rows(const float *x, const float *g, const float *w, const float *mean, const float *rstd,
+                                float *dx, float *dw, float *db, size_t rows, size_t cols) {
+    if (gk_has_avx2()) layernorm_backward_avx2(x, g, w, mean, rstd, dx, dw, db, rows, cols);
+    else layernorm_backward_scalar(x, g, w, mean, rstd, dx, dw, db, rows, cols);
+}
+
 void gk_keep_freed_memory(void) {
 #if defined(__GLIBC__)
     mallopt(M_MMAP_THRESHOLD, 1 << 30);
     mallopt(M_TRIM_THRESHOLD, 0x7fffffff);
+    // One heap for all threads: with an arena per thread, each keeps its own freed buffers and a training step whose
+    // shards run on two threads would hold two peaks. Tensors are allocated per operation, so the lock is cheap.
+    mallopt(M_ARENA_MAX, 1);
 #endif
 }
 

@@ -17,6 +17,16 @@ enum TrainProfile {
         recipe.training.validateEveryMinutes = nil
         recipe.training.validateEveryTokens = nil
         recipe.training.checkpointEvery = Int(Int32.max)
+        // First the steps as training runs them (batches split over the threads), then again profiled: the profile
+        // times every product split over the threads instead, since its clock and part marks are one per process.
+        let asTrained = try timeSteps(recipe, steps: steps, plugins: plugins, profile: false)
+        let profiled = try timeSteps(recipe, steps: steps, plugins: plugins, profile: true)
+        return report(seconds: profiled.seconds, steps: steps, tokens: profiled.tokens, threads: Threads.count, asTrained: asTrained)
+    }
+
+    /// The seconds and target tokens of steps 2…steps+1 of `recipe` (the first a warm-up), with the profiler on or off.
+    static func timeSteps(_ recipe: Recipe, steps: Int, plugins: PluginRegistry, profile: Bool) throws -> (seconds: Double, tokens: Int) {
+        var recipe = recipe
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("glossa-profile-\(getpid())")
         defer { try? FileManager.default.removeItem(at: folder) }
         recipe.output = folder.path
@@ -29,7 +39,7 @@ enum TrainProfile {
             let now = Date().timeIntervalSince1970
             if p.step == 1 {
                 Profiler.clear()
-                Profiler.isEnabled = true
+                Profiler.isEnabled = profile
                 started = now
                 previousTokens = p.tokens
             } else if p.step == steps + 1 {
@@ -38,11 +48,12 @@ enum TrainProfile {
                 tokens = p.tokens - previousTokens
             }
         }
-        return report(seconds: seconds, steps: steps, tokens: tokens, threads: Threads.count)
+        return (seconds, tokens)
     }
 
     /// The table by part and phase, then the FLOP rate against sgemm on the recorded shapes.
-    static func report(seconds: Double, steps: Int, tokens: Int, threads: Int) -> String {
+    /// `asTrained`: the same steps unprofiled, as the trainer runs them.
+    static func report(seconds: Double, steps: Int, tokens: Int, threads: Int, asTrained: (seconds: Double, tokens: Int)? = nil) -> String {
         struct Row { var forward = 0.0, backward = 0.0, flops = 0.0, alone = 0.0 }
         let (timings, peak) = replayedGemms()
         var rows: [String: Row] = [:]
@@ -74,6 +85,12 @@ enum TrainProfile {
                             flops / max(seconds, 1e-9) / 1e9, flops / max(ideal, 1e-9) / 1e9, ideal * perStep))
         lines.append(String(format: "model FLOPs utilisation: %.1f%% of the sgemm rate on the same shapes, %.1f%% of its 512³ rate (%.1f GFLOP/s)",
                             100 * ideal / max(seconds, 1e-9), 100 * flops / max(seconds, 1e-9) / peak, peak / 1e9))
+        if let asTrained, asTrained.seconds > 0 {
+            lines.append(String(format: "as trained (no profiler; batches split over the %d threads where the objective allows): %.2f s per step, %.0f target tokens/s, "
+                                + "%.1f GFLOP/s, model FLOPs utilisation %.1f%% of the sgemm rate on the same shapes",
+                                threads, asTrained.seconds * perStep, Double(asTrained.tokens) / asTrained.seconds, flops / asTrained.seconds / 1e9,
+                                100 * ideal / asTrained.seconds))
+        }
         return lines.joined(separator: "\n")
     }
 

@@ -4,10 +4,19 @@ import Dispatch
 public enum Threads {
     nonisolated(unsafe) private static var storedCount = max(1, ProcessInfoCores.count)
 
+    /// Set on a thread that runs one share of a job the caller already spread over the threads (a shard of a
+    /// training batch): work on it stays on that thread instead of splitting again.
+    @TaskLocal static var confined: Int?
+
     /// The number of worker threads for row kernels; set once at start-up (the CLI's `--threads`).
     public static var count: Int {
-        get { storedCount }
+        get { confined ?? storedCount }
         set { storedCount = max(1, newValue) }
+    }
+
+    /// Runs `body` with every kernel it calls on the calling thread alone.
+    public static func onThisThread<R>(_ body: () throws -> R) rethrows -> R {
+        try $confined.withValue(1, operation: body)
     }
 }
 

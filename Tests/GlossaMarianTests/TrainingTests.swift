@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import Glossa
+@testable import Glossa
 import GlossaBuiltins
 import GlossaMarian
 import GlossaNN
@@ -10,10 +10,10 @@ import GlossaTensor
 @Suite struct MarianTrainingTests {
     static let corpora = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../corpora").standardizedFileURL
 
-    func setUp() throws -> (Translator, ParallelData) {
+    func setUp(dropout: Float = 0.1) throws -> (Translator, ParallelData) {
         let tokenizer = try MarianFixture.translator().sourceTokenizer
         var c = MarianConfiguration(vocabSize: 250, dModel: 32, encoderLayers: 1, decoderLayers: 1, heads: 4, ffnDim: 64,
-                                    maxPositions: 128, padTokenId: 249, dropout: 0.1)
+                                    maxPositions: 128, padTokenId: 249, dropout: dropout)
         c.initStd = 0.05
         let model = try MarianModel(c, seed: 3)
         let files = ParallelFiles(source: Self.corpora.appendingPathComponent("en-de.dev.en").path,
@@ -76,6 +76,30 @@ import GlossaTensor
         }
         let pad = second.model.stateDictionary()["model.shared.weight"]!.scalars[(249 * 32)..<(250 * 32)]
         #expect(pad.allSatisfy { $0 == 0 }, "the pad embedding must stay zero")
+    }
+
+    @Test func shardsOnTheirOwnThreadsAddUpToTheWholeBatchGradient() throws {
+        let (translator, data) = try setUp(dropout: 0)
+        let objective = TranslationObjective(translator: translator, train: data, dev: nil, settings: settings(steps: 1))
+        let parameters = translator.model.namedParameters().map(\.tensor).filter(\.requiresGrad)
+        let batch = Array(0..<24)
+        let whole = try objective.loss(batch: batch, model: translator, context: ForwardContext(training: true))
+        (whole.loss * Float(whole.count)).backward()
+        let expected = parameters.map { $0.grad?.scalars ?? [] }
+        translator.model.zeroGrad()
+
+        let parts = try ThreadShards(count: 3, seed: 1, step: 0, rank: 0).backward(batch, parameters: parameters, ready: nil) { shard, context in
+            try objective.loss(batch: shard, model: translator, context: context)
+        }
+        #expect(parts.count == 3 && parts.map(\.count).reduce(0, +) == whole.count)
+        let lossSum = parts.map { $0.value * Double($0.count) }.reduce(0, +)
+        #expect(abs(lossSum - Double(whole.loss.item) * Double(whole.count)) < 1e-3 * lossSum)
+        for (p, e) in zip(parameters, expected) {
+            let got = p.grad?.scalars ?? []
+            let scale = Swift.max(1, e.map(abs).max() ?? 0)
+            let worst = zip(got, e).map { abs($0 - $1) }.max() ?? 0
+            #expect(got.count == e.count && worst <= 1e-4 * scale, "gradient differs by \(worst) (scale \(scale))")
+        }
     }
 
     @Test func targetTokensBudgetStopsNearIt() throws {

@@ -22,6 +22,11 @@ void gk_softmax_rows(const float *x, float *y, size_t rows, size_t cols, float s
 void gk_layernorm_rows(const float *x, const float *w, const float *b, float *y, float *mean, float *rstd,
                        size_t rows, size_t cols, float eps);
 
+/// Backward of `gk_layernorm_rows` (or of the RMS norm when `mean` is NULL) over `rows` rows: writes dx and adds
+/// each column's Σ g·x̂ into `dw` and Σ g into `db` (`db` may be NULL). `w` may be NULL (identity).
+void gk_layernorm_backward_rows(const float *x, const float *g, const float *w, const float *mean, const float *rstd,
+                                float *dx, float *dw, float *db, size_t rows, size_t cols);
+
 /// Row-wise RMS norm: y = x * rstd * w; writes rstd per row. `w` may be NULL.
 void gk_rmsnorm_rows(const float *x, const float *w, float *y, float *rstd, size_t rows, size_t cols, float eps);
 

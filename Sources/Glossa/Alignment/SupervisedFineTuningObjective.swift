@@ -120,6 +120,9 @@ public final class SupervisedFineTuningObjective: DecoderObjective {
         }
     }
 
+    /// Yes: the loss is a sum of per-token terms, nothing is cached between batches.
+    public var splitsAcrossThreads: Bool { true }
+
     public func loss(batch: [Int], model: any DecoderOnlyModel, context: ForwardContext) throws -> ObjectiveLoss {
         let (loss, tokens) = try Self.responseLoss(batch.map { train[$0] }, model: model, labelSmoothing: labelSmoothing, context: context)
         return ObjectiveLoss(loss: loss, count: tokens)

@@ -34,6 +34,9 @@ public final class LanguageModelingObjective: DecoderObjective {
         .byTokens(lengths: ExampleBatching.capped(train.map { $0.isEmpty ? 0 : $0.count + 1 }, maxLength: maxLength), maxTokens: maxTokens)
     }
 
+    /// Yes: the loss is a sum of per-token terms, nothing is cached between batches.
+    public var splitsAcrossThreads: Bool { true }
+
     public func loss(batch: [Int], model: any DecoderOnlyModel, context: ForwardContext) throws -> ObjectiveLoss {
         let (loss, tokens) = try Self.sequenceLoss(batch.map { train[$0] }, model: model, ids: ids, labelSmoothing: labelSmoothing, context: context)
         return ObjectiveLoss(loss: loss, count: tokens)

@@ -186,6 +186,10 @@ public final class Trainer<Objective: TrainingObjective> {
                 return result(.interrupted, state)
             }
             if let generator = parallel.dropoutGenerator(seed: settings.seed, step: state.step) { context.generator = generator }
+            // Batches split over the threads when the objective allows it (a profile times the products split instead:
+            // its clock is one per process).
+            let shardCount = objective.splitsAcrossThreads && !Profiler.isEnabled ? Threads.count : 1
+            let shards = shardCount > 1 ? ThreadShards(count: shardCount, seed: settings.seed, step: state.step, rank: parallel.rank) : nil
             network.zeroGrad()
             var local = DataParallel.StepTotals()
             for micro in 0..<settings.accumulate {
@@ -197,11 +201,25 @@ public final class Trainer<Objective: TrainingObjective> {
                 let batch = parallel.shard(plan[state.batchInEpoch])
                 state.batchInEpoch += 1
                 guard !batch.isEmpty else { continue }
+                let hook = parallel.hook(lastOfUpdate: micro == settings.accumulate - 1)
+                if let shards {
+                    let parts = try shards.backward(batch, parameters: parameters.map(\.tensor), ready: hook) { shard, shardContext in
+                        try objective.loss(batch: shard, model: model, context: shardContext)
+                    }
+                    for part in parts {
+                        guard part.value.isFinite else { throw diverged("the loss", part.value, state) }
+                        window.addMetrics(part.metrics)
+                        local.units += part.count
+                        local.tokens += part.tokens
+                        local.lossSum += part.value * Double(part.count)
+                    }
+                    continue
+                }
                 let part = try objective.loss(batch: batch, model: model, context: context)
                 guard part.count > 0 else { continue }
                 let value = Double(part.loss.item)
                 guard value.isFinite else { throw diverged("the loss", value, state) }
-                (part.loss * Float(part.count)).backward(leafGradientReady: parallel.hook(lastOfUpdate: micro == settings.accumulate - 1))
+                (part.loss * Float(part.count)).backward(leafGradientReady: hook)
                 window.addMetrics(part.metrics)
                 local.units += part.count
                 local.tokens += part.tokens

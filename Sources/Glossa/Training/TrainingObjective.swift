@@ -98,6 +98,10 @@ public protocol TrainingObjective: AnyObject {
     var validatesAtStart: Bool { get }
     /// Called after each optimizer update (refresh a sampling policy, anneal a coefficient).
     func didUpdate(step: Int, model: Model) throws
+    /// Whether a batch's loss is a sum over its examples that `loss` may compute on several threads at once, so the
+    /// trainer can split each batch into one shard per thread, run each shard's forward and backward on a thread of
+    /// its own and add the gradients (no intra-product splitting, no idle core between products).
+    var splitsAcrossThreads: Bool { get }
 }
 
 extension TrainingObjective {
@@ -107,6 +111,8 @@ extension TrainingObjective {
     public var validatesAtStart: Bool { true }
     /// Nothing to do by default.
     public func didUpdate(step: Int, model: Model) throws {}
+    /// No by default: the loss couples a batch's examples (in-batch negatives, group baselines) or keeps state.
+    public var splitsAcrossThreads: Bool { false }
 }
 
 /// An objective for a decoder-only model (next-token NLL, SFT, DPO, GRPO, …).

@@ -58,6 +58,9 @@ public final class TranslationObjective: TrainingObjective {
         }
     }
 
+    /// Yes: the loss is a sum of per-token terms, nothing is cached between batches.
+    public var splitsAcrossThreads: Bool { true }
+
     public func loss(batch: [Int], model: Translator, context: ForwardContext) throws -> ObjectiveLoss {
         let (loss, tokens) = try Self.batchLoss(batch, data: train, model: model.model, smoothing: labelSmoothing, context: context)
         return ObjectiveLoss(loss: loss, count: tokens)

@@ -159,7 +159,11 @@ enum Gradients {
         _ q: Tensor, _ k: Tensor, _ v: Tensor, _ g: Tensor, heads: Int, scale: Float, probabilities: [Float], dropMask: [Float]?
     ) -> [Tensor?] {
         let layout = AttentionLayout(batch: q.shape[0], heads: heads, queries: q.shape[1], keys: k.shape[1], width: q.shape[2] / heads, mask: nil)
-        var dq = [Float](repeating: 0, count: q.count), dk = [Float](repeating: 0, count: k.count), dv = [Float](repeating: 0, count: v.count)
+        // Every head writes its whole column blocks, so the buffers need no zeroing unless there is nothing to attend.
+        func buffer(_ count: Int) -> [Float] {
+            layout.block > 0 && layout.width > 0 ? makeScalars(count) { _ in } : [Float](repeating: 0, count: count)
+        }
+        var dq = buffer(q.count), dk = buffer(k.count), dv = buffer(v.count)
         q.scalars.withUnsafeBufferPointer { pq in k.scalars.withUnsafeBufferPointer { pk in v.scalars.withUnsafeBufferPointer { pv in
             g.scalars.withUnsafeBufferPointer { pg in probabilities.withUnsafeBufferPointer { pp in (dropMask ?? []).withUnsafeBufferPointer { pd in
                 dq.withUnsafeMutableBufferPointer { oq in dk.withUnsafeMutableBufferPointer { ok in dv.withUnsafeMutableBufferPointer { ov in
@@ -212,35 +216,29 @@ enum Gradients {
     private static func normGradients(_ x: Tensor, weight: Tensor, _ g: Tensor, mean: [Float]?, rstd: [Float], withBias: Bool) -> [Tensor?] {
         let cols = x.shape.last ?? 1
         let rows = cols == 0 ? 0 : x.count / cols
-        var dx = [Float](repeating: 0, count: x.count)
         // Rows split over the threads in a fixed number of parts, each with its own weight and bias sums, added in
         // part order afterwards: the same result for any thread count.
         let parts = Swift.min(8, Swift.max(rows, 1))
         var partial = [Float](repeating: 0, count: parts * 2 * cols)
-        x.scalars.withUnsafeBufferPointer { xs in g.scalars.withUnsafeBufferPointer { gs in
-            weight.scalars.withUnsafeBufferPointer { w in dx.withUnsafeMutableBufferPointer { dx in partial.withUnsafeMutableBufferPointer { partial in
-                parallelChunks(parts, cost: rows * cols * 8 / parts) { range in
-                    var xhat = [Float](repeating: 0, count: cols), dxhat = [Float](repeating: 0, count: cols)
-                    for part in range {
-                        let dw = partial.baseAddress! + part * 2 * cols, db = dw + cols
-                        for r in (rows * part / parts)..<(rows * (part + 1) / parts) {
-                            let o = r * cols, mu = mean?[r] ?? 0, rs = rstd[r]
-                            var meanD: Float = 0, meanDX: Float = 0
-                            for i in 0..<cols {
-                                xhat[i] = (xs[o + i] - mu) * rs
-                                dxhat[i] = gs[o + i] * w[i]
-                                dw[i] += gs[o + i] * xhat[i]
-                                db[i] += gs[o + i]
-                                meanD += dxhat[i]
-                                meanDX += dxhat[i] * xhat[i]
+        let dx = x.scalars.withUnsafeBufferPointer { xs in g.scalars.withUnsafeBufferPointer { gs in
+            weight.scalars.withUnsafeBufferPointer { w in partial.withUnsafeMutableBufferPointer { partial in
+                makeScalars(x.count) { dx in
+                    parallelChunks(parts, cost: rows * cols * 8 / parts) { range in
+                        for part in range {
+                            let lo = rows * part / parts, hi = rows * (part + 1) / parts
+                            guard lo < hi, let xp = xs.baseAddress, let gp = gs.baseAddress, let dxp = dx.baseAddress,
+                                  let dw = partial.baseAddress.map({ $0 + part * 2 * cols }) else { continue }
+                            func run(_ mean: UnsafePointer<Float>?) {
+                                rstd.withUnsafeBufferPointer { rs in
+                                    gk_layernorm_backward_rows(xp + lo * cols, gp + lo * cols, w.baseAddress, mean.map { $0 + lo }, rs.baseAddress! + lo,
+                                                               dxp + lo * cols, dw, dw + cols, hi - lo, cols)
+                                }
                             }
-                            meanD = mean == nil ? 0 : meanD / Float(cols)
-                            meanDX /= Float(cols)
-                            for i in 0..<cols { dx[o + i] = rs * (dxhat[i] - meanD - xhat[i] * meanDX) }
+                            if let mean { mean.withUnsafeBufferPointer { run($0.baseAddress) } } else { run(nil) }
                         }
                     }
                 }
-            } } }
+            } }
         } }
         var dw = [Float](repeating: 0, count: cols), db = [Float](repeating: 0, count: cols)
         for part in 0..<parts {

@@ -24,7 +24,10 @@ extension Tensor {
     /// Back-propagates from this tensor, accumulating into the `grad` of every leaf that requires it.
     /// A non-scalar output needs an explicit `seed` of its own shape. `leafGradientReady` is called with each leaf
     /// once its gradient of this pass is complete (data-parallel training starts summing it over processes then).
-    public func backward(seed: Tensor? = nil, leafGradientReady: ((Tensor) -> Void)? = nil) {
+    /// With `collect`, each leaf's gradient of this pass goes to it instead of into the leaf's `grad` (a pass on another
+    /// thread, whose sum the caller adds later), and `leafGradientReady` is not called.
+    public func backward(seed: Tensor? = nil, leafGradientReady: ((Tensor) -> Void)? = nil,
+                         collect: ((_ leaf: Tensor, _ gradient: Tensor) -> Void)? = nil) {
         let seed = seed ?? {
             precondition(count == 1, "backward() without a seed needs a one-element tensor, got \(shape)")
             return Tensor.ones(shape)
@@ -54,8 +57,12 @@ extension Tensor {
                 owned.remove(ObjectIdentifier(node))
                 guard let origin = node.origin else {
                     if node.requiresGrad {
-                        node.accumulateGrad(g)
-                        leafGradientReady?(node)
+                        if let collect {
+                            collect(node, g)
+                        } else {
+                            node.accumulateGrad(g)
+                            leafGradientReady?(node)
+                        }
                     }
                     continue
                 }
