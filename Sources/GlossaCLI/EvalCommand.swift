@@ -65,11 +65,15 @@ struct EvalCommand: PluginCommand {
             return
         }
         print("model: \(report.model)  beam \(report.beamSize)  batch \(report.batchSize)  threads \(report.threads)")
-        print(String(format: "all      %5d lines  BLEU %6.2f  chrF %6.2f", report.all.lines, report.all.bleu, report.all.chrF))
-        for (name, s) in report.byOrigin.sorted(by: { $0.key < $1.key }) {
-            print(name.padding(toLength: max(8, name.count), withPad: " ", startingAt: 0)
-                  + String(format: " %5d lines  BLEU %6.2f  chrF %6.2f", s.lines, s.bleu, s.chrF))
+        func line(_ s: TestSetScores) -> String {
+            String(format: " %5d lines  BLEU %6.2f  chrF %6.2f  repeated %d  short %d", s.lines, s.bleu, s.chrF, s.repeated, s.short)
         }
+        print("all     " + line(report.all))
+        for (name, s) in report.byOrigin.sorted(by: { $0.key < $1.key }) {
+            print(name.padding(toLength: max(8, name.count), withPad: " ", startingAt: 0) + line(s))
+        }
+        print("(repeated: outputs that repeat a word, mark or phrase back to back where the reference does not; "
+              + "short: under 60% of the reference's tokens)")
         print(String(format: "speed    %.1f s  %.1f sentences/s  %.0f generated tokens/s", report.seconds, report.sentencesPerSecond,
                      report.generatedTokensPerSecond))
     }

@@ -90,6 +90,26 @@ import Testing
         let decoded = try JSONDecoder().decode(TestSetResult.self, from: try JSONEncoder().encode(result))
         #expect(decoded == result)
         let keys = try #require(try JSONSerialization.jsonObject(with: try JSONEncoder().encode(result.all)) as? [String: Any]).keys
-        #expect(Set(keys) == ["lines", "bleu", "chrF"])
+        #expect(Set(keys) == ["lines", "bleu", "chrF", "repeated", "short"])
+        // Reports written before the output checks still load.
+        let old = try JSONDecoder().decode(TestSetScores.self, from: Data(#"{"lines": 3, "bleu": 1.5, "chrF": 20}"#.utf8))
+        #expect(old == TestSetScores(lines: 3, bleu: 1.5, chrF: 20))
+    }
+
+    @Test func outputChecksCatchStutteringAndShortOutputs() throws {
+        // The shipped translator's demo lines before the stronger model.
+        #expect(OutputChecks.repeats("Öffnen Sie die Datei Datei.", reference: "Öffnen Sie die Datei."))
+        #expect(OutputChecks.repeats("Wählen Sie Format – Absatz....", reference: "Wählen Sie Format - Absatz."))
+        #expect(OutputChecks.repeats("Klicken Sie auf OK auf OK.", reference: "Klicken Sie auf OK."))
+        #expect(!OutputChecks.repeats("Öffnen Sie die Datei.", reference: "Öffnen Sie die Datei."))
+        // A repetition the reference has too is not a stutter.
+        #expect(!OutputChecks.repeats("Das ist sehr sehr gut.", reference: "Das ist sehr sehr gut."))
+        #expect(OutputChecks.isShort("Wählen Sie die Zellen aus.", reference: "Wählen Sie die Zellen aus, die Sie kopieren möchten."))
+        #expect(!OutputChecks.isShort("Wählen Sie die Zellen, die Sie kopieren wollen.", reference: "Wählen Sie die Zellen aus, die Sie kopieren möchten."))
+        #expect(!OutputChecks.isShort("", reference: "OK."))
+        let test = try TestSet(sources: ["Open the file.", "Select the cells that you want to copy."],
+                               references: ["Öffnen Sie die Datei.", "Wählen Sie die Zellen aus, die Sie kopieren möchten."])
+        let all = try test.score(["Öffnen Sie die Datei Datei.", "Wählen Sie die Zellen aus."]).all
+        #expect(all.repeated == 1 && all.short == 1)
     }
 }

@@ -9,12 +9,70 @@ public struct TestSetScores: Codable, Sendable, Equatable {
     public var bleu: Double
     /// Corpus chrF (sacreBLEU defaults).
     public var chrF: Double
+    /// Outputs that repeat themselves where the reference does not (`OutputChecks.repeats`).
+    public var repeated: Int
+    /// Outputs much shorter than their reference, a clause likely missing (`OutputChecks.isShort`).
+    public var short: Int
 
     /// Scores of `lines` lines.
-    public init(lines: Int, bleu: Double, chrF: Double) {
+    public init(lines: Int, bleu: Double, chrF: Double, repeated: Int = 0, short: Int = 0) {
         self.lines = lines
         self.bleu = bleu
         self.chrF = chrF
+        self.repeated = repeated
+        self.short = short
+    }
+
+    enum CodingKeys: String, CodingKey { case lines, bleu, chrF, repeated, short }
+
+    /// Also reads reports from before the output checks (counted as 0).
+    public init(from decoder: any Swift.Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(lines: try c.decode(Int.self, forKey: .lines), bleu: try c.decode(Double.self, forKey: .bleu),
+                  chrF: try c.decode(Double.self, forKey: .chrF), repeated: try c.decodeIfPresent(Int.self, forKey: .repeated) ?? 0,
+                  short: try c.decodeIfPresent(Int.self, forKey: .short) ?? 0)
+    }
+}
+
+/// The two failures a corpus score hides: an output that stutters ("Öffnen Sie die Datei Datei.", "Absatz....") and one
+/// that stops early ("Wählen Sie die Zellen aus." for a sentence with a relative clause).
+public enum OutputChecks {
+    /// Words and punctuation marks, each mark a token of its own.
+    static func tokens(_ text: String) -> [Substring] {
+        var out: [Substring] = []
+        for word in text.split(whereSeparator: \.isWhitespace) {
+            var start = word.startIndex
+            for i in word.indices where word[i].isPunctuation {
+                if start < i { out.append(word[start..<i]) }
+                out.append(word[i...i])
+                start = word.index(after: i)
+            }
+            if start < word.endIndex { out.append(word[start...]) }
+        }
+        return out
+    }
+
+    /// The immediately repeated n-grams (1 ≤ n ≤ 4) of a token list, each as its n tokens joined by spaces.
+    static func stutters(_ tokens: [Substring]) -> Set<String> {
+        var found = Set<String>()
+        for n in 1...4 where tokens.count >= 2 * n {
+            for i in 0...(tokens.count - 2 * n) where tokens[i..<(i + n)].elementsEqual(tokens[(i + n)..<(i + 2 * n)]) {
+                found.insert(tokens[i..<(i + n)].joined(separator: " "))
+            }
+        }
+        return found
+    }
+
+    /// Whether `hypothesis` repeats an n-gram back to back (a word, "Datei Datei"; a mark, "...."; up to four tokens)
+    /// that `reference` does not repeat.
+    public static func repeats(_ hypothesis: String, reference: String) -> Bool {
+        !stutters(tokens(hypothesis)).subtracting(stutters(tokens(reference))).isEmpty
+    }
+
+    /// Whether `hypothesis` has under 60% of the tokens of a reference of at least 5 tokens.
+    public static func isShort(_ hypothesis: String, reference: String) -> Bool {
+        let r = tokens(reference).count
+        return r >= 5 && Double(tokens(hypothesis).count) < 0.6 * Double(r)
     }
 }
 
@@ -109,7 +167,9 @@ public struct TestSet: Sendable {
         func scores(_ indices: [Int]) throws -> TestSetScores {
             let h = indices.map { hypotheses[$0] }, r = indices.map { references[$0] }
             return TestSetScores(lines: indices.count, bleu: try BLEU().corpusScore(hypotheses: h, references: r).score,
-                                 chrF: try ChrF().corpusScore(hypotheses: h, references: r).score)
+                                 chrF: try ChrF().corpusScore(hypotheses: h, references: r).score,
+                                 repeated: zip(h, r).filter { OutputChecks.repeats($0, reference: $1) }.count,
+                                 short: zip(h, r).filter { OutputChecks.isShort($0, reference: $1) }.count)
         }
         var byOrigin: [String: TestSetScores] = [:]
         if let origins {
