@@ -138,9 +138,10 @@ enum TrainingLogRenderer {
             logError(line)
         case .training(let event):
             switch event {
-            case .resumed(let checkpoint, let step, let skipped):
+            case .resumed(let checkpoint, let step, let skipped, let freshMoments):
                 for name in skipped { logError("skipped the unreadable checkpoint \(name)") }
-                logError("resumed from \(checkpoint.lastPathComponent) at step \(step)")
+                logError("resumed from \(checkpoint.lastPathComponent) at step \(step)"
+                         + (freshMoments ? " (weights only: the optimizer's moments start afresh)" : ""))
             case .step(let p):
                 progress.update(step: p.step, loss: p.loss, rate: p.unitsPerSecond, unit: p.unit, elapsed: p.elapsed,
                                 eta: p.remaining, learningRate: p.learningRate, allReduce: p.allReduceSeconds)

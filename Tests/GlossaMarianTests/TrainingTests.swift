@@ -78,6 +78,26 @@ import GlossaTensor
         #expect(pad.allSatisfy { $0 == 0 }, "the pad embedding must stay zero")
     }
 
+    @Test func aWeightsOnlyMilestoneResumesWithFreshMoments() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (first, data) = try setUp()
+        var s = settings(steps: 4)
+        s.checkpointEvery = 4
+        _ = try Trainer(model: first, objective: TranslationObjective(translator: first, train: data, dev: nil, settings: s),
+                        settings: s, directory: dir).run()
+        let checkpoint = dir.appendingPathComponent("checkpoints/step-0000004")
+        try FileManager.default.removeItem(at: checkpoint.appendingPathComponent("optimizer.safetensors"))
+        let (second, _) = try setUp()
+        s.steps = 6
+        var resumed: (step: Int, fresh: Bool)?
+        let result = try Trainer(model: second, objective: TranslationObjective(translator: second, train: data, dev: nil, settings: s),
+                                 settings: s, directory: dir).run(resume: true) { event in
+            if case .resumed(_, let step, _, let fresh) = event { resumed = (step, fresh) }
+        }
+        #expect(resumed?.step == 4 && resumed?.fresh == true && result.step == 6)
+    }
+
     @Test func shardsOnTheirOwnThreadsAddUpToTheWholeBatchGradient() throws {
         let (translator, data) = try setUp(dropout: 0)
         let objective = TranslationObjective(translator: translator, train: data, dev: nil, settings: settings(steps: 1))

@@ -42,15 +42,15 @@ struct CheckpointStore {
 
     /// Restores the newest checkpoint that reads back whole; a truncated or corrupt newer one is skipped and named.
     func restoreLatest<State: CheckpointState>(model: any Module, optimizer: inout Adam, as: State.Type) throws
-        -> (state: State, folder: URL, skipped: [String])? {
+        -> (state: State, folder: URL, skipped: [String], freshMoments: Bool)? {
         var skipped: [String] = []
         for folder in try completed().reversed() {
             let saved = model.stateDictionary().mapValues { Tensor(shape: $0.shape, scalars: $0.scalars) }
             var candidate = optimizer
             do {
-                let state: State = try restore(folder, model: model, optimizer: &candidate)
+                let (state, freshMoments): (State, Bool) = try restore(folder, model: model, optimizer: &candidate)
                 optimizer = candidate
-                return (state, folder, skipped)
+                return (state, folder, skipped, freshMoments)
             } catch {
                 // A half-loaded model must not leak into the next attempt.
                 try model.load(saved)
@@ -63,7 +63,9 @@ struct CheckpointStore {
         return nil
     }
 
-    func restore<State: CheckpointState>(_ folder: URL, model: any Module, optimizer: inout Adam) throws -> State {
+    /// The state of `folder`, its weights loaded into `model` and its moments into `optimizer`; a folder without
+    /// `optimizer.safetensors` (a weights-only milestone) leaves the optimizer fresh and says so.
+    func restore<State: CheckpointState>(_ folder: URL, model: any Module, optimizer: inout Adam) throws -> (State, freshMoments: Bool) {
         let state: State
         do {
             state = try JSONDecoder().decode(State.self, from: Data(contentsOf: folder.appendingPathComponent("trainer.json")))
@@ -71,8 +73,10 @@ struct CheckpointStore {
             throw GlossaError.invalidConfiguration("\(folder.lastPathComponent)/trainer.json cannot be read: \(error)")
         }
         try model.load(try Safetensors.read(contentsOf: folder.appendingPathComponent("model.safetensors")).tensors())
-        try optimizer.restore(try Safetensors.read(contentsOf: folder.appendingPathComponent("optimizer.safetensors")).tensors())
-        return state
+        let moments = folder.appendingPathComponent("optimizer.safetensors")
+        guard FileManager.default.fileExists(atPath: moments.path) else { return (state, true) }
+        try optimizer.restore(try Safetensors.read(contentsOf: moments).tensors())
+        return (state, false)
     }
 
     func saveBest(_ model: any Module) throws {

@@ -122,7 +122,7 @@ public final class Trainer<Objective: TrainingObjective> {
                     throw GlossaError.training("nothing to resume: \(checkpoints.directory.path) holds no checkpoint")
                 }
                 state = restored.state
-                emit(.resumed(checkpoint: restored.folder, step: state.step, skipped: restored.skipped))
+                emit(.resumed(checkpoint: restored.folder, step: state.step, skipped: restored.skipped, freshMoments: restored.freshMoments))
             } catch {
                 failure = error
             }

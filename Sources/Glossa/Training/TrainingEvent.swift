@@ -111,8 +111,10 @@ public enum TrainingOutcome: String, Codable, Sendable {
 
 /// What `Trainer.run` tells its caller as it goes; the CLI renders these as its progress line and log.
 public enum TrainingEvent: Sendable {
-    /// Continued from a checkpoint (its folder, the step), naming any newer checkpoints skipped as unreadable.
-    case resumed(checkpoint: URL, step: Int, skipped: [String])
+    /// Continued from a checkpoint (its folder, the step), naming any newer checkpoints skipped as unreadable;
+    /// `freshMoments` when the checkpoint held weights and trainer state only (a milestone kept in git), so Adam's
+    /// moments start again from zero.
+    case resumed(checkpoint: URL, step: Int, skipped: [String], freshMoments: Bool)
     /// An update was taken.
     case step(TrainingProgress)
     /// Dev metrics were computed (and the record added to the history).
