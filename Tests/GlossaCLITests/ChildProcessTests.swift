@@ -56,7 +56,8 @@ import Testing
     @Test func successSucceeds() async throws {
         let log = logURL()
         defer { try? FileManager.default.removeItem(at: log) }
-        let child = try ChildProcess(executable: "/bin/sh", arguments: ["-c", "sleep 1"], log: log)
+        // Long enough to be sampled even when the whole suite keeps the concurrency pool busy (the sampler is a task).
+        let child = try ChildProcess(executable: "/bin/sh", arguments: ["-c", "sleep 4"], log: log)
         let ending = try await ending(of: child)
         #expect(ending.succeeded && ending.exitCode == 0)
         #expect(ending.peakBytes > 0)
