@@ -324,24 +324,34 @@ void gk_silu_backward(const float *g, const float *x, float *dx, size_t n) {
 
 // Per row: x̂ = (x − μ)·r, d = g·w; dx = r·(d − mean(d) − x̂·mean(d·x̂)) (without the mean(d) term for RMS norm).
 // x̂ and d are recomputed in the second pass rather than stored: two reads of a row that is still in cache.
+// Columns [from, to) of a row, one at a time: the whole row without AVX2, the tail after the vector body with it.
+static inline void layernorm_backward_sums(const float *xr, const float *gr, const float *w, float mu, float rs, float *dw,
+                                           float *db, size_t from, size_t to, float *sd, float *sdx) {
+    for (size_t i = from; i < to; i++) {
+        const float xh = (xr[i] - mu) * rs, d = gr[i] * (w ? w[i] : 1.0f);
+        dw[i] += gr[i] * xh;
+        if (db) db[i] += gr[i];
+        *sd += d;
+        *sdx += d * xh;
+    }
+}
+
+static inline void layernorm_backward_dx(const float *xr, const float *gr, const float *w, float mu, float rs, float md,
+                                         float mdx, float *dxr, size_t from, size_t to) {
+    for (size_t i = from; i < to; i++) {
+        const float xh = (xr[i] - mu) * rs, d = gr[i] * (w ? w[i] : 1.0f);
+        dxr[i] = rs * (d - md - xh * mdx);
+    }
+}
+
 static void layernorm_backward_scalar(const float *x, const float *g, const float *w, const float *mean, const float *rstd,
                                       float *dx, float *dw, float *db, size_t rows, size_t cols) {
     for (size_t r = 0; r < rows; r++) {
-        const float *xr = x + r * cols, *gr = g + r * cols;
         const float mu = mean ? mean[r] : 0.0f, rs = rstd[r];
         float sd = 0, sdx = 0;
-        for (size_t i = 0; i < cols; i++) {
-            const float xh = (xr[i] - mu) * rs, d = gr[i] * (w ? w[i] : 1.0f);
-            dw[i] += gr[i] * xh;
-            if (db) db[i] += gr[i];
-            sd += d;
-            sdx += d * xh;
-        }
-        const float md = mean ? sd / (float)cols : 0.0f, mdx = sdx / (float)cols;
-        for (size_t i = 0; i < cols; i++) {
-            const float xh = (xr[i] - mu) * rs, d = gr[i] * (w ? w[i] : 1.0f);
-            dx[r * cols + i] = rs * (d - md - xh * mdx);
-        }
+        layernorm_backward_sums(x + r * cols, g + r * cols, w, mu, rs, dw, db, 0, cols, &sd, &sdx);
+        layernorm_backward_dx(x + r * cols, g + r * cols, w, mu, rs, mean ? sd / (float)cols : 0.0f, sdx / (float)cols,
+                              dx + r * cols, 0, cols);
     }
 }
 
@@ -364,13 +374,7 @@ AVX2 static void layernorm_backward_avx2(const float *x, const float *g, const f
             vsdx = _mm256_fmadd_ps(d, xh, vsdx);
         }
         float sd = hsum8(vsd), sdx = hsum8(vsdx);
-        for (size_t i = body; i < cols; i++) {
-            const float xh = (xr[i] - mu) * rs, d = gr[i] * (w ? w[i] : 1.0f);
-            dw[i] += gr[i] * xh;
-            if (db) db[i] += gr[i];
-            sd += d;
-            sdx += d * xh;
-        }
+        layernorm_backward_sums(xr, gr, w, mu, rs, dw, db, body, cols, &sd, &sdx);
         const float md = mean ? sd / (float)cols : 0.0f, mdx = sdx / (float)cols;
         const __m256 vmd = _mm256_set1_ps(md), vmdx = _mm256_set1_ps(mdx);
         for (size_t i = 0; i < body; i += 8) {
@@ -379,10 +383,7 @@ AVX2 static void layernorm_backward_avx2(const float *x, const float *g, const f
             const __m256 d = w ? _mm256_mul_ps(gv, _mm256_loadu_ps(w + i)) : gv;
             _mm256_storeu_ps(dxr + i, _mm256_mul_ps(vrs, _mm256_sub_ps(_mm256_sub_ps(d, vmd), _mm256_mul_ps(xh, vmdx))));
         }
-        for (size_t i = body; i < cols; i++) {
-            const float xh = (xr[i] - mu) * rs, d = gr[i] * (w ? w[i] : 1.0f);
-            dxr[i] = rs * (d - md - xh * mdx);
-        }
+        layernorm_backward_dx(xr, gr, w, mu, rs, md, mdx, dxr, body, cols);
     }
 }
 
