@@ -111,7 +111,8 @@ extension RecipeRun {
         events(.note(describe(classifier.network, "\(recipe.plugin) classifier", vocabulary: tokenizer.vocabularySize)))
         events(.note("data: \(train.count) training texts, \(dev.count) dev, \(test.count) test; \(labels.count) labels: \(labels.joined(separator: ", "))"))
         let objective = try ClassificationObjective(classifier: classifier, train: train, dev: dev, classWeights: block.weights(for: train),
-                                                    batchSize: block.batchSize, maxTokens: recipe.training.maxTokens)
+                                                    batchSize: block.batchSize, maxTokens: recipe.training.maxTokens,
+                                                    labelSmoothing: recipe.training.labelSmoothing)
         let (result, weights) = try runTrainer(classifier, objective, folder: folder.url, stop: stop, events: events)
         guard try writesModel(result) else { return withoutModel(result, folder) }
         let final = try withoutGrad { try objective.validate(model: classifier) }

@@ -146,6 +146,42 @@ import GlossaTestSupport
         #expect(result.step >= 2 && result.step <= 6, "\(result.step) steps")
     }
 
+    /// Label smoothing ε trains toward 1 − ε on the label and ε spread over all labels (the loss computed by hand
+    /// from the logits of a briefly trained classifier, whose logits are far from even); ε outside [0, 1) is refused.
+    @Test func labelSmoothingMixesInTheUniformTarget() throws {
+        let classifier = try tinyClassifier()
+        let folder = scratch()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        _ = try Trainer(model: classifier, objective: try ClassificationObjective(classifier: classifier, train: Self.examples, dev: [],
+                                                                                  batchSize: 10, maxTokens: 1000),
+                        settings: settings(steps: 20), directory: folder).run()
+        func objective(_ smoothing: Float) throws -> ClassificationObjective {
+            try ClassificationObjective(classifier: classifier, train: Self.examples, dev: [], maxTokens: 1000, labelSmoothing: smoothing)
+        }
+        func loss(_ smoothing: Float) throws -> Float {
+            try withoutGrad { try objective(smoothing).loss(batch: [0, 1, 2, 3], model: classifier, context: ForwardContext()) }.loss.scalars[0]
+        }
+        let plain = try objective(0)
+        let logits = try withoutGrad { try classifier.logits(tokenized: (0..<4).map { plain.train[$0].ids }, context: ForwardContext()) }.scalars
+        var expected: Float = 0, unsmoothed: Float = 0
+        for i in 0..<4 {
+            let row = Array(logits[(2 * i)..<(2 * i + 2)]), top = try #require(row.max())
+            let logSumExp = top + log(row.map { exp($0 - top) }.reduce(0, +))
+            let nll = row.map { logSumExp - $0 }
+            expected += 0.8 * nll[plain.train[i].label] + 0.2 * (nll[0] + nll[1]) / 2
+            unsmoothed += nll[plain.train[i].label]
+        }
+        expected /= 4
+        unsmoothed /= 4
+        let smoothed = try loss(0.2)
+        #expect(abs(smoothed - expected) < 1e-5, "\(smoothed) vs \(expected)")
+        #expect(abs(try loss(0) - unsmoothed) < 1e-5)
+        #expect(smoothed - unsmoothed > 0.01, "smoothing a confident classifier's target raises its loss: \(smoothed) vs \(unsmoothed)")
+        for bad: Float in [1, -0.1, .nan] {
+            #expect(throws: GlossaError.self) { try objective(bad) }
+        }
+    }
+
     /// Labels outside the classifier's, and class weights for unknown labels, are errors that name them.
     @Test func unknownLabelsAreRefused() throws {
         let classifier = try tinyClassifier()

@@ -12,15 +12,18 @@ public final class ClassificationObjective: TrainingObjective, ReportingObjectiv
     /// Each label's loss weight, scaled so the training texts' mean weight is 1 (so the learning rate means the
     /// same with or without weights).
     public let classWeights: [Float]
+    /// The share of each training target spread evenly over all labels (0: plain cross-entropy); the dev loss is
+    /// unsmoothed.
+    public let labelSmoothing: Float
     let labels: [String]
     let maxTokens: Int
     let batchSize: Int
 
     /// An objective over `train` (and `dev`) for `classifier`, whose labels every example's label must be one of;
     /// `classWeights` by label (missing labels weigh 1) or `nil` for none; batches of at most `batchSize` texts and
-    /// `maxTokens` padded tokens.
+    /// `maxTokens` padded tokens; `labelSmoothing` in [0, 1).
     public init(classifier: Classifier, train: [LabeledText], dev: [LabeledText], classWeights: [String: Float]? = nil,
-                batchSize: Int = 64, maxTokens: Int) throws {
+                batchSize: Int = 64, maxTokens: Int, labelSmoothing: Float = 0) throws {
         let labels = classifier.labels
         self.labels = labels
         let index = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($0.element, $0.offset) })
@@ -35,6 +38,8 @@ public final class ClassificationObjective: TrainingObjective, ReportingObjectiv
         }
         guard !train.isEmpty else { throw GlossaError.invalidInput("classification training needs at least one example") }
         guard batchSize >= 1 else { throw GlossaError.invalidInput("batch_size must be at least 1") }
+        guard labelSmoothing >= 0 && labelSmoothing < 1 else { throw GlossaError.invalidInput("label_smoothing must be in [0, 1), not \(labelSmoothing)") }
+        self.labelSmoothing = labelSmoothing
         self.train = try tokenize(train, "training")
         self.dev = try tokenize(dev, "dev")
         var weights = [Float](repeating: 1, count: labels.count)
@@ -70,11 +75,11 @@ public final class ClassificationObjective: TrainingObjective, ReportingObjectiv
 
     public func network(of model: Classifier) -> any SavableModel { model.network }
 
-    /// The weighted mean cross-entropy of the batch's texts; `tokens` counts their tokens for the budget.
+    /// The weighted mean (label-smoothed) cross-entropy of the batch's texts; `tokens` counts their tokens for the budget.
     public func loss(batch: [Int], model: Classifier, context: ForwardContext) throws -> ObjectiveLoss {
         let examples = batch.map { train[$0] }
         let logits = try model.logits(tokenized: examples.map(\.ids), context: context)  // [B, K]
-        let losses = logits.crossEntropyRows(targets: examples.map(\.label))  // [B]
+        let losses = logits.crossEntropyRows(targets: examples.map(\.label), labelSmoothing: labelSmoothing)  // [B]
         let weights = Tensor(shape: [examples.count], scalars: examples.map { classWeights[$0.label] })
         let loss = (losses * weights).mean()
         let k = labels.count, scores = logits.scalars
