@@ -1,6 +1,7 @@
 import Foundation
 import Glossa
 import GlossaNN
+import GlossaTensor
 
 /// A translator behind its batch queue: texts from every request join one running beam search between its steps,
 /// decoded with the directory's search settings exactly as `glossa translate` without search flags decodes them.
