@@ -9,6 +9,9 @@ public final class KeyValueCache {
     private var keyStorage: [Float] = []
     private var valueStorage: [Float] = []
     private var rows = 0, heads = 0, width = 0, capacity = 0
+    /// Rows the storage has room for: a continuous batch's joining rows are copied into the room left after the live
+    /// ones (the room is kept when rows leave), so a join copies only the new rows, not the whole cache.
+    private var rowCapacity = 0
     /// The positions cached in each row. Rows of a continuous batch joined at different times hold different
     /// numbers; each appends at its own end and attends only to its own positions.
     public private(set) var rowLengths: [Int] = []
@@ -25,7 +28,7 @@ public final class KeyValueCache {
 
     private func materialize(_ storage: [Float]) -> Tensor? {
         guard length > 0 else { return nil }
-        if capacity == length { return Tensor(shape: [rows, heads, length, width], scalars: storage) }
+        if capacity == length && rowCapacity == rows { return Tensor(shape: [rows, heads, length, width], scalars: storage) }
         let block = capacity * width, used = length * width
         var out = [Float](repeating: 0, count: rows * heads * used)
         for r in 0..<(rows * heads) { out[(r * used)..<((r + 1) * used)] = storage[(r * block)..<(r * block + used)] }
@@ -36,6 +39,7 @@ public final class KeyValueCache {
     func set(keys: Tensor, values: Tensor) {
         (rows, heads, length, width) = (keys.shape[0], keys.shape[1], keys.shape[2], keys.shape[3])
         capacity = length
+        rowCapacity = rows
         rowLengths = [Int](repeating: length, count: rows)
         keyStorage = keys.scalars
         valueStorage = values.scalars
@@ -67,7 +71,7 @@ public final class KeyValueCache {
     private func grow(to newCapacity: Int) {
         let oldBlock = capacity * width, newBlock = newCapacity * width, used = length * width
         func regrow(_ storage: [Float]) -> [Float] {
-            var out = [Float](repeating: 0, count: rows * heads * newBlock)
+            var out = [Float](repeating: 0, count: rowCapacity * heads * newBlock)
             for r in 0..<(rows * heads) { out[(r * newBlock)..<(r * newBlock + used)] = storage[(r * oldBlock)..<(r * oldBlock + used)] }
             return out
         }
@@ -81,8 +85,10 @@ public final class KeyValueCache {
     public func select(rows selected: [Int]) {
         guard length > 0, !(selected.count == rows && selected.indices.allSatisfy { selected[$0] == $0 }) else { return }
         let block = capacity * width, used = length * width, batchBlock = heads * block
+        // The room for rows is kept (joins fill it); what lies past a row's own positions is never read.
+        let room = Swift.max(selected.count, rowCapacity)
         func gather(_ storage: [Float]) -> [Float] {
-            var out = [Float](repeating: 0, count: selected.count * batchBlock)
+            var out = [Float](unsafeUninitializedCapacity: room * batchBlock) { _, count in count = room * batchBlock }
             out.withUnsafeMutableBufferPointer { o in storage.withUnsafeBufferPointer { s in
                 guard let op = o.baseAddress, let sp = s.baseAddress else { return }
                 for (i, r) in selected.enumerated() {
@@ -94,10 +100,11 @@ public final class KeyValueCache {
         keyStorage = gather(keyStorage)
         valueStorage = gather(valueStorage)
         rows = selected.count
+        rowCapacity = room
         rowLengths = selected.map { rowLengths[$0] }
         // The longest row may have left; what it held past the others' ends is zeros or never read again.
         length = rowLengths.max() ?? 0
-        if length == 0 { (keyStorage, valueStorage, capacity) = ([], [], 0) }
+        if length == 0 { (keyStorage, valueStorage, capacity, rowCapacity) = ([], [], 0, 0) }
     }
 
     /// Appends the rows of `other` (a cache of the same layer, its rows at their own positions) after these rows.
@@ -105,28 +112,37 @@ public final class KeyValueCache {
         guard other.length > 0 else { return }
         guard length > 0 else {
             (keyStorage, valueStorage, rows, heads, width, capacity) = (other.keyStorage, other.valueStorage, other.rows, other.heads, other.width, other.capacity)
-            (rowLengths, length) = (other.rowLengths, other.length)
+            (rowLengths, length, rowCapacity) = (other.rowLengths, other.length, other.rowCapacity)
             return
         }
         precondition(other.heads == heads && other.width == width, "joining a cache of [\(other.heads), \(other.width)] to one of [\(heads), \(width)]")
-        let newCapacity = Swift.max(capacity, other.capacity)
-        let newBlock = newCapacity * width, total = rows + other.rows
-        func join(_ mine: [Float], _ theirs: [Float]) -> [Float] {
-            var out = [Float](repeating: 0, count: total * heads * newBlock)
-            out.withUnsafeMutableBufferPointer { o in mine.withUnsafeBufferPointer { m in theirs.withUnsafeBufferPointer { t in
-                guard let op = o.baseAddress, let mp = m.baseAddress, let tp = t.baseAddress else { return }
-                for r in 0..<(rows * heads) { (op + r * newBlock).update(from: mp + r * capacity * width, count: length * width) }
-                let base = rows * heads
-                for r in 0..<(other.rows * heads) {
-                    (op + (base + r) * newBlock).update(from: tp + r * other.capacity * width, count: other.length * width)
-                }
-            } } }
-            return out
+        let total = rows + other.rows
+        if other.capacity > capacity || total > rowCapacity {
+            // No room: a larger store, with room for as many rows again, so the next joins fit.
+            let newCapacity = Swift.max(capacity, other.capacity), newRows = Swift.max(total, 2 * rowCapacity)
+            let newBlock = newCapacity * width
+            func regrow(_ mine: [Float]) -> [Float] {
+                var out = [Float](repeating: 0, count: newRows * heads * newBlock)
+                out.withUnsafeMutableBufferPointer { o in mine.withUnsafeBufferPointer { m in
+                    guard let op = o.baseAddress, let mp = m.baseAddress else { return }
+                    for r in 0..<(rows * heads) { (op + r * newBlock).update(from: mp + r * capacity * width, count: length * width) }
+                } }
+                return out
+            }
+            keyStorage = regrow(keyStorage)
+            valueStorage = regrow(valueStorage)
+            (capacity, rowCapacity) = (newCapacity, newRows)
         }
-        keyStorage = join(keyStorage, other.keyStorage)
-        valueStorage = join(valueStorage, other.valueStorage)
+        let block = capacity * width, base = rows * heads
+        func place(_ storage: inout [Float], _ theirs: [Float]) {
+            storage.withUnsafeMutableBufferPointer { o in theirs.withUnsafeBufferPointer { t in
+                guard let op = o.baseAddress, let tp = t.baseAddress else { return }
+                for r in 0..<(other.rows * heads) { (op + (base + r) * block).update(from: tp + r * other.capacity * width, count: other.length * width) }
+            } }
+        }
+        place(&keyStorage, other.keyStorage)
+        place(&valueStorage, other.valueStorage)
         rows = total
-        capacity = newCapacity
         rowLengths += other.rowLengths
         length = Swift.max(length, other.length)
     }
