@@ -119,7 +119,7 @@ public final class KeyValueCache {
         let total = rows + other.rows
         if other.capacity > capacity || total > rowCapacity {
             // No room: a larger store, with room for as many rows again, so the next joins fit.
-            let newCapacity = Swift.max(capacity, other.capacity), newRows = Swift.max(total, 2 * rowCapacity)
+            let newCapacity = Swift.max(capacity, other.capacity), newRows = total > rowCapacity ? Swift.max(total, 2 * rowCapacity) : rowCapacity
             let newBlock = newCapacity * width
             func regrow(_ mine: [Float]) -> [Float] {
                 var out = [Float](repeating: 0, count: newRows * heads * newBlock)
