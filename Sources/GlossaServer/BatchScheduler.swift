@@ -45,6 +45,9 @@ public protocol BatchEngine: AnyObject {
     func abandon(_ handle: Int)
     /// Whether anything admitted is still running.
     var isIdle: Bool { get }
+    /// Whether items may join while others run (false for decoders whose state cannot take rows in: then a batch
+    /// runs to its end before the next is admitted).
+    var admitsWhileRunning: Bool { get }
     /// Drops everything (after an error, which fails every running request).
     func reset()
 }
@@ -202,7 +205,8 @@ public final class BatchScheduler<Engine: BatchEngine>: @unchecked Sendable wher
             owner = [:]
             engine.reset()
         }
-        while let taken = nextAdmission(runningTokens: running.reduce(0) { $0 + $1.entry.tokens }, idle: engine.isIdle) {
+        while let taken = nextAdmission(runningTokens: running.reduce(0) { $0 + $1.entry.tokens }, idle: engine.isIdle,
+                                        joining: engine.admitsWhileRunning) {
             let start = DispatchTime.now()
             // Requests whose time ran out or whose client left: their rows leave before the next step.
             for item in running where item.entry.ticket.isCancelled { for handle in item.handles { engine.abandon(handle) } }
@@ -249,10 +253,12 @@ public final class BatchScheduler<Engine: BatchEngine>: @unchecked Sendable wher
 
     /// The requests to admit before the next step. With nothing running: waits for a request, then for more until
     /// they hold `maxBatchTokens` tokens or the first has waited `maxWait`; `nil` once stopping with nothing left.
-    /// While a batch runs: what is waiting now, as far as the running requests' `runningTokens` leave room.
-    private func nextAdmission(runningTokens: Int, idle: Bool) -> [QueueEntry<Input, Output>]? {
+    /// While a batch runs: what is waiting now, as far as the running requests' `runningTokens` leave room (nothing
+    /// unless `joining`).
+    private func nextAdmission(runningTokens: Int, idle: Bool, joining: Bool) -> [QueueEntry<Input, Output>]? {
         condition.lock()
         defer { condition.unlock() }
+        if !idle && !joining { return [] }
         if idle {
             while waiting.isEmpty {
                 if stopping { return nil }

@@ -53,6 +53,7 @@ final class TranslationEngine: BatchEngine {
                                                earlyStopping: search.earlyStopping, forceEOSAtLimit: search.forceEOSAtLimit,
                                                banned: search.bannedTokens)
         batch = DecodingBatch(decoder: translator.model.decoder)
+        admitsWhileRunning = DecodingBatch.canJoin(translator.model.decoder)
     }
 
     func admit(_ inputs: [String], tickets: [WorkTicket]) throws -> [Int] {
@@ -120,6 +121,10 @@ final class TranslationEngine: BatchEngine {
 
     var isIdle: Bool { batch.isEmpty }
 
+    /// Whether the decoder's state takes rows in (Marian's does; an RNN decoder's does not, and then a batch runs to
+    /// its end first).
+    let admitsWhileRunning: Bool
+
     func reset() {
         batch = DecodingBatch(decoder: translator.model.decoder)
         (sequences, texts, finished) = ([:], [:], [])
@@ -178,6 +183,7 @@ final class EmbeddingEngine: BatchEngine {
 
     func abandon(_ handle: Int) {}
     var isIdle: Bool { true }
+    var admitsWhileRunning: Bool { true }
     func reset() { finished = [] }
 }
 
@@ -257,6 +263,7 @@ final class CompletionEngine: BatchEngine {
     init(language: LanguageModel) {
         self.language = language
         batch = DecodingBatch(decoder: language.model.decoder)
+        admitsWhileRunning = DecodingBatch.canJoin(language.model.decoder)
     }
 
     func admit(_ inputs: [CompletionJob], tickets: [WorkTicket]) throws -> [Int] {
@@ -321,6 +328,9 @@ final class CompletionEngine: BatchEngine {
     }
 
     var isIdle: Bool { batch.isEmpty }
+
+    /// Whether the decoder's state takes rows in (the causal LM's does).
+    let admitsWhileRunning: Bool
 
     func reset() {
         batch = DecodingBatch(decoder: language.model.decoder)

@@ -62,6 +62,12 @@ public final class DecodingBatch {
         context.profile = profile
     }
 
+    /// Whether `decoder`'s states take in rows of others (`DecoderState.append(rowsOf:)`), so sequences can join a
+    /// running batch; without, only sequences joined while the batch is empty decode together.
+    public static func canJoin(_ decoder: any Decoder) -> Bool {
+        (try? decoder.makeState().append(rowsOf: decoder.makeState())) != nil
+    }
+
     /// Whether no sequence is being decoded.
     public var isEmpty: Bool { sentences.isEmpty }
     /// The rows (live hypotheses) of the next step.
