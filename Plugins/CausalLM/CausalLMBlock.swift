@@ -72,4 +72,14 @@ final class CausalLMState: DecoderState {
         if !nextPositions.isEmpty { nextPositions = rows.map { nextPositions[$0] } }
         if !realSlots.isEmpty { realSlots = rows.map { realSlots[$0] } }
     }
+
+    func append(rowsOf other: any DecoderState) throws {
+        guard let other = other as? CausalLMState, other.caches.count == caches.count else {
+            throw GlossaError.invalidInput("a decoder state from another model was joined to a causal LM one")
+        }
+        guard other.length > 0 else { return }
+        for (mine, theirs) in zip(caches, other.caches) { mine.append(rowsOf: theirs) }
+        nextPositions += other.nextPositions
+        realSlots += other.realSlots
+    }
 }

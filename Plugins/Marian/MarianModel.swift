@@ -161,13 +161,18 @@ struct MarianEmbedder {
     let scale: Float
     let dropout: Float
 
-    /// `[B, T]` ids starting at absolute position `offset` → `[B, T, C]`.
-    func callAsFunction(_ batch: TokenBatch, offset: Int, context: ForwardContext) throws -> Tensor {
+    /// `[B, T]` ids starting at absolute position `offset` → `[B, T, C]`; with `rowOffsets`, row b starts at its own.
+    func callAsFunction(_ batch: TokenBatch, offset: Int, rowOffsets: [Int]? = nil, context: ForwardContext) throws -> Tensor {
         let limit = positions.shape[0]
-        guard offset + batch.length <= limit else {
-            throw GlossaError.invalidInput("a sequence of \(offset + batch.length) tokens is longer than this model's limit of \(limit) positions")
+        let last = (rowOffsets?.max() ?? offset) + batch.length
+        guard last <= limit else {
+            throw GlossaError.invalidInput("a sequence of \(last) tokens is longer than this model's limit of \(limit) positions")
         }
         let tokens = table.gather(rows: batch.ids, shape: batch.shape) * scale  // [B, T, C]
+        if let rowOffsets, rowOffsets.contains(where: { $0 != offset }) {
+            let rows = rowOffsets.flatMap { start in (start..<(start + batch.length)).map { $0 } }
+            return context.dropout(tokens + positions.gather(rows: rows, shape: batch.shape), dropout)
+        }
         let position = positions.slice(axis: 0, offset..<(offset + batch.length))  // [T, C]
         return context.dropout(tokens + position, dropout)
     }
@@ -225,6 +230,16 @@ final class MarianDecoderState: DecoderState {
         for cache in selfCaches { cache.select(rows: rows) }
         for cache in crossCaches { cache.select(rows: memoryRows) }
     }
+
+    func append(rowsOf other: any DecoderState) throws {
+        guard let other = other as? MarianDecoderState, other.selfCaches.count == selfCaches.count else {
+            throw GlossaError.invalidInput("a decoder state from another model was joined to a Marian one")
+        }
+        for (mine, theirs) in zip(selfCaches + crossCaches, other.selfCaches + other.crossCaches) { mine.append(rowsOf: theirs) }
+    }
+
+    /// Each row's next position (rows of a continuous batch joined at different steps).
+    var positions: [Int] { selfCaches.first?.rowLengths ?? [] }
 }
 
 /// The Marian decoder stack with the tied output projection.
@@ -263,7 +278,8 @@ final class MarianDecoder: Decoder {
         let caches = state as? MarianDecoderState
         if state != nil && caches == nil { throw GlossaError.invalidInput("a decoder state from another model was passed to Marian") }
         let offset = caches?.length ?? 0
-        var h = try embedder(tokens, offset: offset, context: context)
+        let rowOffsets = caches?.positions
+        var h = try embedder(tokens, offset: offset, rowOffsets: rowOffsets?.count == tokens.batchSize ? rowOffsets : nil, context: context)
         // Causal over the new positions, which follow `offset` cached ones; padding in the target
         // is only ever at the end, so causality alone keeps real positions from seeing it.
         let selfMask: Tensor? = tokens.length > 1 ? AttentionMask.causal(queries: tokens.length, keys: offset + tokens.length, offset: offset) : nil

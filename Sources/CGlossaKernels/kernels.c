@@ -29,6 +29,9 @@ static float act_scalar(int kind, float v) {
 // (relative error about 2e-7 over the range, the same order as expf).
 AVX2 static inline __m256 exp8(__m256 x) {
     const __m256 hi = _mm256_set1_ps(88.3762626647949f), lo = _mm256_set1_ps(-87.3365478515625f);
+    // Below the range the result is exactly 0 (not the clamp's 1e-38): a masked score then adds nothing at all to a
+    // sum, so a row's softmax does not change with the masked padding after it (batch invariance).
+    const __m256 under = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
     x = _mm256_min_ps(_mm256_max_ps(x, lo), hi);
     __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
@@ -42,7 +45,12 @@ AVX2 static inline __m256 exp8(__m256 x) {
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
     p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
     __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+    return _mm256_andnot_ps(under, _mm256_mul_ps(p, _mm256_castsi256_ps(e)));
+}
+
+// Lanes 0..<n set (n ≤ 8), for loads and stores of a row's last partial vector.
+AVX2 static inline __m256i lanes(size_t n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
 AVX2 static inline float hsum8(__m256 v) {
@@ -84,21 +92,25 @@ AVX2 static void softmax_avx2(const float *x, float *y, size_t rows, size_t cols
             vsum = _mm256_add_ps(vsum, e);
             if (!log) _mm256_storeu_ps(yr + i, e);
         }
-        for (; i < cols; i++) {
-            float e = expf((xr[i] - m) * scale);
-            sum += e;
-            if (!log) yr[i] = e;
+        // The last partial vector joins the same lanes as a full one would, its missing lanes adding exactly 0: a row
+        // sums the same with or without masked padding after it (its exponentials are 0 too).
+        if (i < cols) {
+            const __m256i keep = lanes(cols - i);
+            __m256 e = _mm256_and_ps(exp8(_mm256_mul_ps(_mm256_sub_ps(_mm256_maskload_ps(xr + i, keep), vmax), vs)), _mm256_castsi256_ps(keep));
+            vsum = _mm256_add_ps(vsum, e);
+            if (!log) _mm256_maskstore_ps(yr + i, keep, e);
         }
-        sum += hsum8(vsum);
+        sum = hsum8(vsum);
         if (log) {
             const __m256 off = _mm256_set1_ps(logf(sum));
             for (i = 0; i + 8 <= cols; i += 8)
                 _mm256_storeu_ps(yr + i, _mm256_sub_ps(_mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(xr + i), vmax), vs), off));
             for (; i < cols; i++) yr[i] = (xr[i] - m) * scale - logf(sum);
         } else {
-            const __m256 inv = _mm256_set1_ps(1.0f / sum);
+            const float invs = 1.0f / sum;
+            const __m256 inv = _mm256_set1_ps(invs);
             for (i = 0; i + 8 <= cols; i += 8) _mm256_storeu_ps(yr + i, _mm256_mul_ps(_mm256_loadu_ps(yr + i), inv));
-            for (; i < cols; i++) yr[i] *= 1.0f / sum;
+            for (; i < cols; i++) yr[i] *= invs;
         }
     }
 }
@@ -405,38 +417,42 @@ void gk_keep_freed_memory(void) {
 
 // ---- attention for one query per head (incremental decoding) ------------------------------------
 
-static void attention_step_scalar(const float *q, const float *k, const float *v, const float *mask, float *out,
-                                  float *scores, size_t rows, size_t heads, size_t t, size_t d, size_t stride) {
+static void attention_step_scalar(const float *q, const float *k, const float *v, const float *mask, size_t mask_stride,
+                                  const size_t *lengths, float *out, float *scores, size_t rows, size_t heads, size_t t,
+                                  size_t d, size_t stride) {
     for (size_t r = 0; r < rows; r++) {
         const float *qr = q + r * d, *kr = k + r * stride, *vr = v + r * stride;
-        const float *mr = mask ? mask + (r / heads) * t : NULL;
+        const float *mr = mask ? mask + (r / heads) * mask_stride : NULL;
+        const size_t tr = lengths ? lengths[r / heads] : t;
         float m = -INFINITY;
-        for (size_t j = 0; j < t; j++) {
+        for (size_t j = 0; j < tr; j++) {
             float s = 0;
-            for (size_t i = 0; i < d; i++) s += qr[i] * kr[j * d + i];
+            for (size_t i = 0; i < d; i++) s = fmaf(qr[i], kr[j * d + i], s);
             if (mr) s += mr[j];
             scores[j] = s;
             m = s > m ? s : m;
         }
         if (m == -INFINITY) m = 0;
         float sum = 0;
-        for (size_t j = 0; j < t; j++) { scores[j] = expf(scores[j] - m); sum += scores[j]; }
+        for (size_t j = 0; j < tr; j++) { scores[j] = expf(scores[j] - m); sum += scores[j]; }
         float *o = out + r * d;
         for (size_t i = 0; i < d; i++) o[i] = 0;
-        for (size_t j = 0; j < t; j++) {
+        for (size_t j = 0; j < tr; j++) {
             float p = scores[j] / sum;
             for (size_t i = 0; i < d; i++) o[i] += p * vr[j * d + i];
         }
     }
 }
 
-AVX2 static void attention_step_avx2(const float *q, const float *k, const float *v, const float *mask, float *out,
-                                     float *scores, size_t rows, size_t heads, size_t t, size_t d, size_t stride) {
+AVX2 static void attention_step_avx2(const float *q, const float *k, const float *v, const float *mask, size_t mask_stride,
+                                     const size_t *lengths, float *out, float *scores, size_t rows, size_t heads, size_t t,
+                                     size_t d, size_t stride) {
     for (size_t r = 0; r < rows; r++) {
         const float *qr = q + r * d, *kr = k + r * stride, *vr = v + r * stride;
-        const float *mr = mask ? mask + (r / heads) * t : NULL;
+        const float *mr = mask ? mask + (r / heads) * mask_stride : NULL;
+        const size_t tr = lengths ? lengths[r / heads] : t;
         float m = -INFINITY;
-        for (size_t j = 0; j < t; j++) {
+        for (size_t j = 0; j < tr; j++) {
             const float *kj = kr + j * d;
             __m256 acc = _mm256_setzero_ps();
             size_t i = 0;
@@ -448,36 +464,41 @@ AVX2 static void attention_step_avx2(const float *q, const float *k, const float
             m = s > m ? s : m;
         }
         if (m == -INFINITY) m = 0;
-        // The same exponential as the row softmax kernel, so both paths agree to rounding.
+        // The same exponential as the row softmax kernel, so both paths agree to rounding; the last partial vector
+        // joins the same lanes as a full one, so masked positions after a row's own (exactly 0) change nothing.
         const __m256 vmax = _mm256_set1_ps(m);
         __m256 vsum = _mm256_setzero_ps();
-        float sum = 0;
         size_t j = 0;
-        for (; j + 8 <= t; j += 8) {
+        for (; j + 8 <= tr; j += 8) {
             __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(scores + j), vmax));
             vsum = _mm256_add_ps(vsum, e);
             _mm256_storeu_ps(scores + j, e);
         }
-        for (; j < t; j++) { scores[j] = expf(scores[j] - m); sum += scores[j]; }
-        sum += hsum8(vsum);
+        if (j < tr) {
+            const __m256i keep = lanes(tr - j);
+            __m256 e = _mm256_and_ps(exp8(_mm256_sub_ps(_mm256_maskload_ps(scores + j, keep), vmax)), _mm256_castsi256_ps(keep));
+            vsum = _mm256_add_ps(vsum, e);
+            _mm256_maskstore_ps(scores + j, keep, e);
+        }
+        const float sum = hsum8(vsum);
         const float inv = 1.0f / sum;
         float *o = out + r * d;
         size_t i = 0;
         for (; i + 8 <= d; i += 8) {
             __m256 acc = _mm256_setzero_ps();
-            for (j = 0; j < t; j++) acc = _mm256_fmadd_ps(_mm256_set1_ps(scores[j]), _mm256_loadu_ps(vr + j * d + i), acc);
+            for (j = 0; j < tr; j++) acc = _mm256_fmadd_ps(_mm256_set1_ps(scores[j]), _mm256_loadu_ps(vr + j * d + i), acc);
             _mm256_storeu_ps(o + i, _mm256_mul_ps(acc, _mm256_set1_ps(inv)));
         }
         for (; i < d; i++) {
             float acc = 0;
-            for (j = 0; j < t; j++) acc += scores[j] * vr[j * d + i];
+            for (j = 0; j < tr; j++) acc = fmaf(scores[j], vr[j * d + i], acc);
             o[i] = acc * inv;
         }
     }
 }
 
-void gk_attention_step(const float *q, const float *k, const float *v, const float *mask, float *out, float *scratch,
-                       size_t rows, size_t heads, size_t t, size_t d, size_t stride) {
-    if (gk_has_avx2()) attention_step_avx2(q, k, v, mask, out, scratch, rows, heads, t, d, stride);
-    else attention_step_scalar(q, k, v, mask, out, scratch, rows, heads, t, d, stride);
+void gk_attention_step(const float *q, const float *k, const float *v, const float *mask, size_t mask_stride, const size_t *lengths,
+                       float *out, float *scratch, size_t rows, size_t heads, size_t t, size_t d, size_t stride) {
+    if (gk_has_avx2()) attention_step_avx2(q, k, v, mask, mask_stride, lengths, out, scratch, rows, heads, t, d, stride);
+    else attention_step_scalar(q, k, v, mask, mask_stride, lengths, out, scratch, rows, heads, t, d, stride);
 }

@@ -11,9 +11,9 @@ struct ServeCommand: PluginCommand {
         commandName: "serve", abstract: "Serve models over HTTP: LibreTranslate's /translate, OpenAI's /v1/embeddings and /v1/completions.",
         discussion: """
             Each --model NAME=DIR is loaded (its kind — translator, embedder, language model — read from the directory) \
-            before the server listens. Requests queue per model; a worker forms batches of up to --max-batch-tokens \
-            input tokens, waiting at most --max-wait-ms for more, and answers each request with exactly what the CLI \
-            gives for the same input. SIGTERM or SIGINT stops accepting connections, finishes what is in flight, and \
+            before the server listens. Requests queue per model and join the model's running batch between decoding \
+            steps while the running requests hold fewer than --max-batch-tokens input tokens (an idle worker waits at \
+            most --max-wait-ms for company); each request is answered with exactly what the CLI gives for the same input. SIGTERM or SIGINT stops accepting connections, finishes what is in flight, and \
             exits 0. See docs/serving.md.
             """)
 
@@ -26,7 +26,7 @@ struct ServeCommand: PluginCommand {
     @Option(help: "The port (0: pick a free one; the address is printed on standard error either way).")
     var port = 8080
 
-    @Option(help: "Close a batch once it holds this many input tokens (a larger request runs alone).")
+    @Option(help: "No request joins the running batch once its requests hold this many input tokens (a larger request runs alone).")
     var maxBatchTokens = ServerConfiguration().maxBatchTokens
 
     @Option(help: "The longest a request waits for others to join its batch, in milliseconds.")

@@ -9,20 +9,26 @@ public final class KeyValueCache {
     private var keyStorage: [Float] = []
     private var valueStorage: [Float] = []
     private var rows = 0, heads = 0, width = 0, capacity = 0
-    /// The number of cached positions.
+    /// Rows the storage has room for: a continuous batch's joining rows are copied into the room left after the live
+    /// ones (the room is kept when rows leave), so a join copies only the new rows, not the whole cache.
+    private var rowCapacity = 0
+    /// The positions cached in each row. Rows of a continuous batch joined at different times hold different
+    /// numbers; each appends at its own end and attends only to its own positions.
+    public private(set) var rowLengths: [Int] = []
+    /// The number of cached positions of the longest row.
     public private(set) var length = 0
 
     /// An empty cache.
     public init() {}
 
-    /// `[B, H, T, D]`, or `nil` before the first step.
+    /// `[B, H, T, D]` (T the longest row's positions; shorter rows end in zeros), or `nil` before the first step.
     public var keys: Tensor? { materialize(keyStorage) }
     /// `[B, H, T, D]`, or `nil` before the first step.
     public var values: Tensor? { materialize(valueStorage) }
 
     private func materialize(_ storage: [Float]) -> Tensor? {
         guard length > 0 else { return nil }
-        if capacity == length { return Tensor(shape: [rows, heads, length, width], scalars: storage) }
+        if capacity == length && rowCapacity == rows { return Tensor(shape: [rows, heads, length, width], scalars: storage) }
         let block = capacity * width, used = length * width
         var out = [Float](repeating: 0, count: rows * heads * used)
         for r in 0..<(rows * heads) { out[(r * used)..<((r + 1) * used)] = storage[(r * block)..<(r * block + used)] }
@@ -33,11 +39,13 @@ public final class KeyValueCache {
     func set(keys: Tensor, values: Tensor) {
         (rows, heads, length, width) = (keys.shape[0], keys.shape[1], keys.shape[2], keys.shape[3])
         capacity = length
+        rowCapacity = rows
+        rowLengths = [Int](repeating: length, count: rows)
         keyStorage = keys.scalars
         valueStorage = values.scalars
     }
 
-    /// Appends `keys` and `values` `[B, H, T', D]` after the cached positions, growing the room geometrically.
+    /// Appends `keys` and `values` `[B, H, T', D]` after each row's own cached positions, growing the room geometrically.
     func append(keys: Tensor, values: Tensor) {
         guard length > 0 else {
             set(keys: keys, values: values)
@@ -50,18 +58,20 @@ public final class KeyValueCache {
         for (storageIndex, source) in [(0, keys.scalars), (1, values.scalars)] {
             func write(_ storage: inout [Float]) {
                 for r in 0..<(rows * heads) {
-                    storage.replaceSubrange((r * block + length * width)..<(r * block + length * width + step), with: source[(r * step)..<((r + 1) * step)])
+                    let at = r * block + rowLengths[r / heads] * width
+                    storage.replaceSubrange(at..<(at + step), with: source[(r * step)..<((r + 1) * step)])
                 }
             }
             if storageIndex == 0 { write(&keyStorage) } else { write(&valueStorage) }
         }
+        for r in rowLengths.indices { rowLengths[r] += added }
         length += added
     }
 
     private func grow(to newCapacity: Int) {
         let oldBlock = capacity * width, newBlock = newCapacity * width, used = length * width
         func regrow(_ storage: [Float]) -> [Float] {
-            var out = [Float](repeating: 0, count: rows * heads * newBlock)
+            var out = [Float](repeating: 0, count: rowCapacity * heads * newBlock)
             for r in 0..<(rows * heads) { out[(r * newBlock)..<(r * newBlock + used)] = storage[(r * oldBlock)..<(r * oldBlock + used)] }
             return out
         }
@@ -75,8 +85,10 @@ public final class KeyValueCache {
     public func select(rows selected: [Int]) {
         guard length > 0, !(selected.count == rows && selected.indices.allSatisfy { selected[$0] == $0 }) else { return }
         let block = capacity * width, used = length * width, batchBlock = heads * block
+        // The room for rows is kept (joins fill it); what lies past a row's own positions is never read.
+        let room = Swift.max(selected.count, rowCapacity)
         func gather(_ storage: [Float]) -> [Float] {
-            var out = [Float](repeating: 0, count: selected.count * batchBlock)
+            var out = [Float](unsafeUninitializedCapacity: room * batchBlock) { _, count in count = room * batchBlock }
             out.withUnsafeMutableBufferPointer { o in storage.withUnsafeBufferPointer { s in
                 guard let op = o.baseAddress, let sp = s.baseAddress else { return }
                 for (i, r) in selected.enumerated() {
@@ -88,23 +100,69 @@ public final class KeyValueCache {
         keyStorage = gather(keyStorage)
         valueStorage = gather(valueStorage)
         rows = selected.count
+        rowCapacity = room
+        rowLengths = selected.map { rowLengths[$0] }
+        // The longest row may have left; what it held past the others' ends is zeros or never read again.
+        length = rowLengths.max() ?? 0
+        if length == 0 { (keyStorage, valueStorage, capacity, rowCapacity) = ([], [], 0, 0) }
     }
 
-    /// Attention of one query per row and head, `query` `[B, H, 1, D]` (already scaled), over every
-    /// cached position, with an additive `mask` `[B, T]` or none → `[B, 1, H·D]`. Rows and heads are
+    /// Appends the rows of `other` (a cache of the same layer, its rows at their own positions) after these rows.
+    public func append(rowsOf other: KeyValueCache) {
+        guard other.length > 0 else { return }
+        guard length > 0 else {
+            (keyStorage, valueStorage, rows, heads, width, capacity) = (other.keyStorage, other.valueStorage, other.rows, other.heads, other.width, other.capacity)
+            (rowLengths, length, rowCapacity) = (other.rowLengths, other.length, other.rowCapacity)
+            return
+        }
+        precondition(other.heads == heads && other.width == width, "joining a cache of [\(other.heads), \(other.width)] to one of [\(heads), \(width)]")
+        let total = rows + other.rows
+        if other.capacity > capacity || total > rowCapacity {
+            // No room: a larger store, with room for as many rows again, so the next joins fit.
+            let newCapacity = Swift.max(capacity, other.capacity), newRows = total > rowCapacity ? Swift.max(total, 2 * rowCapacity) : rowCapacity
+            let newBlock = newCapacity * width
+            func regrow(_ mine: [Float]) -> [Float] {
+                var out = [Float](repeating: 0, count: newRows * heads * newBlock)
+                out.withUnsafeMutableBufferPointer { o in mine.withUnsafeBufferPointer { m in
+                    guard let op = o.baseAddress, let mp = m.baseAddress else { return }
+                    for r in 0..<(rows * heads) { (op + r * newBlock).update(from: mp + r * capacity * width, count: length * width) }
+                } }
+                return out
+            }
+            keyStorage = regrow(keyStorage)
+            valueStorage = regrow(valueStorage)
+            (capacity, rowCapacity) = (newCapacity, newRows)
+        }
+        let block = capacity * width, base = rows * heads
+        func place(_ storage: inout [Float], _ theirs: [Float]) {
+            storage.withUnsafeMutableBufferPointer { o in theirs.withUnsafeBufferPointer { t in
+                guard let op = o.baseAddress, let tp = t.baseAddress else { return }
+                for r in 0..<(other.rows * heads) { (op + (base + r) * block).update(from: tp + r * other.capacity * width, count: other.length * width) }
+            } }
+        }
+        place(&keyStorage, other.keyStorage)
+        place(&valueStorage, other.valueStorage)
+        rows = total
+        rowLengths += other.rowLengths
+        length = Swift.max(length, other.length)
+    }
+
+    /// Attention of one query per row and head, `query` `[B, H, 1, D]` (already scaled), over each row's own
+    /// cached positions, with an additive `mask` `[B, maskStride]` or none → `[B, 1, H·D]`. Rows and heads are
     /// independent, so the result does not depend on the batch.
-    func attendOne(_ query: Tensor, mask: [Float]?) -> Tensor {
+    func attendOne(_ query: Tensor, mask: [Float]?, maskStride: Int) -> Tensor {
         let d = width
         var out = [Float](repeating: 0, count: rows * heads * d)
+        let uniform = rowLengths.allSatisfy { $0 == length }
         query.scalars.withUnsafeBufferPointer { q in keyStorage.withUnsafeBufferPointer { k in valueStorage.withUnsafeBufferPointer { v in
-            out.withUnsafeMutableBufferPointer { o in
+            out.withUnsafeMutableBufferPointer { o in rowLengths.withUnsafeBufferPointer { l in
                 guard let qp = q.baseAddress, let kp = k.baseAddress, let vp = v.baseAddress, let op = o.baseAddress else { return }
                 func run(_ mp: UnsafePointer<Float>?) {
                     AttentionStep.run(query: qp, keys: kp, values: vp, mask: mp, output: op, rows: rows, heads: heads, positions: length,
-                                      width: d, stride: capacity * d)
+                                      width: d, stride: capacity * d, maskStride: maskStride, lengths: uniform ? nil : l.baseAddress)
                 }
                 if let mask { mask.withUnsafeBufferPointer { run($0.baseAddress) } } else { run(nil) }
-            }
+            } }
         } } }
         return Tensor(shape: [rows, 1, heads * d], scalars: out)
     }
@@ -184,7 +242,7 @@ public final class MultiHeadAttention: Module {
             }
             // Incremental decoding, one query per row: the decode kernel reads the cache in place.
             if tq == 1 && !GradMode.isEnabled, let rowMask = Self.rowMask(mask, rows: b, keys: cache.length) {
-                return outputProjection(cache.attendOne(q, mask: rowMask.isEmpty ? nil : rowMask))
+                return outputProjection(cache.attendOne(q, mask: rowMask.0.isEmpty ? nil : rowMask.0, maskStride: rowMask.1))
             }
         }
         var k: Tensor, v: Tensor
@@ -206,14 +264,15 @@ public final class MultiHeadAttention: Module {
 }
 
 extension MultiHeadAttention {
-    /// An additive mask broadcastable to `[B, H, 1, T]` as one row of `T` per batch row (`[]` for none),
-    /// or `nil` when it varies by head or query and needs the general path.
-    static func rowMask(_ mask: Tensor?, rows: Int, keys: Int) -> [Float]? {
-        guard let mask else { return [] }
-        guard mask.rank == 4, mask.shape[1] == 1, mask.shape[2] == 1, mask.shape[3] == keys else { return nil }
-        if mask.shape[0] == rows { return mask.scalars }
+    /// An additive mask broadcastable to `[B, H, 1, T]` as one row per batch row (`[]` for none) and the distance
+    /// between rows, or `nil` when it varies by head or query and needs the general path. A mask wider than the cache
+    /// (a continuous batch's memory, padded to the longest source ever joined) is read up to each row's length.
+    static func rowMask(_ mask: Tensor?, rows: Int, keys: Int) -> ([Float], Int)? {
+        guard let mask else { return ([], keys) }
+        guard mask.rank == 4, mask.shape[1] == 1, mask.shape[2] == 1, mask.shape[3] >= keys else { return nil }
+        if mask.shape[0] == rows { return (mask.scalars, mask.shape[3]) }
         guard mask.shape[0] == 1 else { return nil }
-        return Array([[Float]](repeating: mask.scalars, count: rows).joined())
+        return (Array([[Float]](repeating: mask.scalars, count: rows).joined()), mask.shape[3])
     }
 }
 

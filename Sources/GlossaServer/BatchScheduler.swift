@@ -1,7 +1,7 @@
 import Foundation
 
-/// Cancellation as the running work sees it: set when the request's client left or its time ran out, so work that
-/// can stop early (generation, between tokens) does, and finished work is dropped instead of answered.
+/// Cancellation as the running work sees it: set when the request's client left or its time ran out, so its rows
+/// leave the running batch at the next step (and streaming stops), instead of being finished for no one.
 public final class WorkTicket: @unchecked Sendable {
     private let lock = NSLock()
     private var stopped = false
@@ -28,19 +28,61 @@ final class QueueEntry<Input: Sendable, Output: Sendable>: @unchecked Sendable {
     }
 }
 
-/// What the scheduler runs a batch with: the inputs of every request taken, in arrival order, and the tickets that
-/// say which of them still want an answer; returns one output per input, in the same order.
-public typealias BatchWork<Input, Output> = @Sendable (_ inputs: [Input], _ tickets: [WorkTicket]) throws -> [Output]
+/// What a scheduler drives: a batch that items join between its steps and leave as soon as they are done
+/// (continuous batching). Everything is called from the scheduler's one thread, on the compute lane.
+public protocol BatchEngine: AnyObject {
+    /// One item of a request (a text, a prompt).
+    associatedtype Input
+    /// What an item gives.
+    associatedtype Output
+    /// Starts `inputs` (each with its request's ticket) and returns a handle for each; may finish some at once.
+    func admit(_ inputs: [Input], tickets: [WorkTicket]) throws -> [Int]
+    /// Advances everything admitted by one step.
+    func step() throws
+    /// The items finished since the last call.
+    func collect() -> [(handle: Int, output: Output)]
+    /// Stops work on `handle` (its request timed out or its client left): it gives no output.
+    func abandon(_ handle: Int)
+    /// Whether anything admitted is still running.
+    var isIdle: Bool { get }
+    /// Whether items may join while others run (false for decoders whose state cannot take rows in: then a batch
+    /// runs to its end before the next is admitted).
+    var admitsWhileRunning: Bool { get }
+    /// Drops everything (after an error, which fails every running request).
+    func reset()
+}
 
-/// A per-model request queue with one worker thread: the worker waits for the first request, keeps gathering until
-/// the batch holds `maxBatchTokens` tokens or `maxWait` has passed since that request arrived (only when the previous
-/// batch held more than one request, so a lone client is never kept waiting), and runs every request
-/// taken as one call of `work` (the SDK sorts by length inside). Requests are never split across batches, so a
-/// request's outputs are those of one call, and the SDK's decoding is per row, so they do not depend on its neighbours.
-public final class BatchScheduler<Input: Sendable, Output: Sendable>: @unchecked Sendable {
+/// A request being run: the handles of its items and their outputs so far.
+private final class RunningEntry<Input: Sendable, Output: Sendable> {
+    let entry: QueueEntry<Input, Output>
+    var outputs: [Output?]
+    var remaining: Int
+    var handles: [Int]
+
+    init(entry: QueueEntry<Input, Output>, handles: [Int]) {
+        self.entry = entry
+        self.handles = handles
+        outputs = Array(repeating: nil, count: handles.count)
+        remaining = handles.count
+    }
+}
+
+/// A per-model request queue with one worker thread driving a `BatchEngine`. When nothing runs, the worker waits
+/// for a request, then for more until the waiting requests hold `maxBatchTokens` tokens or the first has waited
+/// `maxWait` (only when the last admission held more than one request, so a lone client is never kept waiting).
+/// While a batch runs, waiting requests join it between its steps, as long as the running requests hold fewer than
+/// `maxBatchTokens` tokens (one larger than that runs once the batch is empty), and each request is answered the
+/// moment its last item finishes. Requests are never split across admissions, and the engine's rows are computed
+/// independently of each other, so a request's outputs do not depend on what else runs.
+public final class BatchScheduler<Engine: BatchEngine>: @unchecked Sendable where Engine.Input: Sendable, Engine.Output: Sendable {
+    /// One item of a request.
+    public typealias Input = Engine.Input
+    /// What an item gives.
+    public typealias Output = Engine.Output
+
     /// The scheduler's limits.
     public struct Limits: Sendable {
-        /// A batch is closed once it holds this many tokens (a request larger than that runs alone).
+        /// No request joins once the running ones hold this many tokens (a larger one runs alone).
         public var maxBatchTokens: Int
         /// The longest a request waits for others to join its batch.
         public var maxWait: Duration
@@ -59,19 +101,19 @@ public final class BatchScheduler<Input: Sendable, Output: Sendable>: @unchecked
     private var waiting: [QueueEntry<Input, Output>] = []
     private var waitingItems = 0
     private var runningItems = 0
-    private var lastBatchRequests = 0
+    private var lastAdmission = 0
     private var stopping = false
     private var thread: Thread?
     private let limits: Limits
-    private let work: BatchWork<Input, Output>
+    private let engine: Unchecked<Engine>
     private let lane: ComputeLane
     private let observer: (@Sendable (_ items: Int, _ tokens: Int, _ seconds: Double) -> Void)?
 
-    /// A scheduler named `name` (its thread's name) running `work` on `lane`; `observer` hears of every batch run.
-    public init(name: String, limits: Limits, lane: ComputeLane, work: @escaping BatchWork<Input, Output>,
+    /// A scheduler named `name` (its thread's name) running `engine` on `lane`; `observer` hears of every step.
+    public init(name: String, limits: Limits, lane: ComputeLane, engine: Engine,
                 observer: (@Sendable (_ items: Int, _ tokens: Int, _ seconds: Double) -> Void)? = nil) {
         self.limits = limits
-        self.work = work
+        self.engine = Unchecked(engine)
         self.lane = lane
         self.observer = observer
         // The thread keeps the scheduler alive until `shutdown` ends it.
@@ -84,13 +126,13 @@ public final class BatchScheduler<Input: Sendable, Output: Sendable>: @unchecked
     /// Items waiting for a batch (the queue-depth gauge).
     public var depth: Int { condition.withLock { waitingItems } }
 
-    /// Items in the batch being run.
+    /// Items of the requests running.
     public var running: Int { condition.withLock { runningItems } }
 
     /// Queues `inputs` (costing `tokens`) and waits for their outputs. Throws `ServerError.queueFull` when the queue
     /// has no room, `.timeout` once `timeout` has passed, and `CancellationError` when the calling task is cancelled
-    /// (its client left); in the last two cases the work is abandoned: dropped if not started, its result discarded
-    /// (and generation stopped) if running.
+    /// (its client left); in the last two cases the work is abandoned: dropped if not started, its rows taken out of
+    /// the running batch at the next step if running.
     public func submit(_ inputs: [Input], tokens: Int, timeout: Duration) async throws -> [Output] {
         try await withThrowingTaskGroup(of: [Output].self) { group in
             group.addTask { try await self.enqueue(inputs, tokens: tokens) }
@@ -154,59 +196,93 @@ public final class BatchScheduler<Input: Sendable, Output: Sendable>: @unchecked
     }
 
     private func loop() {
-        while let batch = nextBatch() {
-            let live = batch.filter { !$0.ticket.isCancelled }
-            guard !live.isEmpty else { continue }
-            let inputs = live.flatMap(\.inputs)
-            condition.withLock { runningItems = inputs.count }
-            defer { condition.withLock { runningItems = 0 } }
+        let engine = self.engine.value
+        var running: [RunningEntry<Input, Output>] = []
+        var owner: [Int: (RunningEntry<Input, Output>, Int)] = [:]
+        func fail(_ error: any Error) {
+            for item in running { finish(item.entry, with: .failure(error)) }
+            running = []
+            owner = [:]
+            engine.reset()
+        }
+        while let taken = nextAdmission(runningTokens: running.reduce(0) { $0 + $1.entry.tokens }, idle: engine.isIdle,
+                                        joining: engine.admitsWhileRunning) {
             let start = DispatchTime.now()
-            let result = Result { try lane.run { try work(inputs, live.flatMap { entry in entry.inputs.map { _ in entry.ticket } }) } }
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
-            observer?(inputs.count, live.reduce(0) { $0 + $1.tokens }, seconds)
-            switch result {
-            case .success(let outputs) where outputs.count == inputs.count:
-                var offset = 0
-                for entry in live {
-                    finish(entry, with: .success(Array(outputs[offset..<(offset + entry.inputs.count)])))
-                    offset += entry.inputs.count
-                }
-            case .success:
-                for entry in live { finish(entry, with: .failure(ServerError.internalError("the model returned a wrong number of outputs"))) }
-            case .failure(let error):
-                for entry in live { finish(entry, with: .failure(error)) }
+            // Requests whose time ran out or whose client left: their rows leave before the next step.
+            for item in running where item.entry.ticket.isCancelled { for handle in item.handles { engine.abandon(handle) } }
+            running.removeAll { item in
+                guard item.entry.ticket.isCancelled else { return false }
+                for handle in item.handles { owner[handle] = nil }
+                return true
             }
+            var refused: [(QueueEntry<Input, Output>, any Error)] = []
+            do {
+                try lane.run {
+                    for entry in taken where !entry.ticket.isCancelled {
+                        // A request the engine cannot start fails alone, not the batch it would have joined.
+                        do {
+                            let handles = try engine.admit(entry.inputs, tickets: entry.inputs.map { _ in entry.ticket })
+                            let item = RunningEntry(entry: entry, handles: handles)
+                            for (index, handle) in handles.enumerated() { owner[handle] = (item, index) }
+                            running.append(item)
+                        } catch {
+                            refused.append((entry, error))
+                        }
+                    }
+                    if !engine.isIdle { try engine.step() }
+                }
+            } catch {
+                fail(error)
+            }
+            for (entry, error) in refused { finish(entry, with: .failure(error)) }
+            for (handle, output) in engine.collect() {
+                guard let found = owner.removeValue(forKey: handle) else { continue }
+                found.0.outputs[found.1] = output
+                found.0.remaining -= 1
+            }
+            let done = running.filter { $0.remaining == 0 }
+            running.removeAll { $0.remaining == 0 }
+            condition.withLock { runningItems = running.reduce(0) { $0 + $1.entry.inputs.count } }
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+            observer?(running.reduce(0) { $0 + $1.entry.inputs.count } + done.reduce(0) { $0 + $1.entry.inputs.count },
+                      taken.reduce(0) { $0 + $1.tokens }, seconds)
+            for item in done { finish(item.entry, with: .success(item.outputs.compactMap { $0 })) }
         }
         condition.withLock { thread = nil }
     }
 
-    /// Waits for a request, then for more until the batch is full by tokens or the first one has waited `maxWait`;
-    /// `nil` once stopping with nothing left.
-    private func nextBatch() -> [QueueEntry<Input, Output>]? {
+    /// The requests to admit before the next step. With nothing running: waits for a request, then for more until
+    /// they hold `maxBatchTokens` tokens or the first has waited `maxWait`; `nil` once stopping with nothing left.
+    /// While a batch runs: what is waiting now, as far as the running requests' `runningTokens` leave room (nothing
+    /// unless `joining`).
+    private func nextAdmission(runningTokens: Int, idle: Bool, joining: Bool) -> [QueueEntry<Input, Output>]? {
         condition.lock()
         defer { condition.unlock() }
-        while waiting.isEmpty {
-            if stopping { return nil }
-            condition.wait()
-        }
-        // Waiting for company pays only when there is some: after a batch of one request (a lone client), the next runs
-        // at once; under load, clients answered a moment ago are back within the wait and join the batch.
-        let patience = lastBatchRequests > 1 ? limits.maxWait.seconds : 0
-        let waited = Double(DispatchTime.now().uptimeNanoseconds - waiting[0].arrived.uptimeNanoseconds) / 1e9
-        let deadline = Date(timeIntervalSinceNow: max(0, patience - waited))
-        while !stopping && !waiting.isEmpty && waiting.reduce(0, { $0 + $1.tokens }) < limits.maxBatchTokens {
-            if !condition.wait(until: deadline) { break }
+        if !idle && !joining { return [] }
+        if idle {
+            while waiting.isEmpty {
+                if stopping { return nil }
+                condition.wait()
+            }
+            // Waiting for company pays only when there is some: after an admission of one request (a lone client),
+            // the next runs at once; under load, clients answered a moment ago are back within the wait.
+            let patience = lastAdmission > 1 ? limits.maxWait.seconds : 0
+            let waited = Double(DispatchTime.now().uptimeNanoseconds - waiting[0].arrived.uptimeNanoseconds) / 1e9
+            let deadline = Date(timeIntervalSinceNow: max(0, patience - waited))
+            while !stopping && !waiting.isEmpty && waiting.reduce(0, { $0 + $1.tokens }) < limits.maxBatchTokens {
+                if !condition.wait(until: deadline) { break }
+            }
         }
         var taken: [QueueEntry<Input, Output>] = []
-        var tokens = 0
-        while let next = waiting.first, taken.isEmpty || tokens + next.tokens <= limits.maxBatchTokens {
+        var tokens = runningTokens
+        while let next = waiting.first, (idle && taken.isEmpty) || tokens + next.tokens <= limits.maxBatchTokens {
             waiting.removeFirst()
             waitingItems -= next.inputs.count
             tokens += next.tokens
             // Answered already (timed out or its client left): nothing to run.
             if next.continuation != nil { taken.append(next) }
         }
-        lastBatchRequests = taken.count
+        if idle || !taken.isEmpty { lastAdmission = taken.count }
         return taken
     }
 }

@@ -100,7 +100,7 @@ public final class GlossaServer: Sendable {
         self.languageModels = languageModels
     }
 
-    private static func limits<I, O>(_ configuration: ServerConfiguration) -> BatchScheduler<I, O>.Limits {
+    private static func limits<Engine: BatchEngine>(_ configuration: ServerConfiguration) -> BatchScheduler<Engine>.Limits {
         .init(maxBatchTokens: configuration.maxBatchTokens, maxWait: .milliseconds(configuration.maxWaitMilliseconds), maxQueue: configuration.maxQueue)
     }
 

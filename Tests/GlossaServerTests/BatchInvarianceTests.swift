@@ -62,6 +62,24 @@ import Testing
         }
     }
 
+    /// Continuous batching: a short completion that arrives while a long one generates joins it between steps and is
+    /// answered while the long one still runs, with the text the SDK gives it alone.
+    @Test func shortCompletionJoinsARunningGeneration() async throws {
+        let language = try LanguageModel.load(Fixtures.languageModelDirectory, registry: builtinPlugins)
+        var sampler = StochasticSampler(temperature: 0.8, seed: 7)
+        var expected = ""
+        _ = try language.continuation(of: "Open the", sampler: &sampler, maxNewTokens: 4) { expected += $0 }
+        try await withServer({ $0.maxWaitMilliseconds = 0 }) { client in
+            let long = try client.start("/v1/completions", json: ["prompt": "The", "n": 16, "max_tokens": 120])
+            defer { close(long) }
+            try await client.waitFor("glossa_running_items{model=\"lm\"}", 1)
+            let short = try await client.post("/v1/completions", json: ["prompt": "Open the", "max_tokens": 4, "temperature": 0.8, "seed": 7])
+            #expect((short.json["choices"] as? [[String: Any]])?.first?["text"] as? String == expected)
+            // The long request is still running: the short one did not wait for it.
+            #expect(try await client.metric("glossa_running_items{model=\"lm\"}") == 1)
+        }
+    }
+
     /// Concurrent completions with their own seeds: each is what `LanguageModel.continuation` (as `glossa generate`) gives.
     @Test func concurrentCompletionsMatchTheirSeeds() async throws {
         let language = try LanguageModel.load(Fixtures.languageModelDirectory, registry: builtinPlugins)

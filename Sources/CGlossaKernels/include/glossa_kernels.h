@@ -37,9 +37,20 @@ void gk_activation(int kind, const float *x, float *y, size_t n);
 /// for each of `rows` blocks (row r = b * heads + h), scores_j = q_r · k_rj + mask[b][j], p = softmax(scores),
 /// out_r = Σ_j p_j v_rj. `q` and `out` are `[rows, d]`; keys and values of block r start at r * `stride`
 /// floats and hold `t` positions of `d` (a cache with room to grow). `mask` is `[rows / heads, t]`, additive,
-/// or NULL. `scratch` holds `t` floats.
-void gk_attention_step(const float *q, const float *k, const float *v, const float *mask, float *out, float *scratch,
-                       size_t rows, size_t heads, size_t t, size_t d, size_t stride);
+/// or NULL, rows `mask_stride` apart. With `lengths` (one per batch row b), block r attends only to its row's first
+/// lengths[b] positions (rows of a continuous batch sit at different positions). `scratch` holds `t` floats. Masked
+/// positions after a row's own change nothing (their weights are exactly 0 and the sums keep their lanes).
+void gk_attention_step(const float *q, const float *k, const float *v, const float *mask, size_t mask_stride, const size_t *lengths,
+                       float *out, float *scratch, size_t rows, size_t heads, size_t t, size_t d, size_t stride);
+
+/// C = alpha · (init + A·B) with every element one fixed computation (init = C when `accumulate`, else 0, then one FMA
+/// per k in order), so a row of C does not depend on M, N or the row's place: the batch-invariant product of inference.
+/// A(i, p) = a[i·a_row + p·a_depth], B(p, j) = b[p·b_depth + j·b_column], C row-major with leading dimension `ldc`;
+/// `pack` holds `gk_sgemm_pack_floats(k)` floats of scratch. `alpha` ≠ 1 only without `accumulate`.
+void gk_sgemm(size_t m, size_t n, size_t k, const float *a, size_t a_row, size_t a_depth, const float *b, size_t b_depth,
+              size_t b_column, float *c, size_t ldc, float alpha, int accumulate, float *pack);
+/// The scratch `gk_sgemm` needs for depth `k`.
+size_t gk_sgemm_pack_floats(size_t k);
 
 /// Per row of `x`: lse = log Σ exp(x) (stable) and, when `total` is not NULL, total = Σ x.
 void gk_logsumexp_rows(const float *x, size_t rows, size_t cols, float *lse, float *total);

@@ -44,9 +44,9 @@ public struct GeneratedSequence: Sendable, Equatable {
     public var score: Float
 }
 
-/// The search loop shared by every sampler: runs the decoder one position at a time with its
-/// cache, lets the sampler choose, reorders the cache, and stops each sentence as transformers'
-/// beam search does (per sentence, so a sentence's output does not depend on its batch).
+/// Decoding of sentences that start together: one `DecodingBatch` with every sentence joined at once, drawing from
+/// one sampler in row order. Stops each sentence as transformers' beam search does (per sentence, so a sentence's
+/// output does not depend on its batch).
 public enum Generator {
     /// Decodes `batchSize` sentences. `memory` (for translators) has one row per sentence;
     /// `prompts` (for language models) are fed after the start token. With a width-1 sampler,
@@ -58,111 +58,32 @@ public enum Generator {
         sampler: inout S, options: GenerationOptions, profile: StepProfile? = nil,
         onToken: ((_ sentence: Int, _ token: Int) throws -> Void)? = nil
     ) throws -> [[GeneratedSequence]] {
-        let state = decoder.makeState()
-        let context = ForwardContext()
-        context.profile = profile
-        var live: [[Hypothesis]] = (0..<batchSize).map { [Hypothesis(prefix: prompts?[$0] ?? [])] }
-        var finished = [FinishedHypotheses](repeating: FinishedHypotheses(), count: batchSize)
-        var rowMemory = memory
-        var inputs: [[Int]] = (0..<batchSize).map { [options.startId] + (prompts?[$0] ?? []) }
-        let width = sampler.width
-        let longestPrompt = inputs.map(\.count).max() ?? 1
-        let limit = decoder.maxLength.map { Swift.min(options.maxNewTokens, $0 - longestPrompt) } ?? options.maxNewTokens
-
-        for step in 0..<Swift.max(limit, 0) where !inputs.isEmpty {
-            let atLimit = step == limit - 1
-            var proposals: [[Continuation]] = Array(repeating: [], count: batchSize)
-            if atLimit && options.forceEOSAtLimit {
-                // Forcing EOS leaves it log-probability 0: every live hypothesis ends as it is.
-                for sentence in 0..<batchSize {
-                    proposals[sentence] = live[sentence].indices.map { Continuation(parent: $0, token: options.eosId, score: live[sentence][$0].score) }
-                }
-            } else {
-                // The first step may feed prompts of several tokens (left-aligned; each row reads the
-                // logits at its own last position); later steps feed one token per row.
-                let batch = TokenBatch(inputs, padId: options.startId)
-                let logits3 = try withoutGrad { try decoder.decode(batch, memory: rowMemory, state: state, context: context) }
-                profile?.steps += 1
-                let searchStart = DispatchTime.now().uptimeNanoseconds
-                defer { profile?.add(.search, since: searchStart) }
-                let v = logits3.shape[2]
-                let lastPositions = batch.lengths.enumerated().map { $0.offset * batch.length + $0.element - 1 }
-                let rawLogits = logits3.reshaped([-1, v]).indexSelect(axis: 0, lastPositions)
-                // Forbidden tokens are removed after the log-softmax, not renormalised (as in transformers).
-                let logProbabilities = forbid(options.forbidden, in: rawLogits.logSoftmax())
-                let logits = sampler.readsLogits ? forbid(options.forbidden, in: rawLogits) : logProbabilities
-                let rowCount = logProbabilities.shape[0]
-                var row = 0
-                for sentence in 0..<batchSize where !live[sentence].isEmpty {
-                    let rows = Array(row..<(row + live[sentence].count))
-                    row += rows.count
-                    func part(_ x: Tensor) -> Tensor { rows.count == rowCount ? x : x.slice(axis: 0, rows[0]..<(rows[0] + rows.count)) }
-                    let sentenceLogProbabilities = part(logProbabilities)
-                    proposals[sentence] = sampler.step(logits: sampler.readsLogits ? part(logits) : sentenceLogProbabilities,
-                                                       logProbabilities: sentenceLogProbabilities, live: live[sentence])
-                }
-            }
-
-            let bookkeepingStart = DispatchTime.now().uptimeNanoseconds
-            defer { profile?.add(.search, since: bookkeepingStart) }
-            var nextRows: [Int] = [], nextInputs: [[Int]] = []
-            // For each new row, a previous row of the same sentence: they share one source, so what
-            // depends only on it (cross-attention caches, the encoder memory) moves only with sentences.
-            var memoryRows: [Int] = []
-            var nextLive: [[Hypothesis]] = Array(repeating: [], count: batchSize)
-            var row = 0
-            for sentence in 0..<batchSize where !live[sentence].isEmpty {
-                let rows = Array(row..<(row + live[sentence].count))
-                row += rows.count
-                var kept: [(row: Int, hypothesis: Hypothesis)] = []
-                var ending: [GeneratedSequence] = []
-                var allEnd = true
-                for (rank, c) in proposals[sentence].enumerated() {
-                    let parent = live[sentence][c.parent]
-                    // A proposal ends its hypothesis on EOS or at the length limit; only the best
-                    // `width` proposals may finish (as in transformers).
-                    if c.token == options.eosId || atLimit {
-                        let tokens = c.token == options.eosId ? parent.tokens : parent.tokens + [c.token]
-                        if rank < width {
-                            ending.append(GeneratedSequence(tokens: tokens, score: c.score / Foundation.pow(Float(parent.tokens.count + 1), options.lengthPenalty)))
-                        }
-                        continue
-                    }
-                    allEnd = false
-                    if kept.count < width {
-                        kept.append((rows[c.parent], Hypothesis(tokens: parent.tokens + [c.token], score: c.score, prefix: parent.prefix)))
-                        if width == 1 { try onToken?(sentence, c.token) }
-                    }
-                    if kept.count == width { break }
-                }
-                let searching = finished[sentence].update(
-                    adding: ending, bestLive: kept.first?.hypothesis.score, width: width, earlyStopping: options.earlyStopping,
-                    lengthPenalty: options.lengthPenalty, length: options.earlyStopping == .never && options.lengthPenalty > 0 ? options.maxNewTokens : step + 1)
-                guard searching && !allEnd && !kept.isEmpty else { continue }
-                nextLive[sentence] = kept.map(\.hypothesis)
-                nextRows += kept.map(\.row)
-                memoryRows += kept.indices.map { rows[Swift.min($0, rows.count - 1)] }
-                nextInputs += kept.map { [$0.hypothesis.tokens.last ?? options.startId] }
-            }
-            live = nextLive
-            inputs = nextInputs
-            // Greedy search mostly keeps every row in place, and beam search keeps each sentence's rows:
-            // then there is nothing to reorder.
-            let unchanged = Array(0..<row)
-            if !inputs.isEmpty && (nextRows != unchanged || memoryRows != unchanged) {
-                state.select(rows: nextRows, memoryRows: memoryRows)
-                if memoryRows != unchanged { rowMemory = rowMemory?.selecting(rows: memoryRows) }
-            }
+        let slot = SamplerSlot(sampler)
+        defer { if let advanced = slot.sampler as? S { sampler = advanced } }
+        let batch = DecodingBatch(decoder: decoder, profile: profile)
+        let requests = (0..<batchSize).map { sentence in
+            DecodingRequest(prompt: prompts?[sentence] ?? [], sampler: slot, options: options,
+                            onToken: onToken.map { callback in { token in try callback(sentence, token) } })
         }
-        return finished.map { Array($0.best.prefix(Swift.max(1, options.nBest))) }
+        let ids = try batch.join(requests, memory: memory)
+        while !batch.isEmpty { try batch.step() }
+        var outputs = [[GeneratedSequence]](repeating: [], count: batchSize)
+        let index = Dictionary(uniqueKeysWithValues: ids.enumerated().map { ($0.element, $0.offset) })
+        for (id, sequences) in batch.takeFinished() { if let sentence = index[id] { outputs[sentence] = sequences } }
+        return outputs
     }
 
     /// Sets the entries of `tokens` to −∞ on every row.
     static func forbid(_ tokens: [Int], in logits: Tensor) -> Tensor {
-        guard !tokens.isEmpty else { return logits }
+        forbid([[Int]](repeating: tokens, count: logits.shape[0]), in: logits)
+    }
+
+    /// Sets the entries of `tokens[r]` to −∞ on row r.
+    static func forbid(_ tokens: [[Int]], in logits: Tensor) -> Tensor {
+        guard tokens.contains(where: { !$0.isEmpty }) else { return logits }
         let v = logits.shape[1]
         var values = logits.scalars
-        for r in 0..<logits.shape[0] { for t in tokens where t >= 0 && t < v { values[r * v + t] = -.infinity } }
+        for (r, banned) in tokens.enumerated() { for t in banned where t >= 0 && t < v { values[r * v + t] = -.infinity } }
         return Tensor(shape: logits.shape, scalars: values)
     }
 }

@@ -63,13 +63,26 @@ public final class LanguageModel {
     public func continuation<S: Sampler>(
         of prompt: String, sampler: inout S, maxNewTokens: Int, onText: ((String) throws -> Void)? = nil
     ) throws -> GeneratedText {
+        let slot = SamplerSlot(sampler)
+        defer { if let advanced = slot.sampler as? S { sampler = advanced } }
+        let batch = DecodingBatch(decoder: model.decoder)
+        try batch.join([try request(for: prompt, sampler: slot, maxNewTokens: maxNewTokens, onText: onText)], memory: nil)
+        while !batch.isEmpty { try batch.step() }
+        return try text(of: batch.takeFinished().first?.outputs ?? [])
+    }
+
+    /// The decoding of one continuation of `prompt` as a `DecodingBatch` takes it (what `continuation(of:)` runs alone
+    /// and a server runs beside others): `onText` hears each new piece of text as its token is chosen.
+    public func request(for prompt: String, sampler: SamplerSlot, maxNewTokens: Int, onText: ((String) throws -> Void)? = nil) throws -> DecodingRequest {
         let promptIds = try tokenizer.encode(prompt)
         let emitted = IncrementalDetokenizer(tokenizer: tokenizer, prompt: promptIds)
-        let result = try Generator.generate(
-            decoder: model.decoder, memory: nil, batchSize: 1, prompts: [promptIds], sampler: &sampler,
-            options: options(maxNewTokens: maxNewTokens),
-            onToken: onText.map { callback in { _, token in try callback(try emitted.append(token)) } })
-        let best = result.first?.first ?? GeneratedSequence(tokens: [], score: 0)
+        return DecodingRequest(prompt: promptIds, sampler: sampler, options: options(maxNewTokens: maxNewTokens),
+                               onToken: onText.map { callback in { token in try callback(try emitted.append(token)) } })
+    }
+
+    /// The text of a continuation's best output (empty when it had no room to generate).
+    public func text(of outputs: [GeneratedSequence]) throws -> GeneratedText {
+        let best = outputs.first ?? GeneratedSequence(tokens: [], score: 0)
         return GeneratedText(text: try tokenizer.decode(best.tokens), score: best.score)
     }
 

@@ -85,10 +85,8 @@ public final class Translator {
         let ids = model.specialIds
         let order = sources.indices.sorted { sources[$0].count < sources[$1].count }
         var outputs = [[GeneratedSequence]](repeating: [], count: sources.count)
-        // The decoder's start token (pad) is never an output, whatever the directory says.
-        let options = GenerationOptions(maxNewTokens: maxNewTokens, eosId: ids.eos, startId: ids.decoderStart,
-                                        forbidden: Array(Set([ids.pad] + banned)).sorted(), lengthPenalty: lengthPenalty, nBest: nBest,
-                                        earlyStopping: earlyStopping, forceEOSAtLimit: forceEOSAtLimit)
+        let options = generationOptions(maxNewTokens: maxNewTokens, lengthPenalty: lengthPenalty, nBest: nBest,
+                                        earlyStopping: earlyStopping, forceEOSAtLimit: forceEOSAtLimit, banned: banned)
         var chunkStart = 0
         while chunkStart < order.count {
             // Up to `batchSize` sentences; with `batchTokens`, also at most that many padded source tokens
@@ -114,6 +112,44 @@ public final class Translator {
         return outputs
     }
 
+    /// The decoding options of this model's searches.
+    public func generationOptions(maxNewTokens: Int = 128, lengthPenalty: Float = 1, nBest: Int = 1, earlyStopping: EarlyStopping = .heuristic,
+                                  forceEOSAtLimit: Bool = true, banned: [Int] = []) -> GenerationOptions {
+        let ids = model.specialIds
+        // The decoder's start token (pad) is never an output, whatever the directory says.
+        return GenerationOptions(maxNewTokens: maxNewTokens, eosId: ids.eos, startId: ids.decoderStart,
+                                 forbidden: Array(Set([ids.pad] + banned)).sorted(), lengthPenalty: lengthPenalty, nBest: nBest,
+                                 earlyStopping: earlyStopping, forceEOSAtLimit: forceEOSAtLimit)
+    }
+
+    /// The parts the network sees for `text`: its tokens cut at the encoder's limit, each ending in EOS (none for an
+    /// empty text).
+    public func sourceParts(_ text: String) throws -> [[Int]] {
+        let eos = model.specialIds.eos
+        let limit = (model.encoder.maxLength ?? Int.max) - 1
+        let tokens = try sourceTokenizer.encode(text)
+        var parts: [[Int]] = []
+        var start = 0
+        while start < tokens.count {
+            let end = Swift.min(tokens.count, start + limit)
+            parts.append(Array(tokens[start..<end]) + [eos])
+            start = end
+        }
+        return parts
+    }
+
+    /// One input's translations from the outputs of its parts (n-best lists join rank by rank); an input without
+    /// parts (empty) has `nBest` empty candidates.
+    public func joinParts(_ pieces: [[GeneratedSequence]], nBest: Int = 1) throws -> [GeneratedText] {
+        guard !pieces.isEmpty else { return Array(repeating: GeneratedText(text: "", score: 0), count: Swift.max(nBest, 1)) }
+        let ranks = pieces.map(\.count).min() ?? 0
+        return try (0..<Swift.max(ranks, 1)).map { rank in
+            let chosen = pieces.map { $0.isEmpty ? GeneratedSequence(tokens: [], score: 0) : $0[Swift.min(rank, $0.count - 1)] }
+            let text = try chosen.map { try targetTokenizer.decode($0.tokens) }.joined(separator: " ")
+            return GeneratedText(text: text, score: chosen.map(\.score).reduce(0, +))
+        }
+    }
+
     /// Translates `texts`, keeping their order. Sentences are sorted by length into batches of
     /// `batchSize` and restored to input order; empty lines give empty translations; a sentence
     /// longer than the model's limit is translated in consecutive parts.
@@ -121,38 +157,15 @@ public final class Translator {
         _ texts: [String], sampler: S, batchSize: Int = 32, batchTokens: Int = 0, maxNewTokens: Int = 128, lengthPenalty: Float = 1, nBest: Int = 1,
         earlyStopping: EarlyStopping = .heuristic, forceEOSAtLimit: Bool = true, banned: [Int] = []
     ) throws -> [[GeneratedText]] {
-        let ids = model.specialIds
-        let limit = (model.encoder.maxLength ?? Int.max) - 1
         // Each input becomes one or more parts; parts are what the network sees.
         var parts: [(input: Int, ids: [Int])] = []
-        for (i, text) in texts.enumerated() {
-            let tokens = try sourceTokenizer.encode(text)
-            if tokens.isEmpty { continue }
-            var start = 0
-            while start < tokens.count {
-                let end = Swift.min(tokens.count, start + limit)
-                parts.append((i, Array(tokens[start..<end]) + [ids.eos]))
-                start = end
-            }
-        }
+        for (i, text) in texts.enumerated() { parts += try sourceParts(text).map { (i, $0) } }
         let outputs = try translateIds(parts.map(\.ids), sampler: sampler, batchSize: batchSize, batchTokens: batchTokens, maxNewTokens: maxNewTokens,
                                        lengthPenalty: lengthPenalty, nBest: nBest, earlyStopping: earlyStopping,
                                        forceEOSAtLimit: forceEOSAtLimit, banned: banned)
-        // Join the parts of each input (n-best lists join rank by rank).
-        var joined = [[GeneratedText]](repeating: [], count: texts.count)
-        // An empty input has N empty candidates, so an n-best list keeps N lines per input.
-        for i in texts.indices { joined[i] = Array(repeating: GeneratedText(text: "", score: 0), count: Swift.max(nBest, 1)) }
-        var byInput: [Int: [[GeneratedSequence]]] = [:]
-        for (p, part) in parts.enumerated() { byInput[part.input, default: []].append(outputs[p]) }
-        for (input, pieces) in byInput {
-            let ranks = pieces.map(\.count).min() ?? 0
-            joined[input] = try (0..<Swift.max(ranks, 1)).map { rank in
-                let chosen = pieces.map { $0.isEmpty ? GeneratedSequence(tokens: [], score: 0) : $0[Swift.min(rank, $0.count - 1)] }
-                let text = try chosen.map { try targetTokenizer.decode($0.tokens) }.joined(separator: " ")
-                return GeneratedText(text: text, score: chosen.map(\.score).reduce(0, +))
-            }
-        }
-        return joined
+        var byInput = [[[GeneratedSequence]]](repeating: [], count: texts.count)
+        for (p, part) in parts.enumerated() { byInput[part.input].append(outputs[p]) }
+        return try byInput.map { try joinParts($0, nBest: nBest) }
     }
 }
 

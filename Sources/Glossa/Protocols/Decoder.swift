@@ -13,11 +13,20 @@ public protocol DecoderState: AnyObject {
     /// within a sentence, whose rows share one source: then `memoryRows` is the identity and nothing
     /// source-side needs copying.
     func select(rows: [Int], memoryRows: [Int])
+    /// Appends the rows of `other`, a state of the same decoder whose rows may sit at other positions, after these
+    /// rows: how a continuous batch takes in sequences that start while others are decoding (`DecodingBatch`). Each
+    /// row then goes on at its own position and attends only to what it holds itself.
+    func append(rowsOf other: any DecoderState) throws
 }
 
 extension DecoderState {
     /// Treats everything as depending on the generated tokens.
     public func select(rows: [Int], memoryRows: [Int]) { select(rows: rows) }
+
+    /// A state that cannot take rows in: decoders without it decode only batches that start together.
+    public func append(rowsOf other: any DecoderState) throws {
+        throw GlossaError.invalidInput("this decoder's state (\(type(of: self))) cannot take in rows of another, so it cannot be batched continuously")
+    }
 }
 
 /// Turns previous tokens (plus, for a translator, the encoder's memory) into next-token logits.

@@ -18,7 +18,7 @@ extension Tensor {
         let (b, tq, c) = (shape[0], shape[1], shape[2]), tk = keys.shape[1]
         precondition(keys.shape[0] == b && keys.shape[2] == c && heads > 0 && c % heads == 0, "attention shapes \(shape), \(keys.shape), \(heads) heads")
         precondition(dropout >= 0 && dropout < 1, "dropout probability must be in [0, 1)")
-        let layout = AttentionLayout(batch: b, heads: heads, queries: tq, keys: tk, width: c / heads, mask: mask)
+        let layout = AttentionLayout(batch: b, heads: heads, queries: tq, keys: tk, width: c / heads, mask: mask, invariant: BLAS.batchInvariant)
         let dropMask: [Float]? = dropout > 0 ? Tensor.dropoutMask(count: b * heads * tq * tk, p: dropout, using: &generator) : nil
         var probabilities = [Float](repeating: 0, count: b * heads * tq * tk)
         let output = makeScalars(b * tq * c) { out in
@@ -48,9 +48,12 @@ struct AttentionLayout {
     let batch, heads, queries, keys, width: Int
     /// Strides of the mask over batch, head and query (0 where it broadcasts); nil without a mask.
     let maskStrides: (batch: Int, head: Int, query: Int)?
+    /// Whether the forward products are batch-invariant (`BLAS.batchInvariant` when the call was made).
+    let invariant: Bool
 
-    init(batch: Int, heads: Int, queries: Int, keys: Int, width: Int, mask: Tensor?) {
+    init(batch: Int, heads: Int, queries: Int, keys: Int, width: Int, mask: Tensor?, invariant: Bool = false) {
         (self.batch, self.heads, self.queries, self.keys, self.width) = (batch, heads, queries, keys, width)
+        self.invariant = invariant
         if let mask {
             precondition(mask.rank == 4 && mask.shape[3] == keys
                          && [batch, heads, queries].indices.allSatisfy { mask.shape[$0] == 1 || mask.shape[$0] == [batch, heads, queries][$0] },
@@ -84,7 +87,7 @@ struct AttentionLayout {
             let p = probabilities + (b * heads + h) * block
             let qh = q + b * queries * rowWidth + h * width, kh = k + b * keys * rowWidth + h * width
             BLAS.call(qh, rowWidth, kh, rowWidth, p, keys, m: queries, n: keys, k: width, transA: false, transB: true,
-                      accumulate: false, alpha: scale)
+                      accumulate: false, alpha: scale, invariant: invariant)
             for i in 0..<queries {
                 let row = p + i * keys
                 if let mask, let s = maskStrides {
@@ -100,7 +103,7 @@ struct AttentionLayout {
                 weights = UnsafePointer(scratch)
             }
             BLAS.call(weights, keys, v + b * keys * rowWidth + h * width, rowWidth, output + b * queries * rowWidth + h * width, rowWidth,
-                      m: queries, n: width, k: keys, transA: false, transB: false, accumulate: false)
+                      m: queries, n: width, k: keys, transA: false, transB: false, accumulate: false, invariant: invariant)
         }
     }
 
@@ -121,10 +124,10 @@ struct AttentionLayout {
                 weights = UnsafePointer(dropped)
             }
             BLAS.call(weights, keys, gradOutput + qOffset, rowWidth, dv + kOffset, rowWidth,
-                      m: keys, n: width, k: queries, transA: true, transB: false, accumulate: false)
+                      m: keys, n: width, k: queries, transA: true, transB: false, accumulate: false, invariant: false)
             // dP' = dO·Vᵀ; through dropout; then the softmax: dS = P ⊙ (dP − Σ dP ⊙ P), times the scale.
             BLAS.call(gradOutput + qOffset, rowWidth, v + kOffset, rowWidth, dp, keys,
-                      m: queries, n: keys, k: width, transA: false, transB: true, accumulate: false)
+                      m: queries, n: keys, k: width, transA: false, transB: true, accumulate: false, invariant: false)
             if let d { for j in 0..<block { dp[j] *= d[j] } }
             for i in 0..<queries {
                 let row = dp + i * keys, pr = p + i * keys
@@ -134,9 +137,9 @@ struct AttentionLayout {
             }
             // dQ = dS·K, dK = dSᵀ·Q.
             BLAS.call(dp, keys, k + kOffset, rowWidth, dq + qOffset, rowWidth,
-                      m: queries, n: width, k: keys, transA: false, transB: false, accumulate: false)
+                      m: queries, n: width, k: keys, transA: false, transB: false, accumulate: false, invariant: false)
             BLAS.call(dp, keys, q + qOffset, rowWidth, dk + kOffset, rowWidth,
-                      m: keys, n: width, k: queries, transA: true, transB: false, accumulate: false)
+                      m: keys, n: width, k: queries, transA: true, transB: false, accumulate: false, invariant: false)
         }
     }
 }

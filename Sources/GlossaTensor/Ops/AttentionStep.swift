@@ -6,17 +6,21 @@ import Foundation
 public enum AttentionStep {
     /// For each of `rows`·`heads` blocks r: p = softmax(q_r · K_rᵀ + mask[row]) and out_r = p · V_r.
     /// `query` and `output` are `[rows·heads, width]`; block r's keys and values start at r·`stride`
-    /// and hold `positions` rows of `width`; `mask` is `[rows, positions]`, additive, or nil.
+    /// and hold `positions` rows of `width`; `mask` is `[rows, maskStride]` (`maskStride` defaults to `positions`),
+    /// additive, or nil. With `lengths` (one per row), a row attends only to its first `lengths[row]` positions.
     public static func run(
         query: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, mask: UnsafePointer<Float>?,
-        output: UnsafeMutablePointer<Float>, rows: Int, heads: Int, positions: Int, width: Int, stride: Int
+        output: UnsafeMutablePointer<Float>, rows: Int, heads: Int, positions: Int, width: Int, stride: Int,
+        maskStride: Int? = nil, lengths: UnsafePointer<Int>? = nil
     ) {
-        nonisolated(unsafe) let (q, k, v, o, m) = (query, keys, values, output, mask)
+        nonisolated(unsafe) let (q, k, v, o, m, l) = (query, keys, values, output, mask, lengths)
+        let maskStride = maskStride ?? positions
         parallelChunks(rows, cost: heads * positions * width * 2) { range in
             var scratch = [Float](repeating: 0, count: Swift.max(positions, 1))
             scratch.withUnsafeMutableBufferPointer { s in
                 let first = range.lowerBound * heads
-                gk_attention_step(q + first * width, k + first * stride, v + first * stride, m.map { $0 + range.lowerBound * positions },
+                gk_attention_step(q + first * width, k + first * stride, v + first * stride, m.map { $0 + range.lowerBound * maskStride },
+                                  maskStride, l.map { $0 + range.lowerBound },
                                   o + first * width, s.baseAddress, range.count * heads, heads, positions, width, stride)
             }
         }

@@ -1,3 +1,4 @@
+import CGlossaKernels
 import COpenBLAS
 
 /// Matrix products through OpenBLAS, always called single-threaded: large products are split over
@@ -14,16 +15,25 @@ public enum BLAS {
     /// OpenBLAS's pool is never used: set once, before the first product.
     private static let singleThreaded: Void = openblas_set_num_threads(1)
 
+    /// Whether products made now are batch-invariant (`gk_sgemm`): at inference, with gradients off, where a row's
+    /// result must not depend on its batch (a server's answer on its neighbours). Training keeps OpenBLAS, whose
+    /// kernels sum a row differently by its place among M-tiles (rows 1–3 of a product agree with a lone row, a
+    /// 4-row edge tile and half of each 12-row tile do not), and which is a little faster for small M.
+    /// Read on the calling thread: the gradient mode is task-local, and the product's worker threads do not see it.
+    public static var batchInvariant: Bool { !GradMode.isEnabled }
+
     /// C = op(A)·op(B) (+ C when `accumulate`) for row-major matrices, split by rows or columns over
-    /// `Threads.count` threads when large enough, each part one single-threaded `cblas_sgemm`.
+    /// `Threads.count` threads when large enough, each part one single-threaded `cblas_sgemm` (or, when
+    /// `invariant`, one `gk_sgemm`: then no split changes any element).
     public static func gemm(
         _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
-        m: Int, n: Int, k: Int, transA: Bool, transB: Bool, accumulate: Bool = false
+        m: Int, n: Int, k: Int, transA: Bool, transB: Bool, accumulate: Bool = false, invariant: Bool? = nil
     ) {
+        let invariant = invariant ?? batchInvariant
         let lda = transA ? m : k, ldb = transB ? k : n
         let threads = Threads.count
         guard threads > 1, m * n * k >= 1 << 18 else {
-            call(a, lda, b, ldb, c, n, m: m, n: n, k: k, transA: transA, transB: transB, accumulate: accumulate)
+            call(a, lda, b, ldb, c, n, m: m, n: n, k: k, transA: transA, transB: transB, accumulate: accumulate, invariant: invariant)
             return
         }
         // Split the longer side: rows re-pack B per part, columns re-pack A, so the smaller operand is
@@ -35,7 +45,7 @@ public enum BLAS {
                     let lo = Swift.min(n, panels * part / parts * 64), hi = Swift.min(n, panels * (part + 1) / parts * 64)
                     guard lo < hi else { continue }
                     call(a, lda, b + (transB ? lo * k : lo), ldb, c + lo, n, m: m, n: hi - lo, k: k,
-                         transA: transA, transB: transB, accumulate: accumulate)
+                         transA: transA, transB: transB, accumulate: accumulate, invariant: invariant)
                 }
             }
         } else {
@@ -45,7 +55,7 @@ public enum BLAS {
                     let lo = m * part / parts, hi = m * (part + 1) / parts
                     guard lo < hi else { continue }
                     call(a + (transA ? lo : lo * k), lda, b, ldb, c + lo * n, n, m: hi - lo, n: n, k: k,
-                         transA: transA, transB: transB, accumulate: accumulate)
+                         transA: transA, transB: transB, accumulate: accumulate, invariant: invariant)
                 }
             }
         }
@@ -59,16 +69,19 @@ public enum BLAS {
         batch: Int, m: Int, n: Int, k: Int, transA: Bool, transB: Bool,
         strideA: Int? = nil, strideB: Int? = nil, accumulate: Bool = false
     ) {
+        let invariant = batchInvariant
         let sa = strideA ?? m * k, sb = strideB ?? k * n
         if batch >= Threads.count {
             parallelChunks(batch, cost: m * n * k) { range in
                 for i in range {
-                    serialGemm(a + i * sa, b + i * sb, c + i * m * n, m: m, n: n, k: k, transA: transA, transB: transB, accumulate: accumulate)
+                    serialGemm(a + i * sa, b + i * sb, c + i * m * n, m: m, n: n, k: k, transA: transA, transB: transB, accumulate: accumulate,
+                               invariant: invariant)
                 }
             }
         } else {
             for i in 0..<batch {
-                gemm(a + i * sa, b + i * sb, c + i * m * n, m: m, n: n, k: k, transA: transA, transB: transB, accumulate: accumulate)
+                gemm(a + i * sa, b + i * sb, c + i * m * n, m: m, n: n, k: k, transA: transA, transB: transB, accumulate: accumulate,
+                     invariant: invariant)
             }
         }
     }
@@ -84,16 +97,26 @@ public enum BLAS {
     /// The same product as one single-threaded `cblas_sgemm` call on the calling thread.
     public static func serialGemm(
         _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
-        m: Int, n: Int, k: Int, transA: Bool, transB: Bool, accumulate: Bool = false
+        m: Int, n: Int, k: Int, transA: Bool, transB: Bool, accumulate: Bool = false, invariant: Bool? = nil
     ) {
-        call(a, transA ? m : k, b, transB ? k : n, c, n, m: m, n: n, k: k, transA: transA, transB: transB, accumulate: accumulate)
+        call(a, transA ? m : k, b, transB ? k : n, c, n, m: m, n: n, k: k, transA: transA, transB: transB, accumulate: accumulate,
+             invariant: invariant ?? batchInvariant)
     }
 
-    /// One `cblas_sgemm` call with explicit leading dimensions.
+    /// One `cblas_sgemm` call with explicit leading dimensions, or with `invariant` one `gk_sgemm` (same operands).
     static func call(
         _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
-        m: Int, n: Int, k: Int, transA: Bool, transB: Bool, accumulate: Bool, alpha: Float = 1
+        m: Int, n: Int, k: Int, transA: Bool, transB: Bool, accumulate: Bool, alpha: Float = 1, invariant: Bool
     ) {
+        if invariant {
+            guard m > 0, n > 0 else { return }
+            let pack = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, gk_sgemm_pack_floats(k)))
+            defer { pack.deallocate() }
+            // Scale an accumulated product first: gk_sgemm scales only fresh ones (never needed together here).
+            precondition(alpha == 1 || !accumulate, "an accumulated product with alpha ≠ 1")
+            gk_sgemm(m, n, k, a, transA ? 1 : lda, transA ? lda : 1, b, transB ? 1 : ldb, transB ? ldb : 1, c, ldc, alpha, accumulate ? 1 : 0, pack)
+            return
+        }
         _ = singleThreaded
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), accumulate ? 1 : 0, c, Int32(ldc))

@@ -6,7 +6,9 @@ extension Tensor {
     public func sum(axis: Int, keepDims: Bool = false) -> Tensor {
         let ax = ShapeMath.axis(axis, rank: rank)
         let (outer, n, inner) = ShapeMath.split(shape, axis: ax)
-        if outer == 1 && inner >= 64 && n > 1 {
+        // At inference a sum must not change with the batch: one sequence's [1, T, C] takes the loop below, as every
+        // row of a batch does, not sgemv (which sums in another order).
+        if outer == 1 && inner >= 64 && n > 1 && !BLAS.batchInvariant {
             // A bias gradient ([rows, width] → [width]): columns split over the threads, rows summed in order.
             let ones = [Float](repeating: 1, count: n)
             let values = scalars.withUnsafeBufferPointer { x in ones.withUnsafeBufferPointer { ones in

@@ -1,0 +1,299 @@
+import Foundation
+import GlossaNN
+import GlossaTensor
+
+/// A sampler that one or more sequences of a `DecodingBatch` draw from, in row order: `Generator.generate` gives
+/// every sentence of a call one (as it always has), a server one per request, so a seeded request draws the same
+/// whatever else is in the batch.
+public final class SamplerSlot {
+    /// The sampler, advanced by every step of the sequences that use it.
+    public var sampler: any Sampler
+
+    /// A slot holding `sampler`.
+    public init(_ sampler: any Sampler) { self.sampler = sampler }
+}
+
+/// A sequence to decode: what follows the start token (a language model's prompt; nothing for a translator), the
+/// sampler it draws from and its options; `onToken` hears each chosen token of a width-1 search (EOS excluded).
+public struct DecodingRequest {
+    /// Tokens fed after the start token.
+    public var prompt: [Int]
+    /// Where its choices come from.
+    public var sampler: SamplerSlot
+    /// Its limits and special tokens.
+    public var options: GenerationOptions
+    /// Called with each token as it is chosen, for width-1 samplers.
+    public var onToken: ((Int) throws -> Void)?
+
+    /// A request.
+    public init(prompt: [Int] = [], sampler: SamplerSlot, options: GenerationOptions, onToken: ((Int) throws -> Void)? = nil) {
+        self.prompt = prompt
+        self.sampler = sampler
+        self.options = options
+        self.onToken = onToken
+    }
+}
+
+/// The search loop of every sampler, over a batch that sequences join and leave between steps (continuous batching).
+///
+/// `join` runs the first step of new sequences in a decoder state of their own (with their encoder memory, so their
+/// cross-attention keys and values, and their self-attention caches at their own positions) and appends its rows to
+/// the running state; `step` decodes one position for every live row, lets each sequence's sampler choose, and
+/// retires a sequence as soon as its search ends (per sentence, as transformers' beam search stops). Every row's
+/// arithmetic is its own (the products and attention kernels are batch-invariant at inference), so a sequence's
+/// output is the same whenever it joins and whatever shares its steps. `Generator.generate` is this loop with every
+/// sequence joined at once.
+public final class DecodingBatch {
+    /// The decoder all rows run through.
+    public let decoder: any Decoder
+    private var state: (any DecoderState)?
+    private var memory: EncoderMemory?
+    private var sentences: [Sentence] = []
+    private var done: [(id: Int, outputs: [GeneratedSequence])] = []
+    private var cancelled: Set<Int> = []
+    private var nextId = 0
+    private let context = ForwardContext()
+    private let profile: StepProfile?
+
+    /// An empty batch over `decoder`; with a `profile`, the decoder's layers and the search add their time to it.
+    public init(decoder: any Decoder, profile: StepProfile? = nil) {
+        self.decoder = decoder
+        self.profile = profile
+        context.profile = profile
+    }
+
+    /// Whether `decoder`'s states take in rows of others (`DecoderState.append(rowsOf:)`), so sequences can join a
+    /// running batch; without, only sequences joined while the batch is empty decode together.
+    public static func canJoin(_ decoder: any Decoder) -> Bool {
+        (try? decoder.makeState().append(rowsOf: decoder.makeState())) != nil
+    }
+
+    /// Whether no sequence is being decoded.
+    public var isEmpty: Bool { sentences.isEmpty }
+    /// The rows (live hypotheses) of the next step.
+    public var rowCount: Int { sentences.reduce(0) { $0 + $1.live.count } }
+    /// The sequences being decoded.
+    public var sequenceCount: Int { sentences.count }
+
+    /// Adds `requests`, whose encoder memory (translators) has one row per request, and runs their first step; returns
+    /// their ids in order. A sequence whose search ends at once is finished before this returns.
+    @discardableResult
+    public func join(_ requests: [DecodingRequest], memory joining: EncoderMemory?) throws -> [Int] {
+        guard !requests.isEmpty else { return [] }
+        let ids = requests.indices.map { nextId + $0 }
+        nextId += requests.count
+        let inputs = requests.map { [$0.options.startId] + $0.prompt }
+        let longestPrompt = inputs.map(\.count).max() ?? 1
+        var group = zip(ids, requests).map { id, request in
+            Sentence(id: id, request: request,
+                     limit: decoder.maxLength.map { Swift.min(request.options.maxNewTokens, $0 - longestPrompt) } ?? request.options.maxNewTokens)
+        }
+        // Sequences with no room at all end empty, as the loop that never runs a step leaves them.
+        for sentence in group where sentence.limit <= 0 { done.append((sentence.id, [])) }
+        group.removeAll { $0.limit <= 0 }
+        guard !group.isEmpty else { return ids }
+        let fresh = decoder.makeState()
+        let kept = try advance(&group, inputs: inputs, state: fresh, memory: joining)
+        guard !group.isEmpty else { return ids }
+        fresh.select(rows: kept.rows, memoryRows: kept.memoryRows)
+        let joinedMemory = joining.map { kept.memoryRows == Array(0..<$0.states.shape[0]) ? $0 : $0.selecting(rows: kept.memoryRows) }
+        if let state, !sentences.isEmpty {
+            try state.append(rowsOf: fresh)
+            memory = try memory.map { current in
+                guard let joinedMemory else { throw GlossaError.invalidInput("a sequence without encoder memory joined a batch that has it") }
+                return current.appending(joinedMemory)
+            }
+        } else {
+            state = fresh
+            memory = joinedMemory
+        }
+        sentences += group
+        return ids
+    }
+
+    /// Marks sequence `id` abandoned: its rows leave before the next step and it gives no output.
+    public func cancel(_ id: Int) { cancelled.insert(id) }
+
+    /// Decodes one position for every live row and retires the sequences whose search ended.
+    public func step() throws {
+        dropCancelled()
+        guard let state, !sentences.isEmpty else { return }
+        let inputs = sentences.flatMap { sentence in sentence.live.map { [$0.tokens.last ?? sentence.options.startId] } }
+        let kept = try advance(&sentences, inputs: inputs, state: state, memory: memory)
+        reorder(rows: kept.rows, memoryRows: kept.memoryRows, before: inputs.count)
+    }
+
+    /// The outputs of the sequences finished since the last call (best first, `nBest` of them; empty for a sequence
+    /// that had no room to generate), in the order they finished.
+    public func takeFinished() -> [(id: Int, outputs: [GeneratedSequence])] {
+        defer { done = [] }
+        return done
+    }
+
+    private func dropCancelled() {
+        guard !cancelled.isEmpty else { return }
+        var rows: [Int] = [], row = 0
+        var memoryRows: [Int] = []
+        for sentence in sentences {
+            let range = row..<(row + sentence.live.count)
+            row += sentence.live.count
+            if !cancelled.contains(sentence.id) {
+                rows += range
+                memoryRows += range
+            }
+        }
+        sentences.removeAll { cancelled.contains($0.id) }
+        cancelled = []
+        reorder(rows: rows, memoryRows: memoryRows, before: row)
+    }
+
+    /// Keeps `rows` of the state (and `memoryRows` of what depends only on the source) out of `before` rows.
+    private func reorder(rows: [Int], memoryRows: [Int], before: Int) {
+        // Greedy search mostly keeps every row in place, and beam search keeps each sentence's rows: then there is
+        // nothing to reorder.
+        let unchanged = Array(0..<before)
+        guard rows != unchanged || memoryRows != unchanged else { return }
+        state?.select(rows: rows, memoryRows: memoryRows)
+        if memoryRows != unchanged { memory = memory?.selecting(rows: memoryRows) }
+        if sentences.isEmpty { (state, memory) = (nil, nil) }
+    }
+
+    /// One step of `group`, whose live hypotheses are, in order, the rows of `state`: decodes `inputs` (one row per
+    /// hypothesis; the first step may feed prompts of several tokens, left-aligned) unless every sentence is at its
+    /// limit with EOS forced, lets each sentence's sampler propose, keeps the best `width` continuations, retires
+    /// finished sentences from `group`, and returns the rows to keep and, for each, a row of the same sentence.
+    private func advance(_ group: inout [Sentence], inputs: [[Int]], state: any DecoderState, memory: EncoderMemory?) throws
+        -> (rows: [Int], memoryRows: [Int]) {
+        let forcing = group.map { $0.atLimit && $0.options.forceEOSAtLimit }
+        var logProbabilities: Tensor?, logits: Tensor?
+        if forcing.contains(false) {
+            let batch = TokenBatch(inputs, padId: group[0].options.startId)
+            let logits3 = try withoutGrad { try decoder.decode(batch, memory: memory, state: state, context: context) }
+            profile?.steps += 1
+            let searchStart = DispatchTime.now().uptimeNanoseconds
+            defer { profile?.add(.search, since: searchStart) }
+            let v = logits3.shape[2]
+            // Each row reads the logits at its own last position.
+            let lastPositions = batch.lengths.enumerated().map { $0.offset * batch.length + $0.element - 1 }
+            let rawLogits = logits3.reshaped([-1, v]).indexSelect(axis: 0, lastPositions)
+            let banned = group.flatMap { sentence in Array(repeating: sentence.options.forbidden, count: sentence.live.count) }
+            // Forbidden tokens are removed after the log-softmax, not renormalised (as in transformers).
+            logProbabilities = Generator.forbid(banned, in: rawLogits.logSoftmax())
+            if group.contains(where: { $0.sampler.sampler.readsLogits }) { logits = Generator.forbid(banned, in: rawLogits) }
+        }
+
+        let bookkeepingStart = DispatchTime.now().uptimeNanoseconds
+        defer { profile?.add(.search, since: bookkeepingStart) }
+        let rowCount = logProbabilities?.shape[0] ?? 0
+        var nextRows: [Int] = [], memoryRows: [Int] = []
+        var survivors: [Sentence] = []
+        var row = 0
+        for (index, var sentence) in group.enumerated() {
+            let rows = Array(row..<(row + sentence.live.count))
+            row += rows.count
+            let proposals: [Continuation]
+            if forcing[index] {
+                // Forcing EOS leaves it log-probability 0: every live hypothesis ends as it is.
+                proposals = sentence.live.indices.map { Continuation(parent: $0, token: sentence.options.eosId, score: sentence.live[$0].score) }
+            } else if let logProbabilities {
+                func part(_ x: Tensor) -> Tensor { rows.count == rowCount ? x : x.slice(axis: 0, rows[0]..<(rows[0] + rows.count)) }
+                let sentenceLogProbabilities = part(logProbabilities)
+                let readsLogits = sentence.sampler.sampler.readsLogits
+                proposals = sentence.sampler.sampler.step(logits: readsLogits ? part(logits ?? logProbabilities) : sentenceLogProbabilities,
+                                                          logProbabilities: sentenceLogProbabilities, live: sentence.live)
+            } else {
+                proposals = []
+            }
+            if let kept = try sentence.take(proposals, rows: rows) {
+                survivors.append(sentence)
+                nextRows += kept.map(\.row)
+                // For each new row, a previous row of the same sentence: they share one source, so what depends only
+                // on it (cross-attention caches, the encoder memory) moves only with sentences.
+                memoryRows += kept.indices.map { rows[Swift.min($0, rows.count - 1)] }
+            } else {
+                done.append((sentence.id, Array(sentence.finished.best.prefix(Swift.max(1, sentence.options.nBest)))))
+            }
+        }
+        group = survivors
+        return (nextRows, memoryRows)
+    }
+}
+
+/// One sequence of a batch: its live hypotheses, its finished ones, and where it stands against its limit.
+private struct Sentence {
+    let id: Int
+    let sampler: SamplerSlot
+    let options: GenerationOptions
+    let onToken: ((Int) throws -> Void)?
+    /// The most steps it may take (its options' limit, less what its prompt takes of the decoder's positions).
+    let limit: Int
+    var live: [Hypothesis]
+    var finished = FinishedHypotheses()
+    /// Steps taken so far.
+    var steps = 0
+
+    init(id: Int, request: DecodingRequest, limit: Int) {
+        self.id = id
+        sampler = request.sampler
+        options = request.options
+        onToken = request.onToken
+        self.limit = limit
+        live = [Hypothesis(prefix: request.prompt)]
+    }
+
+    var atLimit: Bool { steps == limit - 1 }
+
+    /// Walks `proposals` (best first) as transformers does: one ending in EOS or at the limit among the first `width`
+    /// finishes a hypothesis, others are kept while fewer than `width` are live. Returns the kept hypotheses' parent
+    /// rows (from `rows`), or nil once the sentence's search is over.
+    mutating func take(_ proposals: [Continuation], rows: [Int]) throws -> [(row: Int, hypothesis: Hypothesis)]? {
+        let width = sampler.sampler.width
+        let atLimit = self.atLimit
+        var kept: [(row: Int, hypothesis: Hypothesis)] = []
+        var ending: [GeneratedSequence] = []
+        var allEnd = true
+        for (rank, c) in proposals.enumerated() {
+            let parent = live[c.parent]
+            // A proposal ends its hypothesis on EOS or at the length limit; only the best `width` proposals may
+            // finish (as in transformers).
+            if c.token == options.eosId || atLimit {
+                let tokens = c.token == options.eosId ? parent.tokens : parent.tokens + [c.token]
+                if rank < width {
+                    ending.append(GeneratedSequence(tokens: tokens, score: c.score / Foundation.pow(Float(parent.tokens.count + 1), options.lengthPenalty)))
+                }
+                continue
+            }
+            allEnd = false
+            if kept.count < width {
+                kept.append((rows[c.parent], Hypothesis(tokens: parent.tokens + [c.token], score: c.score, prefix: parent.prefix)))
+                if width == 1 { try onToken?(c.token) }
+            }
+            if kept.count == width { break }
+        }
+        let searching = finished.update(
+            adding: ending, bestLive: kept.first?.hypothesis.score, width: width, earlyStopping: options.earlyStopping,
+            lengthPenalty: options.lengthPenalty,
+            length: options.earlyStopping == .never && options.lengthPenalty > 0 ? options.maxNewTokens : steps + 1)
+        steps += 1
+        guard searching && !allEnd && !kept.isEmpty && steps < limit else { return nil }
+        live = kept.map(\.hypothesis)
+        return kept
+    }
+}
+
+extension EncoderMemory {
+    /// These rows, then `other`'s; the shorter sources are padded with zero states and masked positions, which change
+    /// nothing (attention gives masked positions exactly zero weight).
+    public func appending(_ other: EncoderMemory) -> EncoderMemory {
+        let length = Swift.max(states.shape[1], other.states.shape[1])
+        func padded(_ memory: EncoderMemory) -> EncoderMemory {
+            let (b, s, c) = (memory.states.shape[0], memory.states.shape[1], memory.states.shape[2])
+            guard s < length else { return memory }
+            let states = Tensor.concat([memory.states, Tensor.zeros([b, length - s, c])], axis: 1)
+            let mask = Tensor.concat([memory.mask, Tensor(shape: [b, 1, 1, length - s], scalars: [Float](repeating: AttentionMask.dropped, count: b * (length - s)))], axis: 3)
+            return EncoderMemory(states: states, mask: mask)
+        }
+        let (mine, theirs) = (padded(self), padded(other))
+        return EncoderMemory(states: Tensor.concat([mine.states, theirs.states], axis: 0), mask: Tensor.concat([mine.mask, theirs.mask], axis: 0))
+    }
+}
