@@ -15,7 +15,7 @@ record per strict pair of IN whose responses differ in format (a well-formatted 
 broken tag), ranked by the true reward, so `glossa align score` gives the reward model's accuracy on format alone.
 The fourth is the person writing answers beside ranking them: to each ranking of IN it adds the right answer and a
 near miss of the same shape (the sum off by 1, 2 or 10, drawn from the prompt), both well formatted, when the model's
-responses lack them, and ranks the whole list again, so every ranking holds a right-over-wrong pair of one format.
+responses lack them (a prompt skipped because all samples were the same response is ranked too), and ranks the whole list again, so every ranking holds a right-over-wrong pair of one format.
 
 Everything after `--` is the glossa command; its stdout is read one JSON line per prompt, and one ranking line is
 written back. The evidence's stand-in for a human, not part of the product.
@@ -80,8 +80,7 @@ def contrast(source: str, target: str) -> None:
     with open(source) as f, open(target, "w") as out:
         for line in f:
             record = json.loads(line)
-            if record.get("skipped"):
-                continue
+            record.pop("skipped", None)  # a prompt skipped for lack of distinct responses gains the two written ones
             a, op, b = re.fullmatch(r"What is (-?\d+) ([+-]) (-?\d+)\?", record["prompt"]).groups()
             answer = int(a) + int(b) if op == "+" else int(a) - int(b)
             offsets = [1, -1, 2, -2, 10, -10]
