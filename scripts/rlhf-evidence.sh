@@ -3,10 +3,10 @@
 # ranking by the true reward no model sees) ranks samples through `glossa align rank`; reward models learn the
 # rankings; GRPO runs against them; plots are drawn with `glossa align plot`. Needs python3 and jq.
 #
-#   scripts/rlhf-evidence.sh rank      # round-1 rankings of models/arithmetic-sft's samples (a few minutes)
-#   scripts/rlhf-evidence.sh round1    # reward model and GRPO of round 1, then round-2 rankings of that policy (15 minutes)
-#   scripts/rlhf-evidence.sh reward    # reward models: the K = 4 curve of (a) and models/arithmetic-rm (round 2)
-#   scripts/rlhf-evidence.sh grpo      # GRPO against models/arithmetic-rm, and against the true reward for as many updates
+#   scripts/rlhf-evidence.sh rank      # rankings of models/arithmetic-sft's samples (a few minutes)
+#   scripts/rlhf-evidence.sh reward    # reward models: the K = 4 curve of (a) and models/arithmetic-rm (K = 8; 10 minutes)
+#   scripts/rlhf-evidence.sh grpo      # GRPO against models/arithmetic-rm (β 0.2 and 0.04), and against the true reward
+#   scripts/rlhf-evidence.sh round2    # rankings of the β = 0.04 policy and a reward model on both rounds (12 minutes)
 #   scripts/rlhf-evidence.sh plots     # the plots and the numbers of the tables
 set -eu
 G="${GLOSSA:-$(swift build -c release -Xswiftc -enable-testing --show-bin-path)/glossa}"
@@ -31,7 +31,7 @@ case "${1:-}" in
 rank)
     # Rankings on 3700 GRPO training prompts; test rankings on 300 other training prompts and on the 400 held-out
     # prompts (operand pairs no model trains on). The first 1000 with K = 4 samples were the first evidence and give
-    # the small end of (a); the two K = 8 passes (seeds 11, 12) are round 1 of the reward model.
+    # the small end of (a); the two K = 8 passes (seeds 11, 12) train models/arithmetic-rm.
     { sed -n 1,3000p data/arithmetic/prompts.train.jsonl; sed -n 3301,4000p data/arithmetic/prompts.train.jsonl; } > data/rlhf/prompts.rank.jsonl
     sed -n 3001,3300p data/arithmetic/prompts.train.jsonl > data/rlhf/prompts.test.jsonl
     head -1000 data/rlhf/prompts.rank.jsonl > "$W/prompts.first1000.jsonl"
@@ -47,19 +47,6 @@ rank)
         python3 scripts/rank-arithmetic.py --format-pairs data/rlhf/rankings.$split.jsonl data/rlhf/rankings.$split.format.jsonl
     done
     ;;
-round1)
-    # Round 1: a reward model on the K = 8 rankings alone and GRPO against it (it hacks that reward model); then the
-    # person ranks the round-1 policy's own samples, writing the right answer and a near miss beside them (--contrast),
-    # which are the round-2 rankings of recipes/reward-arithmetic.json.
-    jq '.reward.train = ["data/rlhf/rankings.k8.1.jsonl", "data/rlhf/rankings.k8.2.jsonl"] | .output = "'"$W"'/rm-round1"' \
-        recipes/reward-arithmetic.json > "$W/reward-round1.json"
-    $N "$G" train --recipe "$W/reward-round1.json" --overwrite
-    score "$W/rm-round1" rm-round1
-    jq '.grpo.reward_model = "'"$W"'/rm-round1" | .output = "'"$W"'/grpo-round1"' recipes/grpo-arithmetic-learned.json > "$W/grpo-round1.json"
-    $N "$G" train --recipe "$W/grpo-round1.json" --overwrite
-    rank "$W/grpo-round1" data/rlhf/prompts.rank.jsonl 8 13 "$W/rankings.round2.raw.jsonl"
-    python3 scripts/rank-arithmetic.py --contrast "$W/rankings.round2.raw.jsonl" data/rlhf/rankings.round2.jsonl
-    ;;
 reward)
     # (a)'s curve of the first evidence: K = 4 rankings, 400 updates at learning rate 1e-3.
     for n in 50 100 200 1000; do
@@ -69,24 +56,37 @@ reward)
         $N "$G" train --recipe "$W/reward-$n.json" --overwrite
         score "$W/rm-$n" rm-$n
     done
+    # models/arithmetic-rm: the two K = 8 passes, 2500 updates at 2e-3 (round 1).
     $N "$G" train --recipe recipes/reward-arithmetic.json --overwrite
-    score models/arithmetic-rm rm-round2
+    score models/arithmetic-rm rm-round1
     ;;
 grpo)
+    # GRPO against models/arithmetic-rm with β = 0.2 (the recipe), and with the true-reward run's β = 0.04.
     $N "$G" train --recipe recipes/grpo-arithmetic-learned.json --overwrite
+    jq '.grpo.kl_coefficient = 0.04 | .output = "'"$W"'/grpo-learned-kl004"' recipes/grpo-arithmetic-learned.json > "$W/grpo-learned-kl004.json"
+    $N "$G" train --recipe "$W/grpo-learned-kl004.json" --overwrite
     # The true-reward run for the same 300 updates and seed (its schedule then ends at 300 too).
     jq '.training.steps = 300 | .output = "'"$W"'/grpo-true-300"' recipes/grpo-arithmetic.json > "$W/grpo-true-300.json"
     $N "$G" train --recipe "$W/grpo-true-300.json" --overwrite
-    for m in models/arithmetic-sft models/arithmetic-grpo models/arithmetic-grpo-learned "$W/grpo-true-300" "$W/grpo-round1"; do
+    for m in models/arithmetic-sft models/arithmetic-grpo models/arithmetic-grpo-learned "$W/grpo-true-300" "$W/grpo-learned-kl004"; do
         name=$(basename "$m")
         "$G" align eval --model "$m" --data data/arithmetic/heldout.jsonl --reward arithmetic --max-new-tokens 12 --json \
             --output "$W/out-$name.heldout.txt" > "$W/eval-$name.heldout.json"
         "$G" align eval --model "$m" --data data/rlhf/prompts.test.jsonl --reward arithmetic --max-new-tokens 12 --json > "$W/eval-$name.test.json"
     done
     ;;
+round2)
+    # Round 2 (tried, not used by GRPO): the person ranks the β = 0.04 policy's own samples, writing the right answer
+    # and a near miss beside them (--contrast), and a reward model learns round 1 and these together.
+    rank "$W/grpo-learned-kl004" data/rlhf/prompts.rank.jsonl 8 13 "$W/rankings.round2.raw.jsonl"
+    python3 scripts/rank-arithmetic.py --contrast "$W/rankings.round2.raw.jsonl" data/rlhf/rankings.round2.jsonl
+    jq '.reward.train += ["data/rlhf/rankings.round2.jsonl"] | .output = "'"$W"'/rm-round2"' recipes/reward-arithmetic.json > "$W/reward-round2.json"
+    $N "$G" train --recipe "$W/reward-round2.json" --overwrite
+    score "$W/rm-round2" rm-round2
+    ;;
 plots)
-    # (a) pairwise accuracy against the number of rankings: the K = 4 curve, and the two rounds of K = 8 (6660 and
-    # 9990 training rankings after the held-out tenth); all pairs, and same-format right-over-wrong pairs alone.
+    # (a) pairwise accuracy against the number of rankings: the K = 4 curve, and K = 8 (6660 training rankings after
+    # the held-out tenth; 9990 with round 2); all pairs, and same-format right-over-wrong pairs alone.
     for split in $SPLITS; do
         for n in 50 100 200 1000; do printf '[%s, %s]\n' "$([ $n = 1000 ] && echo 898 || echo $n)" "$(jq .accuracy "$W/rm-$n.$split.json")"; done \
             | jq -s . > "$W/a4-$split.json"
@@ -99,7 +99,7 @@ plots)
         series: [{name: "K = 4, 400 updates: all pairs, held-out prompts", points: $h4[0]},
                  {name: "K = 4: same-format right over wrong, training prompts", points: $tf4[0]},
                  {name: "K = 4: same-format right over wrong, held-out prompts", points: $hf4[0]},
-                 {name: "K = 8, rounds 1 and 2, 2500 updates: all pairs, held-out", points: $h8[0]},
+                 {name: "K = 8 (+ round 2), 2500 updates: all pairs, held-out", points: $h8[0]},
                  {name: "K = 8: same-format right over wrong, training prompts", points: $tf8[0]},
                  {name: "K = 8: same-format right over wrong, held-out prompts", points: $hf8[0]}]}' > "$W/a.json"
     "$G" align plot --input "$W/a.json" --output "$OUT/rlhf-reward-accuracy.svg"
@@ -107,32 +107,32 @@ plots)
     acc() { jq '[.history[] | select(.dev.accuracy != null) | [.step, .dev.accuracy]]' "$1/training.json"; }
     acc models/arithmetic-grpo > "$W/b-true.json"
     acc "$W/grpo-true-300" > "$W/b-true-300.json"
-    acc "$W/grpo-round1" > "$W/b-round1.json"
+    acc "$W/grpo-learned-kl004" > "$W/b-kl004.json"
     acc models/arithmetic-grpo-learned > "$W/b-learned.json"
-    jq -n --slurpfile t "$W/b-true.json" --slurpfile t3 "$W/b-true-300.json" --slurpfile r1 "$W/b-round1.json" --slurpfile l "$W/b-learned.json" \
+    jq -n --slurpfile t "$W/b-true.json" --slurpfile t3 "$W/b-true-300.json" --slurpfile r1 "$W/b-kl004.json" --slurpfile l "$W/b-learned.json" \
         '{title: "GRPO: held-out greedy accuracy (the true metric)", x_label: "update", y_label: "accuracy on 400 held-out prompts",
         series: [{name: "true reward, 1000 updates", points: $t[0]}, {name: "true reward, 300 updates", points: $t3[0]},
-                 {name: "learned reward, round 1 (K = 8 rankings of the SFT model)", points: $r1[0]},
-                 {name: "learned reward, round 2 (+ rankings of the round-1 policy)", points: $l[0]}]}' > "$W/b.json"
+                 {name: "learned reward (K = 8 rankings), β = 0.04", points: $r1[0]},
+                 {name: "learned reward (K = 8 rankings), β = 0.2", points: $l[0]}]}' > "$W/b.json"
     "$G" align plot --input "$W/b.json" --output "$OUT/rlhf-grpo-accuracy.svg"
     # (c) over-optimisation: the rollouts' learned and true reward as the KL to the reference grows, each as its gain
     # over its value in the first 50-update window.
     rows() { jq '[.history[] | select(.trainMetrics.kl != null) | {kl: .trainMetrics.kl, l: .trainMetrics.learned_reward,
                   t: (.trainMetrics.true_reward // .trainMetrics.reward)}]' "$1/training.json"; }
     rows models/arithmetic-grpo-learned > "$W/c-learned.json"
-    rows "$W/grpo-round1" > "$W/c-round1.json"
+    rows "$W/grpo-learned-kl004" > "$W/c-kl004.json"
     rows "$W/grpo-true-300" > "$W/c-true.json"
-    jq -n --slurpfile l "$W/c-learned.json" --slurpfile r1 "$W/c-round1.json" --slurpfile r "$W/c-true.json" \
+    jq -n --slurpfile l "$W/c-learned.json" --slurpfile r1 "$W/c-kl004.json" --slurpfile r "$W/c-true.json" \
         'def gain(f): .[0] as $first | [.[] | [.kl, (f) - ($first | f)]];
         {title: "Over-optimisation: rollout rewards against KL to the reference",
         x_label: "KL to the reference (k3, per token; mean of each 50-update window)", y_label: "reward (gain over the first window)",
-        series: [{name: "round 2: learned reward, GRPO against it", points: ($l[0] | gain(.l))},
-                 {name: "round 2: true reward, same run", points: ($l[0] | gain(.t))},
-                 {name: "round 1: learned reward", points: ($r1[0] | gain(.l))},
-                 {name: "round 1: true reward, same run", points: ($r1[0] | gain(.t))},
+        series: [{name: "β = 0.2: learned reward, GRPO against it", points: ($l[0] | gain(.l))},
+                 {name: "β = 0.2: true reward, same run", points: ($l[0] | gain(.t))},
+                 {name: "β = 0.04: learned reward, GRPO against it", points: ($r1[0] | gain(.l))},
+                 {name: "β = 0.04: true reward, same run", points: ($r1[0] | gain(.t))},
                  {name: "true reward, GRPO against the true reward (300 updates)", points: ($r[0] | gain(.t))}]}' > "$W/c.json"
     "$G" align plot --input "$W/c.json" --output "$OUT/rlhf-overoptimisation.svg"
-    for m in arithmetic-sft arithmetic-grpo grpo-true-300 grpo-round1 arithmetic-grpo-learned; do
+    for m in arithmetic-sft arithmetic-grpo grpo-true-300 grpo-learned-kl004 arithmetic-grpo-learned; do
         echo "$m: held-out $(jq -c '{accuracy, format, reward}' "$W/eval-$m.heldout.json")  test $(jq -c '{accuracy, format, reward}' "$W/eval-$m.test.json")"
     done
     for n in 50 100 200 1000 round1 round2; do
@@ -140,7 +140,7 @@ plots)
     done
     ;;
 *)
-    echo "usage: $0 rank | round1 | reward | grpo | plots" >&2
+    echo "usage: $0 rank | reward | grpo | round2 | plots" >&2
     exit 2
     ;;
 esac
