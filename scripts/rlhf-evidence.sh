@@ -95,13 +95,14 @@ plots)
     done
     jq -n --slurpfile h4 "$W/a4-heldout.json" --slurpfile hf4 "$W/a4-heldout.formatted.json" --slurpfile tf4 "$W/a4-test.formatted.json" \
         --slurpfile h8 "$W/a8-heldout.json" --slurpfile hf8 "$W/a8-heldout.formatted.json" --slurpfile tf8 "$W/a8-test.formatted.json" \
-        '{title: "Reward model: pairwise accuracy on unseen rankings", x_label: "rankings trained on", y_label: "pairwise accuracy",
-        series: [{name: "K = 4, 400 updates: all pairs, held-out prompts", points: $h4[0]},
-                 {name: "K = 4: same-format right over wrong, training prompts", points: $tf4[0]},
-                 {name: "K = 4: same-format right over wrong, held-out prompts", points: $hf4[0]},
-                 {name: "K = 8 (+ round 2), 2500 updates: all pairs, held-out", points: $h8[0]},
-                 {name: "K = 8: same-format right over wrong, training prompts", points: $tf8[0]},
-                 {name: "K = 8: same-format right over wrong, held-out prompts", points: $hf8[0]}]}' > "$W/a.json"
+        'def lg: [.[] | [(.[0] | log10), .[1]]]; {title: "Reward model: pairwise accuracy on unseen rankings",
+        x_label: "rankings trained on, log10 (1.7 = 50, 3 = 1000, 4 = 10000)", y_label: "pairwise accuracy",
+        series: [{name: "K = 4, 400 updates: all pairs, held-out prompts", points: ($h4[0] | lg)},
+                 {name: "K = 4: same-format right over wrong, training prompts", points: ($tf4[0] | lg)},
+                 {name: "K = 4: same-format right over wrong, held-out prompts", points: ($hf4[0] | lg)},
+                 {name: "K = 8 (+ round 2), 2500 updates: all pairs, held-out", points: ($h8[0] | lg)},
+                 {name: "K = 8: same-format right over wrong, training prompts", points: ($tf8[0] | lg)},
+                 {name: "K = 8: same-format right over wrong, held-out prompts", points: ($hf8[0] | lg)}]}' > "$W/a.json"
     "$G" align plot --input "$W/a.json" --output "$OUT/rlhf-reward-accuracy.svg"
     # (b) held-out greedy accuracy during GRPO: true reward against learned reward.
     acc() { jq '[.history[] | select(.dev.accuracy != null) | [.step, .dev.accuracy]]' "$1/training.json"; }
