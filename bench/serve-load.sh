@@ -18,14 +18,17 @@ trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 head -n "$lines" corpora/en-de.test.en > "$work/input.txt"
 # The reference, and the offline figure: the whole set through the CLI's own batching, in sentences/s.
+# Also its CPU milliseconds per sentence (user + system), which other work on the machine moves far less than wall time.
 offline() {
     local start end
     start=$(date +%s.%N)
-    "$glossa" translate --model "$model" --batch-size 32 < "$work/input.txt" > "$work/reference.txt"
+    /usr/bin/time -f "%U %S" -o "$work/offline-cpu" "$glossa" translate --model "$model" --batch-size 32 < "$work/input.txt" > "$work/reference.txt"
     end=$(date +%s.%N)
     python3 -c "print(f'{$lines / ($end - $start):.1f}')"
 }
+offline_cpu() { awk -v n="$lines" '{printf "%.1f", ($1 + $2) * 1000 / n}' "$work/offline-cpu"; }
 offline_before=$(offline)
+offline_cpu_before=$(offline_cpu)
 
 : > "$work/serve.log"
 "$glossa" serve --model "translate=$model" --port 0 ${SERVE_FLAGS:-} 2> "$work/serve.log" &
@@ -38,6 +41,12 @@ port=$(sed -n 's/.*listening on http:\/\/[^:]*:\([0-9]*\).*/\1/p' "$work/serve.l
 [ -n "$port" ] || { cat "$work/serve.log"; echo "the server did not start" >&2; exit 1; }
 rss() { awk '/VmRSS/ {print $2 " kB"}' "/proc/$server/status"; }
 rss_start=$(rss)
+# The server's CPU seconds (user + system) so far, from /proc.
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$server/stat"; }
+cpu_start=$(cpu)
+# RSS every 5 s while the load runs, to tell a plateau from growth.
+( while kill -0 "$server" 2>/dev/null; do awk '/VmRSS/ {print $2}' "/proc/$server/status" 2>/dev/null; sleep 5; done ) > "$work/rss.txt" &
+sampler=$!
 
 status=0
 python3 - "$port" "$clients" "$seconds" "$work/input.txt" "$work/reference.txt" <<'PY' > "$work/report.txt" || status=$?
@@ -104,12 +113,25 @@ print(f"errors {errors} {failures if failures else ''}  wrong answers {wrong}")
 sys.exit(1 if errors or wrong else 0)
 PY
 rss_end=$(rss)
+kill "$sampler" 2>/dev/null || true
+cpu_end=$(cpu)
 kill -TERM "$server"
 wait "$server" && stopped="exited 0 on SIGTERM" || stopped="exited with status $? on SIGTERM"
 # Measured again after the load, as other work on the machine moves both figures.
 offline_after=$(offline)
+offline_cpu_after=$(offline_cpu)
 cat "$work/report.txt"
 served=$(sed -n 's/^requests\/s \([0-9.]*\).*/\1/p' "$work/report.txt")
 python3 -c "b, a, s = $offline_before, $offline_after, ${served:-0}; print(f'offline glossa translate --batch-size 32: {b} sentences/s before, {a} after; served/offline {s / max(b, a):.2f} to {s / min(b, a):.2f}')"
+requests=$(sed -n 's/^clients .* \([0-9]*\) requests$/\1/p' "$work/report.txt")
+python3 -c "print(f'CPU ms per sentence: server {($cpu_end - $cpu_start) * 1000 / max(1, ${requests:-0}):.1f}, offline $offline_cpu_before before, $offline_cpu_after after')"
 echo "server RSS: start $rss_start, end $rss_end; server $stopped"
+python3 - "$work/rss.txt" <<'PY'
+import sys
+mb = [int(line) / 1024 for line in open(sys.argv[1]) if line.strip()]
+if len(mb) >= 4:
+    q = len(mb) // 4
+    print(f"server RSS over the load, every 5 s: first quarter max {max(mb[:q]):.0f} MB, last quarter max {max(mb[-q:]):.0f} MB, "
+          f"overall max {max(mb):.0f} MB ({len(mb)} samples)")
+PY
 exit $status

@@ -238,6 +238,9 @@ final class MarianDecoderState: DecoderState {
         for (mine, theirs) in zip(selfCaches + crossCaches, other.selfCaches + other.crossCaches) { mine.append(rowsOf: theirs) }
     }
 
+    /// Cross-attention projects the encoder's states once, at the first step; later steps read only its mask.
+    var holdsMemory: Bool { crossCaches.allSatisfy { $0.length > 0 } && !crossCaches.isEmpty }
+
     /// Each row's next position (rows of a continuous batch joined at different steps).
     var positions: [Int] { selfCaches.first?.rowLengths ?? [] }
 }

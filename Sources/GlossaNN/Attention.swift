@@ -28,10 +28,14 @@ public final class KeyValueCache {
 
     private func materialize(_ storage: [Float]) -> Tensor? {
         guard length > 0 else { return nil }
-        if capacity == length && rowCapacity == rows { return Tensor(shape: [rows, heads, length, width], scalars: storage) }
+        if capacity == length && rowCapacity == rows && rowLengths.allSatisfy({ $0 == length }) { return Tensor(shape: [rows, heads, length, width], scalars: storage) }
         let block = capacity * width, used = length * width
         var out = [Float](repeating: 0, count: rows * heads * used)
-        for r in 0..<(rows * heads) { out[(r * used)..<((r + 1) * used)] = storage[(r * block)..<(r * block + used)] }
+        // Each row's own positions only: past them the storage may hold what a row that left there had.
+        for r in 0..<(rows * heads) {
+            let own = rowLengths[r / heads] * width
+            out[(r * used)..<(r * used + own)] = storage[(r * block)..<(r * block + own)]
+        }
         return Tensor(shape: [rows, heads, length, width], scalars: out)
     }
 
@@ -84,23 +88,40 @@ public final class KeyValueCache {
     /// where they are cost nothing.
     public func select(rows selected: [Int]) {
         guard length > 0, !(selected.count == rows && selected.indices.allSatisfy { selected[$0] == $0 }) else { return }
-        let block = capacity * width, used = length * width, batchBlock = heads * block
-        // The room for rows is kept (joins fill it); what lies past a row's own positions is never read.
-        let room = Swift.max(selected.count, rowCapacity)
-        func gather(_ storage: [Float]) -> [Float] {
-            var out = [Float](unsafeUninitializedCapacity: room * batchBlock) { _, count in count = room * batchBlock }
-            out.withUnsafeMutableBufferPointer { o in storage.withUnsafeBufferPointer { s in
-                guard let op = o.baseAddress, let sp = s.baseAddress else { return }
-                for (i, r) in selected.enumerated() {
-                    for h in 0..<heads { (op + i * batchBlock + h * block).update(from: sp + r * batchBlock + h * block, count: used) }
+        let block = capacity * width, batchBlock = heads * block
+        // Only a row's own positions are copied: what lies past them is never read.
+        let used = selected.map { rowLengths[$0] * width }
+        if zip(selected, selected.dropFirst()).allSatisfy({ $0 < $1 }) {
+            // Rows only leave (sequences of a continuous batch finishing): close the gaps in place; each row moves to
+            // a lower block, so no row is overwritten before it has moved.
+            func compact(_ storage: inout [Float]) {
+                storage.withUnsafeMutableBufferPointer { s in
+                    guard let sp = s.baseAddress else { return }
+                    for (i, r) in selected.enumerated() where i != r {
+                        for h in 0..<heads { (sp + i * batchBlock + h * block).update(from: sp + r * batchBlock + h * block, count: used[i]) }
+                    }
                 }
-            } }
-            return out
+            }
+            compact(&keyStorage)
+            compact(&valueStorage)
+        } else {
+            // The room for rows is kept (joins fill it).
+            let room = Swift.max(selected.count, rowCapacity)
+            func gather(_ storage: [Float]) -> [Float] {
+                var out = [Float](unsafeUninitializedCapacity: room * batchBlock) { _, count in count = room * batchBlock }
+                out.withUnsafeMutableBufferPointer { o in storage.withUnsafeBufferPointer { s in
+                    guard let op = o.baseAddress, let sp = s.baseAddress else { return }
+                    for (i, r) in selected.enumerated() {
+                        for h in 0..<heads { (op + i * batchBlock + h * block).update(from: sp + r * batchBlock + h * block, count: used[i]) }
+                    }
+                } }
+                return out
+            }
+            keyStorage = gather(keyStorage)
+            valueStorage = gather(valueStorage)
+            rowCapacity = room
         }
-        keyStorage = gather(keyStorage)
-        valueStorage = gather(valueStorage)
         rows = selected.count
-        rowCapacity = room
         rowLengths = selected.map { rowLengths[$0] }
         // The longest row may have left; what it held past the others' ends is zeros or never read again.
         length = rowLengths.max() ?? 0

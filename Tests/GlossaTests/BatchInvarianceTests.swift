@@ -74,6 +74,28 @@ import GlossaTensor
 
     /// The products themselves: every row of an M-row product (rows 1…40, as OpenBLAS's M-tiles would split them)
     /// equals the row computed alone, with and without a bias, over both operand layouts.
+    /// Every element is bias + one FMA per k in order (what makes rows batch-invariant), whichever way B is laid out
+    /// and packed: K and N off the kernels' 8- and 16-wide blocks, and on them.
+    @Test(arguments: [(3, 13, 37), (7, 64, 48), (1, 256, 100), (13, 9, 16)])
+    func matrixProductsAreFusedMultiplyAddsInOrder(shape: (m: Int, k: Int, n: Int)) {
+        var generator = SeededGenerator(seed: 5)
+        let x = Tensor.normal([shape.m, shape.k], std: 1, using: &generator)
+        let w = Tensor.normal([shape.n, shape.k], std: 0.1, using: &generator)
+        let bias = Tensor.normal([shape.n], std: 0.1, using: &generator)
+        var expected = [Float](repeating: 0, count: shape.m * shape.n)
+        for i in 0..<shape.m {
+            for j in 0..<shape.n {
+                var c = bias.scalars[j]
+                for k in 0..<shape.k { c = c.addingProduct(x.scalars[i * shape.k + k], w.scalars[j * shape.k + k]) }
+                expected[i * shape.n + j] = c
+            }
+        }
+        withoutGrad {
+            #expect(x.matmul(w, transposeOther: true, bias: bias).scalars == expected)
+            #expect(x.matmul(w.transposed(), bias: bias).scalars == expected)
+        }
+    }
+
     @Test func matrixProductRowsDoNotDependOnM() {
         var generator = SeededGenerator(seed: 3)
         let (k, n) = (37, 83)

@@ -96,7 +96,10 @@ public final class DecodingBatch {
         let kept = try advance(&group, inputs: inputs, state: fresh, memory: joining)
         guard !group.isEmpty else { return ids }
         fresh.select(rows: kept.rows, memoryRows: kept.memoryRows)
-        let joinedMemory = joining.map { kept.memoryRows == Array(0..<$0.states.shape[0]) ? $0 : $0.selecting(rows: kept.memoryRows) }
+        let joinedMemory = joining.map { memory in
+            let needed = fresh.holdsMemory ? memory.maskOnly : memory
+            return kept.memoryRows == Array(0..<memory.states.shape[0]) ? needed : needed.selecting(rows: kept.memoryRows)
+        }
         if let state, !sentences.isEmpty {
             try state.append(rowsOf: fresh)
             memory = try memory.map { current in
@@ -284,13 +287,16 @@ private struct Sentence {
 extension EncoderMemory {
     /// These rows, then `other`'s; the shorter sources are padded with zero states and masked positions, which change
     /// nothing (attention gives masked positions exactly zero weight).
+    /// When either has only its mask (`maskOnly`), so has the result.
     public func appending(_ other: EncoderMemory) -> EncoderMemory {
-        let length = Swift.max(states.shape[1], other.states.shape[1])
+        let length = Swift.max(sourceLength, other.sourceLength)
+        let withStates = states.shape[1] > 0 && other.states.shape[1] > 0
         func padded(_ memory: EncoderMemory) -> EncoderMemory {
-            let (b, s, c) = (memory.states.shape[0], memory.states.shape[1], memory.states.shape[2])
-            guard s < length else { return memory }
-            let states = Tensor.concat([memory.states, Tensor.zeros([b, length - s, c])], axis: 1)
-            let mask = Tensor.concat([memory.mask, Tensor(shape: [b, 1, 1, length - s], scalars: [Float](repeating: AttentionMask.dropped, count: b * (length - s)))], axis: 3)
+            let (b, s, c) = (memory.states.shape[0], memory.sourceLength, memory.states.shape[2])
+            let kept = withStates ? memory : memory.maskOnly
+            guard s < length else { return kept }
+            let states = withStates ? Tensor.concat([kept.states, Tensor.zeros([b, length - s, c])], axis: 1) : kept.states
+            let mask = Tensor.concat([kept.mask, Tensor(shape: [b, 1, 1, length - s], scalars: [Float](repeating: AttentionMask.dropped, count: b * (length - s)))], axis: 3)
             return EncoderMemory(states: states, mask: mask)
         }
         let (mine, theirs) = (padded(self), padded(other))

@@ -17,11 +17,17 @@ public protocol DecoderState: AnyObject {
     /// rows: how a continuous batch takes in sequences that start while others are decoding (`DecodingBatch`). Each
     /// row then goes on at its own position and attends only to what it holds itself.
     func append(rowsOf other: any DecoderState) throws
+    /// Whether the state holds all it needs of the encoder's states once it has decoded a step (its cross-attention
+    /// keys and values), so that later steps read only the memory's mask.
+    var holdsMemory: Bool { get }
 }
 
 extension DecoderState {
     /// Treats everything as depending on the generated tokens.
     public func select(rows: [Int], memoryRows: [Int]) { select(rows: rows) }
+
+    /// Reads the encoder's states at every step.
+    public var holdsMemory: Bool { false }
 
     /// A state that cannot take rows in: decoders without it decode only batches that start together.
     public func append(rowsOf other: any DecoderState) throws {

@@ -53,4 +53,13 @@ public struct EncoderMemory {
     public func selecting(rows: [Int]) -> EncoderMemory {
         EncoderMemory(states: states.indexSelect(axis: 0, rows), mask: mask.indexSelect(axis: 0, rows))
     }
+
+    /// The source positions S (of the mask, which outlives the states: see `maskOnly`).
+    public var sourceLength: Int { mask.shape[3] }
+
+    /// The mask alone (states `[B, 0, C]`), for a decoder state that holds what it needs of the states
+    /// (`DecoderState.holdsMemory`): the running batch then moves only the mask when rows join and leave.
+    public var maskOnly: EncoderMemory {
+        states.shape[1] == 0 ? self : EncoderMemory(states: Tensor.zeros([states.shape[0], 0, states.shape[2]]), mask: mask)
+    }
 }
