@@ -138,6 +138,11 @@ AVX2 static void pack_panel(const float *b, size_t bks, size_t bns, size_t K, si
         // A weight [N, K] used transposed: each of the panel's columns is a row of B. Packing is a transpose, done in
         // 8×8 register blocks (element by element it took a quarter of a server's time at small M). Values are only
         // moved, so the product is unchanged.
+        // Ask for the whole panel at once: read 8 rows at a time, as the transpose does, the hardware prefetcher
+        // falls behind on weights that come from memory.
+        for (size_t j = 0; j < cols; j++) {
+            for (size_t k = 0; k < K; k += 16) _mm_prefetch((const char *)(b + j * bns + k), _MM_HINT_T0);
+        }
         size_t k = 0;
         for (; k + 8 <= K; k += 8) {
             for (size_t half = 0; half < NR; half += 8) {
