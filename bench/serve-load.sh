@@ -108,7 +108,8 @@ def percentile(p):
 rate = len(latencies) / elapsed
 print(f"clients {clients}, {elapsed:.1f} s, {len(latencies)} requests")
 print(f"requests/s {rate:.1f}   sentences/s {rate:.1f}")
-print(f"latency ms  p50 {percentile(50):.1f}   p95 {percentile(95):.1f}   p99 {percentile(99):.1f}")
+mean = sum(latencies) / len(latencies) * 1000 if latencies else float("nan")
+print(f"latency ms  p50 {percentile(50):.1f}   p95 {percentile(95):.1f}   p99 {percentile(99):.1f}   mean {mean:.1f}")
 print(f"errors {errors} {failures if failures else ''}  wrong answers {wrong}")
 sys.exit(1 if errors or wrong else 0)
 PY

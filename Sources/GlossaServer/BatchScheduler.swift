@@ -273,15 +273,6 @@ public final class BatchScheduler<Engine: BatchEngine>: @unchecked Sendable wher
                 if !condition.wait(until: deadline) { break }
             }
         }
-        // Joining costs about a step (an encoder pass and a first decoding step for the joiners alone), so under load
-        // waiting requests join as a group: once they would add a quarter of the running requests' tokens, once the
-        // batch could not take more, or once the first has waited `maxWait`. Under light load that is at once.
-        if !idle, let first = waiting.first {
-            let waitingTokens = waiting.reduce(0) { $0 + $1.tokens }
-            let waited = Double(DispatchTime.now().uptimeNanoseconds - first.arrived.uptimeNanoseconds) / 1e9
-            let grouped = 4 * waitingTokens >= runningTokens || runningTokens + waitingTokens >= limits.maxBatchTokens
-            if !grouped && waited < limits.maxWait.seconds && !stopping { return [] }
-        }
         var taken: [QueueEntry<Input, Output>] = []
         var tokens = runningTokens
         while let next = waiting.first, (idle && taken.isEmpty) || tokens + next.tokens <= limits.maxBatchTokens {
