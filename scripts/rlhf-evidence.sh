@@ -115,13 +115,14 @@ iterate)
         python3 scripts/rlhf-diagnose.py --grid "$G" "$rm" data/rlhf/prompts.test.jsonl
         python3 scripts/rlhf-diagnose.py "$G" "$rm" "$W"/diag-*.jsonl
     done
-    # 4. GRPO against models/arithmetic-rm2 at β 0.2, 0.1 and 0.04; β chosen by greedy accuracy on the validation prompts.
-    for beta in 0.2 0.1 0.04; do
-        jq ".grpo.reward_model = \"models/arithmetic-rm2\" | .grpo.kl_coefficient = $beta | .output = \"$W/rm2-kl$beta\"" \
-            recipes/grpo-arithmetic-learned.json > "$W/rm2-kl$beta.json"
-        $N "$G" train --recipe "$W/rm2-kl$beta.json" --overwrite
-        "$G" align eval --model "$W/rm2-kl$beta" --data data/rlhf/prompts.test.jsonl --reward arithmetic --max-new-tokens 12 --json > "$W/eval-rm2-kl$beta.test.json"
-        "$G" align eval --model "$W/rm2-kl$beta" --data data/arithmetic/heldout.jsonl --reward arithmetic --max-new-tokens 12 --json > "$W/eval-rm2-kl$beta.heldout.json"
+    # 4. GRPO against models/arithmetic-rm2 at β 0.2 and 0.1, and at β 0.2 with "scale_rewards": "batch"; the run is chosen
+    #    by greedy accuracy on the validation prompts (data/rlhf/prompts.test.jsonl), never on the held-out ones.
+    for run in "kl0.2:." "kl0.1:.grpo.kl_coefficient = 0.1" "kl0.2-batch:.grpo.scale_rewards = \"batch\""; do
+        name=rm2-${run%%:*}
+        jq ".grpo.reward_model = \"models/arithmetic-rm2\" | ${run#*:} | .output = \"$W/$name\"" recipes/grpo-arithmetic-learned.json > "$W/$name.json"
+        $N "$G" train --recipe "$W/$name.json" --overwrite
+        "$G" align eval --model "$W/$name" --data data/rlhf/prompts.test.jsonl --reward arithmetic --max-new-tokens 12 --json > "$W/eval-$name.test.json"
+        "$G" align eval --model "$W/$name" --data data/arithmetic/heldout.jsonl --reward arithmetic --max-new-tokens 12 --json > "$W/eval-$name.heldout.json"
     done
     ;;
 plots)
@@ -151,13 +152,15 @@ plots)
     acc "$W/grpo-learned-kl004" > "$W/b-kl004.json"
     acc models/arithmetic-grpo-learned > "$W/b-learned.json"
     acc "$W/rm2-kl0.2" > "$W/b-rm2.json"
+    acc "$W/rm2-kl0.2-batch" > "$W/b-rm2-batch.json"
     jq -n --slurpfile t "$W/b-true.json" --slurpfile t3 "$W/b-true-300.json" --slurpfile r1 "$W/b-kl004.json" --slurpfile l "$W/b-learned.json" \
-        --slurpfile r2 "$W/b-rm2.json" \
+        --slurpfile r2 "$W/b-rm2.json" --slurpfile r2b "$W/b-rm2-batch.json" \
         '{title: "GRPO: held-out greedy accuracy (the true metric)", x_label: "update", y_label: "accuracy on 400 held-out prompts",
         series: [{name: "true reward, 1000 updates", points: $t[0]}, {name: "true reward, 300 updates", points: $t3[0]},
                  {name: "learned reward (models/arithmetic-rm), β = 0.04", points: $r1[0]},
                  {name: "learned reward (models/arithmetic-rm), β = 0.2", points: $l[0]},
-                 {name: "learned reward (models/arithmetic-rm2, iterated), β = 0.2", points: $r2[0]}]}' > "$W/b.json"
+                 {name: "learned reward (models/arithmetic-rm2, iterated), β = 0.2", points: $r2[0]},
+                 {name: "learned reward (models/arithmetic-rm2), β = 0.2, scale_rewards batch", points: $r2b[0]}]}' > "$W/b.json"
     "$G" align plot --input "$W/b.json" --output "$OUT/rlhf-grpo-accuracy.svg"
     # (c) over-optimisation: the rollouts' learned and true reward as the KL to the reference grows, each as its gain
     # over its value in the first 50-update window.
@@ -166,7 +169,7 @@ plots)
     rows models/arithmetic-grpo-learned > "$W/c-learned.json"
     rows "$W/grpo-learned-kl004" > "$W/c-kl004.json"
     rows "$W/grpo-true-300" > "$W/c-true.json"
-    rows "$W/rm2-kl0.2" > "$W/c-rm2.json"
+    rows "$W/rm2-kl0.2-batch" > "$W/c-rm2.json"
     jq -n --slurpfile l "$W/c-learned.json" --slurpfile r1 "$W/c-kl004.json" --slurpfile r "$W/c-true.json" --slurpfile r2 "$W/c-rm2.json" \
         'def gain(f): .[0] as $first | [.[] | [.kl, (f) - ($first | f)]];
         {title: "Over-optimisation: rollout rewards against KL to the reference",
@@ -175,11 +178,11 @@ plots)
                  {name: "β = 0.2: true reward, same run", points: ($l[0] | gain(.t))},
                  {name: "β = 0.04: learned reward, GRPO against it", points: ($r1[0] | gain(.l))},
                  {name: "β = 0.04: true reward, same run", points: ($r1[0] | gain(.t))},
-                 {name: "models/arithmetic-rm2, β = 0.2: learned reward", points: ($r2[0] | gain(.l))},
-                 {name: "models/arithmetic-rm2, β = 0.2: true reward, same run", points: ($r2[0] | gain(.t))},
+                 {name: "models/arithmetic-rm2, β = 0.2, batch scale: learned reward", points: ($r2[0] | gain(.l))},
+                 {name: "models/arithmetic-rm2, β = 0.2, batch scale: true reward, same run", points: ($r2[0] | gain(.t))},
                  {name: "true reward, GRPO against the true reward (300 updates)", points: ($r[0] | gain(.t))}]}' > "$W/c.json"
     "$G" align plot --input "$W/c.json" --output "$OUT/rlhf-overoptimisation.svg"
-    for m in arithmetic-sft arithmetic-grpo grpo-true-300 grpo-learned-kl004 arithmetic-grpo-learned cont-kl02 rm2-kl0.2; do
+    for m in arithmetic-sft arithmetic-grpo grpo-true-300 grpo-learned-kl004 arithmetic-grpo-learned cont-kl02 rm2-kl0.2 rm2-kl0.2-batch; do
         echo "$m: held-out $(jq -c '{accuracy, format, reward}' "$W/eval-$m.heldout.json")  test $(jq -c '{accuracy, format, reward}' "$W/eval-$m.test.json")"
     done
     for n in 50 100 200 1000 round1 round2; do
