@@ -7,6 +7,8 @@
 #   scripts/rlhf-evidence.sh reward    # reward models: the K = 4 curve of (a) and models/arithmetic-rm (K = 8; 10 minutes)
 #   scripts/rlhf-evidence.sh grpo      # GRPO against models/arithmetic-rm (β 0.2 and 0.04), and against the true reward
 #   scripts/rlhf-evidence.sh round2    # rankings of the β = 0.04 policy and a reward model on both rounds (12 minutes)
+#   scripts/rlhf-evidence.sh diagnose  # both rewards on GRPO policies' own samples (validation prompts)
+#   scripts/rlhf-evidence.sh iterate   # models/arithmetic-rm trained on, then on the samples of a policy GRPO'd against it
 #   scripts/rlhf-evidence.sh plots     # the plots and the numbers of the tables
 set -eu
 G="${GLOSSA:-$(swift build -c release -Xswiftc -enable-testing --show-bin-path)/glossa}"
@@ -84,6 +86,45 @@ round2)
     $N "$G" train --recipe "$W/reward-round2.json" --overwrite
     score "$W/rm-round2" rm-round2
     ;;
+diagnose)
+    # Samples (K = 8, temperature 1) of the SFT model and of GRPO policies on the 300 validation prompts (training
+    # operand pairs, data/rlhf/prompts.test.jsonl), ranked by the true reward, scored by the learned one.
+    for m in models/arithmetic-sft:sft models/arithmetic-grpo-learned:kl02-300 "$W/grpo-learned-kl004":kl004-300 "$W/grpo-true-300":true-300; do
+        rank "${m%%:*}" data/rlhf/prompts.test.jsonl 8 21 "$W/diag-${m##*:}.jsonl"
+    done
+    python3 scripts/rlhf-diagnose.py "$G" models/arithmetic-rm "$W"/diag-*.jsonl
+    python3 scripts/rlhf-diagnose.py --grid "$G" models/arithmetic-rm data/rlhf/prompts.test.jsonl
+    ;;
+iterate)
+    # 1. models/arithmetic-rm trained on (its dev accuracy was still rising): 2500 more updates at 1e-3 on the same rankings.
+    jq '. + {initialize_from: {file: "models/arithmetic-rm/model.safetensors", tensors: "all"}} | .training.learning_rate = 0.001
+        | .output = "'"$W"'/rm-cont"' recipes/reward-arithmetic.json > "$W/rm-cont.json"
+    $N "$G" train --recipe "$W/rm-cont.json" --overwrite
+    # 2. GRPO against it (β = 0.2), and the person ranks that policy's samples of the 3700 ranking prompts (K = 8).
+    jq '.grpo.reward_model = "'"$W"'/rm-cont" | .output = "'"$W"'/cont-kl02"' recipes/grpo-arithmetic-learned.json > "$W/cont-kl02.json"
+    $N "$G" train --recipe "$W/cont-kl02.json" --overwrite
+    "$G" align eval --model "$W/cont-kl02" --data data/rlhf/prompts.test.jsonl --reward arithmetic --max-new-tokens 12 --json > "$W/eval-cont-kl02.test.json"
+    "$G" align eval --model "$W/cont-kl02" --data data/arithmetic/heldout.jsonl --reward arithmetic --max-new-tokens 12 --json > "$W/eval-cont-kl02.heldout.json"
+    rank "$W/cont-kl02" data/rlhf/prompts.rank.jsonl 8 14 data/rlhf/rankings.round2b.jsonl
+    # 3. The reward model continued on round 1 and those rankings: 1500 updates at 1e-3 → models/arithmetic-rm2.
+    jq '. + {initialize_from: {file: "'"$W"'/rm-cont/model.safetensors", tensors: "all"}} | .reward.train += ["data/rlhf/rankings.round2b.jsonl"]
+        | .training.learning_rate = 0.001 | .training.steps = 1500 | .output = "models/arithmetic-rm2"' recipes/reward-arithmetic.json > "$W/rm2.json"
+    $N "$G" train --recipe "$W/rm2.json" --overwrite
+    for rm in "$W/rm-cont" models/arithmetic-rm2; do
+        score "$rm" "$(basename "$rm")"
+        python3 scripts/rlhf-diagnose.py --grid "$G" "$rm" data/rlhf/prompts.test.jsonl
+        python3 scripts/rlhf-diagnose.py "$G" "$rm" "$W"/diag-*.jsonl
+    done
+    # 4. GRPO against models/arithmetic-rm2 at β 0.2 and 0.1, and at β 0.2 with "scale_rewards": "batch"; the run is chosen
+    #    by greedy accuracy on the validation prompts (data/rlhf/prompts.test.jsonl), never on the held-out ones.
+    for run in "kl0.2:." "kl0.1:.grpo.kl_coefficient = 0.1" "kl0.2-batch:.grpo.scale_rewards = \"batch\""; do
+        name=rm2-${run%%:*}
+        jq ".grpo.reward_model = \"models/arithmetic-rm2\" | ${run#*:} | .output = \"$W/$name\"" recipes/grpo-arithmetic-learned.json > "$W/$name.json"
+        $N "$G" train --recipe "$W/$name.json" --overwrite
+        "$G" align eval --model "$W/$name" --data data/rlhf/prompts.test.jsonl --reward arithmetic --max-new-tokens 12 --json > "$W/eval-$name.test.json"
+        "$G" align eval --model "$W/$name" --data data/arithmetic/heldout.jsonl --reward arithmetic --max-new-tokens 12 --json > "$W/eval-$name.heldout.json"
+    done
+    ;;
 plots)
     # (a) pairwise accuracy against the number of rankings: the K = 4 curve, and K = 8 (6660 training rankings after
     # the held-out tenth; 9990 with round 2); all pairs, and same-format right-over-wrong pairs alone.
@@ -110,11 +151,16 @@ plots)
     acc "$W/grpo-true-300" > "$W/b-true-300.json"
     acc "$W/grpo-learned-kl004" > "$W/b-kl004.json"
     acc models/arithmetic-grpo-learned > "$W/b-learned.json"
+    acc "$W/rm2-kl0.2" > "$W/b-rm2.json"
+    acc "$W/rm2-kl0.2-batch" > "$W/b-rm2-batch.json"
     jq -n --slurpfile t "$W/b-true.json" --slurpfile t3 "$W/b-true-300.json" --slurpfile r1 "$W/b-kl004.json" --slurpfile l "$W/b-learned.json" \
+        --slurpfile r2 "$W/b-rm2.json" --slurpfile r2b "$W/b-rm2-batch.json" \
         '{title: "GRPO: held-out greedy accuracy (the true metric)", x_label: "update", y_label: "accuracy on 400 held-out prompts",
         series: [{name: "true reward, 1000 updates", points: $t[0]}, {name: "true reward, 300 updates", points: $t3[0]},
-                 {name: "learned reward (K = 8 rankings), β = 0.04", points: $r1[0]},
-                 {name: "learned reward (K = 8 rankings), β = 0.2", points: $l[0]}]}' > "$W/b.json"
+                 {name: "learned reward (models/arithmetic-rm), β = 0.04", points: $r1[0]},
+                 {name: "learned reward (models/arithmetic-rm), β = 0.2", points: $l[0]},
+                 {name: "learned reward (models/arithmetic-rm2, iterated), β = 0.2", points: $r2[0]},
+                 {name: "learned reward (models/arithmetic-rm2), β = 0.2, scale_rewards batch", points: $r2b[0]}]}' > "$W/b.json"
     "$G" align plot --input "$W/b.json" --output "$OUT/rlhf-grpo-accuracy.svg"
     # (c) over-optimisation: the rollouts' learned and true reward as the KL to the reference grows, each as its gain
     # over its value in the first 50-update window.
@@ -123,7 +169,8 @@ plots)
     rows models/arithmetic-grpo-learned > "$W/c-learned.json"
     rows "$W/grpo-learned-kl004" > "$W/c-kl004.json"
     rows "$W/grpo-true-300" > "$W/c-true.json"
-    jq -n --slurpfile l "$W/c-learned.json" --slurpfile r1 "$W/c-kl004.json" --slurpfile r "$W/c-true.json" \
+    rows "$W/rm2-kl0.2-batch" > "$W/c-rm2.json"
+    jq -n --slurpfile l "$W/c-learned.json" --slurpfile r1 "$W/c-kl004.json" --slurpfile r "$W/c-true.json" --slurpfile r2 "$W/c-rm2.json" \
         'def gain(f): .[0] as $first | [.[] | [.kl, (f) - ($first | f)]];
         {title: "Over-optimisation: rollout rewards against KL to the reference",
         x_label: "KL to the reference (k3, per token; mean of each 50-update window)", y_label: "reward (gain over the first window)",
@@ -131,9 +178,11 @@ plots)
                  {name: "β = 0.2: true reward, same run", points: ($l[0] | gain(.t))},
                  {name: "β = 0.04: learned reward, GRPO against it", points: ($r1[0] | gain(.l))},
                  {name: "β = 0.04: true reward, same run", points: ($r1[0] | gain(.t))},
+                 {name: "models/arithmetic-rm2, β = 0.2, batch scale: learned reward", points: ($r2[0] | gain(.l))},
+                 {name: "models/arithmetic-rm2, β = 0.2, batch scale: true reward, same run", points: ($r2[0] | gain(.t))},
                  {name: "true reward, GRPO against the true reward (300 updates)", points: ($r[0] | gain(.t))}]}' > "$W/c.json"
     "$G" align plot --input "$W/c.json" --output "$OUT/rlhf-overoptimisation.svg"
-    for m in arithmetic-sft arithmetic-grpo grpo-true-300 grpo-learned-kl004 arithmetic-grpo-learned; do
+    for m in arithmetic-sft arithmetic-grpo grpo-true-300 grpo-learned-kl004 arithmetic-grpo-learned cont-kl02 rm2-kl0.2 rm2-kl0.2-batch; do
         echo "$m: held-out $(jq -c '{accuracy, format, reward}' "$W/eval-$m.heldout.json")  test $(jq -c '{accuracy, format, reward}' "$W/eval-$m.test.json")"
     done
     for n in 50 100 200 1000 round1 round2; do
@@ -141,7 +190,7 @@ plots)
     done
     ;;
 *)
-    echo "usage: $0 rank | reward | grpo | round2 | plots" >&2
+    echo "usage: $0 rank | reward | grpo | round2 | diagnose | iterate | plots" >&2
     exit 2
     ;;
 esac

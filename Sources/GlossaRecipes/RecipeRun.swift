@@ -57,7 +57,7 @@ public final class RecipeRun {
         case .encoder:
             return ["contrastive": ["contrastive", "initialize_from"], "classification": ["classification", "initialize_from"],
                     "reward": ["reward", "initialize_from"]]
-        case .decoderOnly: return decoderObjectives.mapValues { $0.block.map { [$0] } ?? [] }.merging(["reward": ["reward"]]) { a, _ in a }
+        case .decoderOnly: return decoderObjectives.mapValues { $0.block.map { [$0] } ?? [] }.merging(["reward": ["reward", "initialize_from"]]) { a, _ in a }
         default: return [:]
         }
     }

@@ -90,7 +90,8 @@ extension RecipeRun {
         guard let block = try recipe.block("reward", as: RewardBlock.self) else {
             throw GlossaError.invalidConfiguration("objective reward needs a \"reward\" block with \"train\" (rankings files from glossa align rank)")
         }
-        let backbone: RewardNetwork.Backbone, start: String
+        let backbone: RewardNetwork.Backbone
+        var start: String
         switch factory {
         case .decoderOnly(let make):
             if let base = recipe.base {
@@ -103,15 +104,18 @@ extension RecipeRun {
             if block.pooling != nil { throw GlossaError.invalidConfiguration("reward: pooling is for encoders; a decoder's head reads the last token") }
         case .encoder(let make):
             let model = try make(PluginConfiguration(json: try recipe.model.filled(from: tokenizer, eos: false).data()))
-            let initial = try recipe.block("initialize_from", as: InitializeFrom.self)
-            if let initial, !resume { try initial.apply(to: model) { events(.note($0)) } }
             let (pooler, modes) = SequenceClassificationModel.pooler(for: model, modes: block.pooling)
             backbone = .encoder(model, pooler: pooler, modes: modes)
-            start = initial?.description ?? "random initialisation"
+            start = "random initialisation"
         default:
             throw GlossaError.invalidConfiguration("objective reward needs an encoder or decoder-only plugin")
         }
         let network = try RewardNetwork(backbone: backbone, seed: recipe.training.seed)
+        // initialize_from copies into the whole network, head included, so a reward model's own model.safetensors
+        // continues training (with "tensors": "all"); a resumed run's weights come from its checkpoint.
+        let initial = try recipe.block("initialize_from", as: InitializeFrom.self)
+        if let initial, !resume { try initial.apply(to: network) { events(.note($0)) } }
+        if let initial { start = (recipe.base.map { "\($0), then " } ?? "") + initial.description }
         let model = RewardModel(network: network, tokenizer: tokenizer, maxLength: recipe.training.maxLength)
         let (trainRecords, devRecords) = try block.records(seed: recipe.training.seed)
         let train = try TokenizedRanking.tokenize(trainRecords, with: model), dev = try TokenizedRanking.tokenize(devRecords, with: model)

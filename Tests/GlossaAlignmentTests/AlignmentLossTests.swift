@@ -83,6 +83,13 @@ import Testing
         let a = AlignmentLosses.groupAdvantages([1, 0, 0, 1, 2, 2, 2, 2], groupSize: 4)
         assertClose(Array(a[0..<4]), [1, -1, -1, 1], rtol: 1e-3)
         #expect(a[4..<8].allSatisfy { $0 == 0 })
+        // Batch scale: one pooled within-group std, so the small contrast stays small; none: the centred rewards.
+        let rewards: [Double] = [1, 0, 0, 1, 0.1, 0, 0, 0.1]
+        let pooled = ((4 * 0.25 + 4 * 0.0025) / 8).squareRoot()
+        assertClose(AlignmentLosses.groupAdvantages(rewards, groupSize: 4, scale: .batch),
+                    rewards.indices.map { Float((rewards[$0] - ($0 < 4 ? 0.5 : 0.05)) / (pooled + 1e-4)) }, rtol: 1e-4)
+        assertClose(AlignmentLosses.groupAdvantages(rewards, groupSize: 4, scale: .none), [0.5, -0.5, -0.5, 0.5, 0.05, -0.05, -0.05, 0.05], rtol: 1e-5)
+        assertClose(AlignmentLosses.groupAdvantages(rewards, groupSize: 4), [1, -1, -1, 1, 1, -1, -1, 1], rtol: 1e-2)
     }
 
     /// Policy log-probabilities whose ratios to the sampling policy sit well inside or outside [0.8, 1.2].

@@ -80,19 +80,38 @@ public enum AlignmentLosses {
         return PolicyLoss(loss: loss, kl: klMean, clippedFraction: Double(outside) / Double(scored))
     }
 
-    /// Group-relative advantages: (r − mean of its group) / (std of its group + `epsilon`), groups of
-    /// `groupSize` consecutive rewards. A group whose rewards are all equal gets advantages of 0.
-    public static func groupAdvantages(_ rewards: [Double], groupSize: Int, epsilon: Double = 1e-4) -> [Float] {
+    /// What group-relative advantages divide the centred rewards by.
+    public enum RewardScale: String, Codable, Sendable, CaseIterable {
+        /// Each group's own standard deviation (GRPO as published): every group with any spread gets unit-size advantages,
+        /// however small its rewards' differences are.
+        case group
+        /// One pooled within-group standard deviation for the whole batch: a group whose rewards barely differ (a learned
+        /// reward's noise among equally wrong answers) gets small advantages, a group with a real contrast large ones.
+        case batch
+        /// No division (Dr. GRPO): advantages in the reward's own units.
+        case none
+    }
+
+    /// Group-relative advantages: (r − mean of its group) / (std + `epsilon`), groups of `groupSize` consecutive
+    /// rewards, the std as `scale` says. A group whose rewards are all equal gets advantages of 0.
+    public static func groupAdvantages(_ rewards: [Double], groupSize: Int, epsilon: Double = 1e-4, scale: RewardScale = .group) -> [Float] {
         precondition(groupSize > 0 && rewards.count % groupSize == 0, "rewards must come in whole groups")
-        var out: [Float] = []
-        out.reserveCapacity(rewards.count)
+        var centred: [Double] = [], stds: [Double] = []
+        centred.reserveCapacity(rewards.count)
         for start in stride(from: 0, to: rewards.count, by: groupSize) {
             let group = rewards[start..<(start + groupSize)]
             let mean = group.reduce(0, +) / Double(groupSize)
+            centred += group.map { $0 - mean }
             // Population std: with G = 2 the two advantages are exactly ±1 (times 1/(1 + ε/std)).
-            let std = (group.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(groupSize)).squareRoot()
-            out += group.map { Float(($0 - mean) / (std + epsilon)) }
+            stds.append((group.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(groupSize)).squareRoot())
         }
-        return out
+        let pooled = rewards.isEmpty ? 0 : (centred.reduce(0) { $0 + $1 * $1 } / Double(rewards.count)).squareRoot()
+        return centred.indices.map { i in
+            switch scale {
+            case .group: return Float(centred[i] / (stds[i / groupSize] + epsilon))
+            case .batch: return Float(centred[i] / (pooled + epsilon))
+            case .none: return Float(centred[i])
+            }
+        }
     }
 }

@@ -18,11 +18,14 @@ public struct GRPOSettings: Codable, Sendable, Equatable {
     public var klCoefficient: Float = 0.04
     /// Updates made on each batch of rollouts (μ); the first is on-policy, later ones are clipped.
     public var updatesPerRollout: Int = 1
+    /// What a group's centred rewards are divided by (`scale_rewards`).
+    public var scaleRewards: AlignmentLosses.RewardScale = .group
 
     /// The keys of the "grpo" block these settings read.
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case groupSize = "group_size", promptsPerBatch = "prompts_per_batch", maxNewTokens = "max_new_tokens"
         case temperature, clip, klCoefficient = "kl_coefficient", updatesPerRollout = "updates_per_rollout"
+        case scaleRewards = "scale_rewards"
     }
 
     /// The defaults.
@@ -38,6 +41,13 @@ public struct GRPOSettings: Codable, Sendable, Equatable {
         clip = try c.decodeIfPresent(Float.self, forKey: .clip) ?? d.clip
         klCoefficient = try c.decodeIfPresent(Float.self, forKey: .klCoefficient) ?? d.klCoefficient
         updatesPerRollout = try c.decodeIfPresent(Int.self, forKey: .updatesPerRollout) ?? d.updatesPerRollout
+        if let name = try c.decodeIfPresent(String.self, forKey: .scaleRewards) {
+            guard let scale = AlignmentLosses.RewardScale(rawValue: name) else {
+                throw GlossaError.invalidConfiguration("grpo: scale_rewards must be "
+                    + AlignmentLosses.RewardScale.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ") + ", not \"\(name)\"")
+            }
+            scaleRewards = scale
+        }
     }
 
     /// Rejects settings that cannot train.
@@ -142,7 +152,8 @@ public final class GroupRelativePolicyObjective: DecoderObjective, ReportingObje
             metrics[key] = scores.reduce(0) { $0 + ($1.components[key] ?? 0) } / Double(scores.count)
         }
         return Rollout(batch: batch, uses: 0, responses: layout, sampling: sampling, reference: referenceLP,
-                       advantages: AlignmentLosses.groupAdvantages(scores.map(\.value), groupSize: g), metrics: metrics)
+                       advantages: AlignmentLosses.groupAdvantages(scores.map(\.value), groupSize: g, scale: settings.scaleRewards),
+                       metrics: metrics)
     }
 
     public func loss(batch: [Int], model: any DecoderOnlyModel, context: ForwardContext) throws -> ObjectiveLoss {
