@@ -42,8 +42,8 @@ enum ShapeMath {
 /// Makes `[Float]` of `count` elements written once by `body` (no zero-fill first).
 @inline(__always)
 func makeScalars(_ count: Int, _ body: (UnsafeMutableBufferPointer<Float>) -> Void) -> [Float] {
-    [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-        body(buffer)
-        initialized = count
-    }
+    // A dead tensor's buffer of this size when there is one (`TensorStorage`); its stale contents are overwritten.
+    var scalars = TensorStorage.take(count)
+    scalars.withUnsafeMutableBufferPointer { body($0) }
+    return scalars
 }
