@@ -2,6 +2,9 @@
 enum ShapeMath {
     /// The broadcast of two shapes (NumPy rules: align from the right, 1 stretches).
     static func broadcast(_ a: [Int], _ b: [Int]) -> [Int] {
+        // Equal shapes and a scalar (`x * 0.5`) need no new array.
+        if a == b || b.isEmpty { return a }
+        if a.isEmpty { return b }
         let rank = max(a.count, b.count)
         let pa = [Int](repeating: 1, count: rank - a.count) + a
         let pb = [Int](repeating: 1, count: rank - b.count) + b

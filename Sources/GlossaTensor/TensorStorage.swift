@@ -11,7 +11,10 @@ import Glibc
 /// training's one-off sizes cannot pin memory.
 public enum TensorStorage {
     /// The most bytes one thread's free list holds.
-    public static let limitBytes = 32 << 20
+    public static let limitBytes = 24 << 20
+    /// The largest buffer it takes (beam search's logits, 128 rows of 8,000, fit; an encoder's larger activations,
+    /// whose sizes change with every batch, are left to malloc).
+    public static let largestBytes = 4 << 20
     /// The most buffers of one size it holds.
     static let limitPerSize = 64
 
@@ -82,8 +85,14 @@ public enum TensorStorage {
     /// no-op otherwise.
     @inline(__always) public static func recycle(_ array: inout [Float]) {
         let count = array.count
-        guard count > 0, 4 * count <= limitBytes / 4, canPool, isUnique(&array) else { return }
+        guard count > 0, 4 * count <= largestBytes, canPool, isUnique(&array) else { return }
         let pool = self.pool
+        // Full: buffers of other sizes make room, so sizes that recur every step keep theirs.
+        while pool.bytes + 4 * count > limitBytes, let other = pool.free.first(where: { $0.key != count && !$0.value.isEmpty })?.key {
+            pool.free[other]?.removeLast()
+            if pool.free[other]?.isEmpty ?? false { pool.free[other] = nil }
+            pool.bytes -= 4 * other
+        }
         if pool.bytes + 4 * count > limitBytes {
             pool.free.removeAll(keepingCapacity: true)
             pool.bytes = 0

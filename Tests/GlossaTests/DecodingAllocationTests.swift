@@ -84,7 +84,9 @@ import GlossaTensor
             let shared = Tensor.writing([count + 1]) { $0.initialize(repeating: 3) }
             held = shared.scalars
         }
+        let beforeFresh = TensorStorage.allocationsOnThisThread
         let fresh = Tensor.writing([count + 1]) { $0.initialize(repeating: 4) }
+        #expect(TensorStorage.allocationsOnThisThread == beforeFresh + 1, "the held buffer was not handed out: a new one was allocated")
         #expect(held.allSatisfy { $0 == 3 } && fresh.scalars.allSatisfy { $0 == 4 } && reused.scalars.allSatisfy { $0 == 2 })
     }
 }

@@ -148,10 +148,11 @@ extension Tensor {
         let kb = transposeOther ? other.shape[other.rank - 1] : other.shape[other.rank - 2]
         let n = transposeOther ? other.shape[other.rank - 2] : other.shape[other.rank - 1]
         precondition(k == kb, "matmul inner dimensions differ: \(shape)\(transposeSelf ? "ᵀ" : "") · \(other.shape)\(transposeOther ? "ᵀ" : "")")
-        let batchA = Array(shape.dropLast(2)), batchB = Array(other.shape.dropLast(2))
+        // Slices, not arrays: the result's shape is the only one allocated (a product per layer per decoding step).
+        let batchA = shape.dropLast(2), batchB = other.shape.dropLast(2)
         let batchShape = batchA.isEmpty ? batchB : batchA
         let batch = batchShape.reduce(1, *)
-        precondition(batchA.isEmpty || batchB.isEmpty || batchB == batchA, "matmul batch dimensions differ: \(shape) · \(other.shape)")
+        precondition(batchA.isEmpty || batchB.isEmpty || batchB.elementsEqual(batchA), "matmul batch dimensions differ: \(shape) · \(other.shape)")
         precondition(bias.map { $0.shape == [n] } ?? true, "matmul bias must be [\(n)]")
         if Profiler.isEnabled {
             if batchB.isEmpty && !transposeSelf {
@@ -180,7 +181,12 @@ extension Tensor {
                 }
             }
         } }
-        return Tensor(shape: batchShape + [m, n], scalars: values,
+        var resultShape: [Int] = []
+        resultShape.reserveCapacity(batchShape.count + 2)
+        resultShape += batchShape
+        resultShape.append(m)
+        resultShape.append(n)
+        return Tensor(shape: resultShape, scalars: values,
                       primitive: .matmul(transposeSelf: transposeSelf, transposeOther: transposeOther),
                       inputs: bias.map { [self, other, $0] } ?? [self, other])
     }
