@@ -15,6 +15,9 @@ import GlossaTensor
     /// storage allocations of the calling thread (tests run side by side) during the measured steps. The caches'
     /// room grows at 16 positions: the steps stay below.
     static func storageAllocations(_ decoding: DecodingBatch, warmUp: Int = 3, measured: Int = 10) throws -> Int {
+        // A fresh free list, as a decoding thread of its own has: this thread ran other tests before, whose buffers could
+        // fill it to its bound, and evictions to make room then pick sizes arbitrarily (see docs/int8.md).
+        TensorStorage.drain()
         for _ in 0..<warmUp { try decoding.step() }
         let before = TensorStorage.allocationsOnThisThread
         for _ in 0..<measured { try decoding.step() }
