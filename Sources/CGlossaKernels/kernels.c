@@ -73,34 +73,45 @@ AVX2 static void exp_avx2(const float *x, float *y, size_t n) {
     for (; i < n; i++) y[i] = expf(x[i]);
 }
 
+// A row's maximum (0 for a fully masked row, so it stays finite and uniform) and Σ exp((x − max)·scale), summed in
+// the lanes and then across them; with `y`, the exponentials are stored too. The softmax kernels and the search's
+// log-softmax offset share it, so both see the same bits.
+AVX2 static float row_exp_sum_avx2(const float *xr, float *yr, size_t cols, float scale, float *max_out) {
+    const __m256 vs = _mm256_set1_ps(scale);
+    __m256 vm = _mm256_set1_ps(-INFINITY);
+    size_t i = 0;
+    for (; i + 8 <= cols; i += 8) vm = _mm256_max_ps(vm, _mm256_loadu_ps(xr + i));
+    float m = hmax8(vm);
+    for (; i < cols; i++) m = xr[i] > m ? xr[i] : m;
+    if (m == -INFINITY) m = 0; // a fully masked row: keep it finite and uniform
+    const __m256 vmax = _mm256_set1_ps(m);
+    __m256 vsum = _mm256_setzero_ps();
+    for (i = 0; i + 8 <= cols; i += 8) {
+        __m256 e = exp8(_mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(xr + i), vmax), vs));
+        vsum = _mm256_add_ps(vsum, e);
+        if (yr) _mm256_storeu_ps(yr + i, e);
+    }
+    // The last partial vector joins the same lanes as a full one would, its missing lanes adding exactly 0: a row
+    // sums the same with or without masked padding after it (its exponentials are 0 too).
+    if (i < cols) {
+        const __m256i keep = lanes(cols - i);
+        __m256 e = _mm256_and_ps(exp8(_mm256_mul_ps(_mm256_sub_ps(_mm256_maskload_ps(xr + i, keep), vmax), vs)), _mm256_castsi256_ps(keep));
+        vsum = _mm256_add_ps(vsum, e);
+        if (yr) _mm256_maskstore_ps(yr + i, keep, e);
+    }
+    *max_out = m;
+    return hsum8(vsum);
+}
+
 AVX2 static void softmax_avx2(const float *x, float *y, size_t rows, size_t cols, float scale, int log) {
     const __m256 vs = _mm256_set1_ps(scale);
     for (size_t r = 0; r < rows; r++) {
         const float *xr = x + r * cols;
         float *yr = y + r * cols;
-        __m256 vm = _mm256_set1_ps(-INFINITY);
-        size_t i = 0;
-        for (; i + 8 <= cols; i += 8) vm = _mm256_max_ps(vm, _mm256_loadu_ps(xr + i));
-        float m = hmax8(vm);
-        for (; i < cols; i++) m = xr[i] > m ? xr[i] : m;
-        if (m == -INFINITY) m = 0; // a fully masked row: keep it finite and uniform
+        float m;
+        const float sum = row_exp_sum_avx2(xr, log ? NULL : yr, cols, scale, &m);
         const __m256 vmax = _mm256_set1_ps(m);
-        __m256 vsum = _mm256_setzero_ps();
-        float sum = 0;
-        for (i = 0; i + 8 <= cols; i += 8) {
-            __m256 e = exp8(_mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(xr + i), vmax), vs));
-            vsum = _mm256_add_ps(vsum, e);
-            if (!log) _mm256_storeu_ps(yr + i, e);
-        }
-        // The last partial vector joins the same lanes as a full one would, its missing lanes adding exactly 0: a row
-        // sums the same with or without masked padding after it (its exponentials are 0 too).
-        if (i < cols) {
-            const __m256i keep = lanes(cols - i);
-            __m256 e = _mm256_and_ps(exp8(_mm256_mul_ps(_mm256_sub_ps(_mm256_maskload_ps(xr + i, keep), vmax), vs)), _mm256_castsi256_ps(keep));
-            vsum = _mm256_add_ps(vsum, e);
-            if (!log) _mm256_maskstore_ps(yr + i, keep, e);
-        }
-        sum = hsum8(vsum);
+        size_t i;
         if (log) {
             const __m256 off = _mm256_set1_ps(logf(sum));
             for (i = 0; i + 8 <= cols; i += 8)
@@ -261,15 +272,23 @@ void gk_exp(const float *x, float *y, size_t n) {
     if (gk_has_avx2()) exp_avx2(x, y, n); else exp_scalar(x, y, n);
 }
 
+// The portable twin of row_exp_sum_avx2.
+static float row_exp_sum_scalar(const float *xr, size_t cols, float scale, float *max_out) {
+    float m = -INFINITY, sum = 0;
+    for (size_t i = 0; i < cols; i++) m = xr[i] > m ? xr[i] : m;
+    if (m == -INFINITY) m = 0;
+    for (size_t i = 0; i < cols; i++) sum += expf((xr[i] - m) * scale);
+    *max_out = m;
+    return sum;
+}
+
 void gk_softmax_rows(const float *x, float *y, size_t rows, size_t cols, float scale, int log) {
     if (gk_has_avx2()) { softmax_avx2(x, y, rows, cols, scale, log); return; }
     for (size_t r = 0; r < rows; r++) {
         const float *xr = x + r * cols;
         float *yr = y + r * cols;
-        float m = -INFINITY, sum = 0;
-        for (size_t i = 0; i < cols; i++) m = xr[i] > m ? xr[i] : m;
-        if (m == -INFINITY) m = 0;
-        for (size_t i = 0; i < cols; i++) sum += expf((xr[i] - m) * scale);
+        float m;
+        const float sum = row_exp_sum_scalar(xr, cols, scale, &m);
         for (size_t i = 0; i < cols; i++)
             yr[i] = log ? (xr[i] - m) * scale - logf(sum) : expf((xr[i] - m) * scale) / sum;
     }
@@ -501,4 +520,144 @@ void gk_attention_step(const float *q, const float *k, const float *v, const flo
                        float *out, float *scratch, size_t rows, size_t heads, size_t t, size_t d, size_t stride) {
     if (gk_has_avx2()) attention_step_avx2(q, k, v, mask, mask_stride, lengths, out, scratch, rows, heads, t, d, stride);
     else attention_step_scalar(q, k, v, mask, mask_stride, lengths, out, scratch, rows, heads, t, d, stride);
+}
+
+// ---- search: the best continuations of a row without its log-softmax written out ----------------------------------
+
+// The row's maximum and log Σ exp(x − max), exactly as gk_softmax_rows(…, scale 1, log 1) computes them, so that
+// (x[i] − max) − offset is bit for bit the log-softmax it writes.
+static void log_softmax_offset(const float *x, size_t cols, float *max, float *offset) {
+    float m, sum;
+    if (gk_has_avx2()) sum = row_exp_sum_avx2(x, NULL, cols, 1.0f, &m);
+    else sum = row_exp_sum_scalar(x, cols, 1.0f, &m);
+    *max = m;
+    *offset = logf(sum);
+}
+
+void gk_log_softmax_offset(const float *x, size_t cols, float *max, float *offset) { log_softmax_offset(x, cols, max, offset); }
+
+// Inserts (row, token, score) into the best-first list as beam search's sorted insertion does: after every entry that
+// scores at least as much, the last dropped past k.
+static inline void insert_candidate(size_t k, size_t *count, int32_t *rows, int32_t *tokens, float *scores, int32_t row, int32_t token,
+                                    float score) {
+    size_t at = 0;
+    while (at < *count && !(scores[at] < score)) at++;
+    size_t end = *count < k ? *count : k - 1;
+    for (size_t i = end; i > at; i--) { rows[i] = rows[i - 1]; tokens[i] = tokens[i - 1]; scores[i] = scores[i - 1]; }
+    if (at < k) { rows[at] = row; tokens[at] = token; scores[at] = score; }
+    if (*count < k) (*count)++;
+}
+
+AVX2 static size_t first_above_avx2(const float *x, size_t from, size_t cols, float m, float off, float base, float bar, int by_score) {
+    // The first i ≥ from whose key ((x − m) − off, plus base when ranking by score) is above `bar`, or cols: the same
+    // arithmetic per lane as the scalar path, so no candidate is skipped that it would take.
+    const __m256 vm = _mm256_set1_ps(m), voff = _mm256_set1_ps(off), vbase = _mm256_set1_ps(base), vbar = _mm256_set1_ps(bar);
+    size_t i = from;
+    for (; i + 8 <= cols; i += 8) {
+        __m256 key = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vm), voff);
+        if (by_score) key = _mm256_add_ps(vbase, key);
+        int hits = _mm256_movemask_ps(_mm256_cmp_ps(key, vbar, _CMP_GT_OQ));
+        if (hits) return i + (size_t)__builtin_ctz((unsigned)hits);
+    }
+    for (; i < cols; i++) {
+        float key = (x[i] - m) - off;
+        if (by_score) key = base + key;
+        if (key > bar) return i;
+    }
+    return cols;
+}
+
+void gk_best_continuations(const float *x, size_t cols, const int64_t *banned, size_t nbanned, float base, int32_t row, int by_score,
+                           size_t k, size_t *count, int32_t *rows, int32_t *tokens, float *scores) {
+    float m, off;
+    log_softmax_offset(x, cols, &m, &off);
+    size_t b = 0;
+    if (!by_score) {
+        // Greedy: the first arg-max of the log-probabilities (banned ones −∞), its score base + lp.
+        size_t best = 0;
+        float key = (x[0] - m) - off;
+        while (b < nbanned && banned[b] < 0) b++;
+        if (b < nbanned && banned[b] == 0) key = -INFINITY;
+        size_t i = 1;
+        for (;;) {
+            // A NaN key never gives way (as Swift's max(by:) keeps it); −∞ gives way to any finite key.
+            i = gk_has_avx2() && key == key ? first_above_avx2(x, i, cols, m, off, base, key, 0) : i;
+            if (i >= cols) break;
+            float lp = (x[i] - m) - off;
+            while (b < nbanned && banned[b] < (int64_t)i) b++;
+            if (b < nbanned && banned[b] == (int64_t)i) lp = -INFINITY;
+            if (key < lp) { key = lp; best = i; }
+            i++;
+        }
+        rows[0] = row; tokens[0] = (int32_t)best; scores[0] = base + key;
+        *count = 1;
+        return;
+    }
+    size_t i = 0;
+    while (i < cols) {
+        if (*count == k && gk_has_avx2() && scores[k - 1] == scores[k - 1]) {
+            i = first_above_avx2(x, i, cols, m, off, base, scores[k - 1], 1);
+            if (i >= cols) break;
+        }
+        while (b < nbanned && banned[b] < (int64_t)i) b++;
+        float lp = b < nbanned && banned[b] == (int64_t)i ? -INFINITY : (x[i] - m) - off;
+        float score = base + lp;
+        if (!(*count == k && score <= scores[k - 1])) insert_candidate(k, count, rows, tokens, scores, row, (int32_t)i, score);
+        i++;
+    }
+}
+
+// ---- per-thread scratch ----------------------------------------------------------------------------------------------
+
+#include <pthread.h>
+#include <stdlib.h>
+
+#define GK_SCRATCH_SLOTS 4
+typedef struct { void *data[GK_SCRATCH_SLOTS]; size_t bytes[GK_SCRATCH_SLOTS]; } gk_scratch_t;
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void scratch_free(void *p) {
+    gk_scratch_t *s = p;
+    for (int i = 0; i < GK_SCRATCH_SLOTS; i++) free(s->data[i]);
+    free(s);
+}
+
+static void scratch_init(void) { (void)pthread_key_create(&scratch_key, scratch_free); }
+
+void *gk_thread_scratch(int slot, size_t bytes) {
+    if (slot < 0 || slot >= GK_SCRATCH_SLOTS) return NULL;
+    (void)pthread_once(&scratch_once, scratch_init);
+    gk_scratch_t *s = pthread_getspecific(scratch_key);
+    if (!s) {
+        s = calloc(1, sizeof *s);
+        if (!s) return NULL;
+        if (pthread_setspecific(scratch_key, s) != 0) { free(s); return NULL; }
+    }
+    if (s->bytes[slot] < bytes) {
+        size_t grown = bytes < 4096 ? 4096 : bytes + bytes / 2;
+        void *p = NULL;
+        if (posix_memalign(&p, 64, grown) != 0) return NULL;
+        free(s->data[slot]);
+        s->data[slot] = p;
+        s->bytes[slot] = grown;
+    }
+    return s->data[slot];
+}
+
+// ---- tensor storage counters (TensorStorage) -------------------------------------------------------------------------
+
+#include <stdatomic.h>
+
+static _Atomic unsigned long long storage_allocations, storage_reuses;
+static __thread unsigned long long thread_storage_allocations, thread_storage_reuses;
+
+void gk_count_storage(int reused) {
+    if (reused) { thread_storage_reuses++; atomic_fetch_add_explicit(&storage_reuses, 1, memory_order_relaxed); }
+    else { thread_storage_allocations++; atomic_fetch_add_explicit(&storage_allocations, 1, memory_order_relaxed); }
+}
+
+unsigned long long gk_storage_count(int reused, int this_thread) {
+    if (this_thread) return reused ? thread_storage_reuses : thread_storage_allocations;
+    return atomic_load_explicit(reused ? &storage_reuses : &storage_allocations, memory_order_relaxed);
 }

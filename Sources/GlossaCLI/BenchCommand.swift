@@ -31,6 +31,8 @@ struct BenchCommand: PluginCommand {
     @Option(help: "decode: the beam size (1 is greedy search).")
     var beamSize: Int = 1
 
+    @OptionGroup var compute: ComputeOptions
+
     @Option(help: "generate: output positions to time (1…N).")
     var positions: Int = 128
 
@@ -76,7 +78,8 @@ struct BenchCommand: PluginCommand {
             case .train: rows += try ModelBench.train(plugins: plugins, seconds: seconds)
             case .rnn: rows += RNNBench.run(seconds: seconds)
             case .generate: rows += try GenerateBench.run(plugins: plugins, directory: model, positions: positions)
-            case .decode: rows += try DecodeBench.run(plugins: plugins, directory: model, input: "corpora/en-de.test.en", lines: 512, beamSize: beamSize, batchSize: 32)
+            case .decode: rows += try DecodeBench.run(plugins: plugins, directory: model, input: "corpora/en-de.test.en", lines: 512, beamSize: beamSize, batchSize: 32,
+                                                          compute: compute)
             case .plugin:
                 rows += try PluginBench.run(plugins: plugins, encoder: pluginEncoder, configFile: pluginConfig, runner: staticRunner,
                                             batchSize: 32, length: 48, seconds: seconds, rounds: 5)

@@ -17,6 +17,10 @@ public final class KeyValueCache {
     public private(set) var rowLengths: [Int] = []
     /// The number of cached positions of the longest row.
     public private(set) var length = 0
+    // Scratch of `select(rows:)`, kept across steps: rows set aside, where each row went, the new row lengths.
+    private var stash: [Float] = []
+    private var stashSlot: [Int] = []
+    private var lengthScratch: [Int] = []
 
     /// An empty cache.
     public init() {}
@@ -28,7 +32,9 @@ public final class KeyValueCache {
 
     private func materialize(_ storage: [Float]) -> Tensor? {
         guard length > 0 else { return nil }
-        if capacity == length && rowCapacity == rows && rowLengths.allSatisfy({ $0 == length }) { return Tensor(shape: [rows, heads, length, width], scalars: storage) }
+        if capacity == length && rowCapacity == rows && rowLengths.allSatisfy({ $0 == length }) {
+            return Tensor(shape: [rows, heads, length, width], scalars: storage)
+        }
         let block = capacity * width, used = length * width
         var out = [Float](repeating: 0, count: rows * heads * used)
         // Each row's own positions only: past them the storage may hold what a row that left there had.
@@ -59,15 +65,14 @@ public final class KeyValueCache {
         precondition(keys.shape[0] == rows && keys.shape[1] == heads && keys.shape[3] == width, "cache append of \(keys.shape) onto [\(rows), \(heads), \(length), \(width)]")
         if length + added > capacity { grow(to: Swift.max(2 * capacity, length + added, 16)) }
         let block = capacity * width, step = added * width
-        for (storageIndex, source) in [(0, keys.scalars), (1, values.scalars)] {
-            func write(_ storage: inout [Float]) {
-                for r in 0..<(rows * heads) {
-                    let at = r * block + rowLengths[r / heads] * width
-                    storage.replaceSubrange(at..<(at + step), with: source[(r * step)..<((r + 1) * step)])
-                }
-            }
-            if storageIndex == 0 { write(&keyStorage) } else { write(&valueStorage) }
+        func write(_ storage: inout [Float], _ source: [Float]) {
+            storage.withUnsafeMutableBufferPointer { o in source.withUnsafeBufferPointer { s in rowLengths.withUnsafeBufferPointer { lengths in
+                guard let op = o.baseAddress, let sp = s.baseAddress, let lp = lengths.baseAddress else { return }
+                for r in 0..<(rows * heads) { (op + r * block + lp[r / heads] * width).update(from: sp + r * step, count: step) }
+            } } }
         }
+        write(&keyStorage, keys.scalars)
+        write(&valueStorage, values.scalars)
         for r in rowLengths.indices { rowLengths[r] += added }
         length += added
     }
@@ -88,41 +93,68 @@ public final class KeyValueCache {
     /// where they are cost nothing.
     public func select(rows selected: [Int]) {
         guard length > 0, !(selected.count == rows && selected.indices.allSatisfy { selected[$0] == $0 }) else { return }
-        let block = capacity * width, batchBlock = heads * block
-        // Only a row's own positions are copied: what lies past them is never read.
-        let used = selected.map { rowLengths[$0] * width }
-        if zip(selected, selected.dropFirst()).allSatisfy({ $0 < $1 }) {
-            // Rows only leave (sequences of a continuous batch finishing): close the gaps in place; each row moves to
-            // a lower block, so no row is overwritten before it has moved.
-            func compact(_ storage: inout [Float]) {
-                storage.withUnsafeMutableBufferPointer { s in
-                    guard let sp = s.baseAddress else { return }
-                    for (i, r) in selected.enumerated() where i != r {
-                        for h in 0..<heads { (sp + i * batchBlock + h * block).update(from: sp + r * batchBlock + h * block, count: used[i]) }
+        if selected.count <= rowCapacity {
+            selectInPlace(selected)
+            return
+        }
+        let block = capacity * width, used = length * width, batchBlock = heads * block
+        // The room for rows is kept (joins fill it); what lies past a row's own positions is never read.
+        let room = Swift.max(selected.count, rowCapacity)
+        func gather(_ storage: [Float]) -> [Float] {
+            var out = [Float](unsafeUninitializedCapacity: room * batchBlock) { _, count in count = room * batchBlock }
+            out.withUnsafeMutableBufferPointer { o in storage.withUnsafeBufferPointer { s in
+                guard let op = o.baseAddress, let sp = s.baseAddress else { return }
+                for (i, r) in selected.enumerated() {
+                    for h in 0..<heads { (op + i * batchBlock + h * block).update(from: sp + r * batchBlock + h * block, count: used) }
+                }
+            } }
+            return out
+        }
+        keyStorage = gather(keyStorage)
+        valueStorage = gather(valueStorage)
+        rows = selected.count
+        rowCapacity = room
+        rowLengths = selected.map { rowLengths[$0] }
+        // The longest row may have left; what it held past the others' ends is zeros or never read again.
+        length = rowLengths.max() ?? 0
+        if length == 0 { (keyStorage, valueStorage, capacity, rowCapacity) = ([], [], 0, 0) }
+    }
+
+    /// `select(rows:)` within the storage there is: each row that changes is copied once from its source row, in
+    /// order, and a source that an earlier destination overwrites is copied aside first. Beam search's reorders and
+    /// a batch's departures then cost copies of the moved rows only, and no allocation once the buffers have grown.
+    private func selectInPlace(_ selected: [Int]) {
+        let block = capacity * width, used = length * width, batchBlock = heads * block
+        // Row s must be set aside when some destination i > s reads it and s itself is overwritten (at destination s).
+        stashSlot.removeAll(keepingCapacity: true)
+        stashSlot.append(contentsOf: repeatElement(-1, count: rows))
+        var stashed = 0
+        for (i, s) in selected.enumerated() where s < i && s < selected.count && selected[s] != s && stashSlot[s] < 0 {
+            stashSlot[s] = stashed
+            stashed += 1
+        }
+        if stash.count < stashed * batchBlock { stash = [Float](repeating: 0, count: stashed * batchBlock) }
+        func move(_ storage: inout [Float]) {
+            storage.withUnsafeMutableBufferPointer { o in stash.withUnsafeMutableBufferPointer { t in stashSlot.withUnsafeBufferPointer { slot in
+                guard let op = o.baseAddress else { return }
+                let tp = t.baseAddress ?? op  // the stash is read only when something was set aside
+                for s in 0..<rows where slot[s] >= 0 {
+                    for h in 0..<heads { (tp + slot[s] * batchBlock + h * block).update(from: op + s * batchBlock + h * block, count: used) }
+                }
+                for (i, s) in selected.enumerated() where s != i {
+                    for h in 0..<heads {
+                        let source = slot[s] >= 0 ? UnsafePointer(tp + slot[s] * batchBlock + h * block) : UnsafePointer(op + s * batchBlock + h * block)
+                        (op + i * batchBlock + h * block).update(from: source, count: used)
                     }
                 }
-            }
-            compact(&keyStorage)
-            compact(&valueStorage)
-        } else {
-            // The room for rows is kept (joins fill it).
-            let room = Swift.max(selected.count, rowCapacity)
-            func gather(_ storage: [Float]) -> [Float] {
-                var out = [Float](unsafeUninitializedCapacity: room * batchBlock) { _, count in count = room * batchBlock }
-                out.withUnsafeMutableBufferPointer { o in storage.withUnsafeBufferPointer { s in
-                    guard let op = o.baseAddress, let sp = s.baseAddress else { return }
-                    for (i, r) in selected.enumerated() {
-                        for h in 0..<heads { (op + i * batchBlock + h * block).update(from: sp + r * batchBlock + h * block, count: used[i]) }
-                    }
-                } }
-                return out
-            }
-            keyStorage = gather(keyStorage)
-            valueStorage = gather(valueStorage)
-            rowCapacity = room
+            } } }
         }
+        move(&keyStorage)
+        move(&valueStorage)
+        lengthScratch.removeAll(keepingCapacity: true)
+        for s in selected { lengthScratch.append(rowLengths[s]) }
+        swap(&rowLengths, &lengthScratch)
         rows = selected.count
-        rowLengths = selected.map { rowLengths[$0] }
         // The longest row may have left; what it held past the others' ends is zeros or never read again.
         length = rowLengths.max() ?? 0
         if length == 0 { (keyStorage, valueStorage, capacity, rowCapacity) = ([], [], 0, 0) }
@@ -173,19 +205,20 @@ public final class KeyValueCache {
     /// independent, so the result does not depend on the batch.
     func attendOne(_ query: Tensor, mask: [Float]?, maskStride: Int) -> Tensor {
         let d = width
-        var out = [Float](repeating: 0, count: rows * heads * d)
         let uniform = rowLengths.allSatisfy { $0 == length }
-        query.scalars.withUnsafeBufferPointer { q in keyStorage.withUnsafeBufferPointer { k in valueStorage.withUnsafeBufferPointer { v in
-            out.withUnsafeMutableBufferPointer { o in rowLengths.withUnsafeBufferPointer { l in
-                guard let qp = q.baseAddress, let kp = k.baseAddress, let vp = v.baseAddress, let op = o.baseAddress else { return }
-                func run(_ mp: UnsafePointer<Float>?) {
-                    AttentionStep.run(query: qp, keys: kp, values: vp, mask: mp, output: op, rows: rows, heads: heads, positions: length,
-                                      width: d, stride: capacity * d, maskStride: maskStride, lengths: uniform ? nil : l.baseAddress)
+        // Every output scalar is written by the kernel.
+        return Tensor.writing([rows, 1, heads * d]) { o in
+            query.scalars.withUnsafeBufferPointer { q in keyStorage.withUnsafeBufferPointer { k in valueStorage.withUnsafeBufferPointer { v in
+                rowLengths.withUnsafeBufferPointer { l in
+                    guard let qp = q.baseAddress, let kp = k.baseAddress, let vp = v.baseAddress, let op = o.baseAddress else { return }
+                    func run(_ mp: UnsafePointer<Float>?) {
+                        AttentionStep.run(query: qp, keys: kp, values: vp, mask: mp, output: op, rows: rows, heads: heads, positions: length,
+                                          width: d, stride: capacity * d, maskStride: maskStride, lengths: uniform ? nil : l.baseAddress)
+                    }
+                    if let mask { mask.withUnsafeBufferPointer { run($0.baseAddress) } } else { run(nil) }
                 }
-                if let mask { mask.withUnsafeBufferPointer { run($0.baseAddress) } } else { run(nil) }
-            } }
-        } } }
-        return Tensor(shape: [rows, 1, heads * d], scalars: out)
+            } } }
+        }
     }
 }
 

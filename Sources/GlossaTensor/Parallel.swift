@@ -39,7 +39,9 @@ import Glibc
 @inline(__always)
 public func parallelChunks(_ n: Int, cost: Int = 1, _ body: (Range<Int>) -> Void) {
     let threads = Threads.count
-    if threads <= 1 || n < 2 || n * cost < 32_768 {
+    // Below about 10⁵ operations (some 30 µs) a fork-join costs more than it saves, in wake-ups (futex system calls)
+    // more than in time: a decoding step's row kernels run on the calling thread.
+    if threads <= 1 || n < 2 || n * cost < 1 << 17 {
         body(0..<n)
         return
     }

@@ -2,6 +2,9 @@
 enum ShapeMath {
     /// The broadcast of two shapes (NumPy rules: align from the right, 1 stretches).
     static func broadcast(_ a: [Int], _ b: [Int]) -> [Int] {
+        // Equal shapes and a scalar (`x * 0.5`) need no new array.
+        if a == b || b.isEmpty { return a }
+        if a.isEmpty { return b }
         let rank = max(a.count, b.count)
         let pa = [Int](repeating: 1, count: rank - a.count) + a
         let pb = [Int](repeating: 1, count: rank - b.count) + b
@@ -42,8 +45,8 @@ enum ShapeMath {
 /// Makes `[Float]` of `count` elements written once by `body` (no zero-fill first).
 @inline(__always)
 func makeScalars(_ count: Int, _ body: (UnsafeMutableBufferPointer<Float>) -> Void) -> [Float] {
-    [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-        body(buffer)
-        initialized = count
-    }
+    // A dead tensor's buffer of this size when there is one (`TensorStorage`); its stale contents are overwritten.
+    var scalars = TensorStorage.take(count)
+    scalars.withUnsafeMutableBufferPointer { body($0) }
+    return scalars
 }

@@ -27,12 +27,13 @@ public final class Tensor {
         self.origin = nil
     }
 
-    /// Makes the result of a primitive; records it on the tape when grad mode is on and an input needs grad.
-    init(shape: [Int], scalars: [Float], primitive: @autoclosure () -> Primitive, inputs: [Tensor]) {
+    /// Makes the result of a primitive; records it on the tape when grad mode is on and an input needs grad. The inputs
+    /// are an autoclosure too, so inference builds no array of them.
+    init(shape: [Int], scalars: [Float], primitive: @autoclosure () -> Primitive, inputs: @autoclosure () -> [Tensor]) {
         self.shape = shape
         self.scalars = scalars
         if Profiler.isEnabled { Profiler.markPrimitive(primitive().name) }
-        if GradMode.isEnabled && inputs.contains(where: { $0.requiresGrad }) {
+        if GradMode.isEnabled, case let inputs = inputs(), inputs.contains(where: { $0.requiresGrad }) {
             self.origin = Origin(primitive: primitive(), inputs: inputs, part: Profiler.isEnabled ? Profiler.part : "")
             self.requiresGrad = true
         } else {
@@ -40,6 +41,9 @@ public final class Tensor {
             self.requiresGrad = false
         }
     }
+
+    /// The scalars go back to `TensorStorage`'s free list when nothing else holds them.
+    deinit { TensorStorage.recycle(&scalars) }
 
     /// The number of elements.
     public var count: Int { scalars.count }
@@ -122,6 +126,12 @@ extension Tensor {
     /// A tensor filled with one value.
     public static func full(_ shape: [Int], _ value: Float, requiresGrad: Bool = false) -> Tensor {
         Tensor(shape: shape, scalars: [Float](repeating: value, count: shape.reduce(1, *)), requiresGrad: requiresGrad)
+    }
+
+    /// A tensor whose every scalar `body` writes (it starts with arbitrary contents, in a buffer reused from a dead
+    /// tensor of the same size when there is one: see `TensorStorage`).
+    public static func writing(_ shape: [Int], _ body: (UnsafeMutableBufferPointer<Float>) -> Void) -> Tensor {
+        Tensor(shape: shape, scalars: makeScalars(shape.reduce(1, *), body))
     }
 
     /// A scalar (rank-0) tensor.

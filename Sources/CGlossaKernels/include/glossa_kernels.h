@@ -3,6 +3,7 @@
 // Row kernels that Swift cannot vectorise at its baseline x86-64 target: each has an AVX2+FMA path
 // chosen at run time and a portable fallback. Callers split rows across threads; these never allocate.
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -16,6 +17,16 @@ void gk_exp(const float *x, float *y, size_t n);
 
 /// Row-wise softmax (or log-softmax when `log` is non-zero) of x * scale, rows of length `cols`.
 void gk_softmax_rows(const float *x, float *y, size_t rows, size_t cols, float scale, int log);
+
+/// The log-softmax of a row as `gk_softmax_rows(x, y, 1, cols, 1, 1)` writes it is (x[i] − max) − offset, bit for bit.
+void gk_log_softmax_offset(const float *x, size_t cols, float *max, float *offset);
+
+/// The search's step on one row of logits without writing its log-softmax: lp[t] = (x[t] − max) − offset as above,
+/// tokens in `banned` (ascending) at −∞, score = base + lp. With `by_score` (beam search), merges the row's
+/// continuations into the best-first list `rows`/`tokens`/`scores` of `*count` ≤ `k` entries, each after every entry
+/// scoring at least as much; without (greedy), writes the row's first arg-max of lp as the only entry.
+void gk_best_continuations(const float *x, size_t cols, const int64_t *banned, size_t nbanned, float base, int32_t row, int by_score,
+                           size_t k, size_t *count, int32_t *rows, int32_t *tokens, float *scores);
 
 /// Row-wise layer norm: y = (x - mean) * rstd * w + b; writes mean and rstd per row for backward.
 /// `w` and `b` may be NULL (identity affine).
@@ -51,6 +62,18 @@ void gk_sgemm(size_t m, size_t n, size_t k, const float *a, size_t a_row, size_t
               size_t b_column, float *c, size_t ldc, float alpha, int accumulate, float *pack);
 /// The scratch `gk_sgemm` needs for depth `k`.
 size_t gk_sgemm_pack_floats(size_t k);
+
+/// A 64-byte aligned buffer of at least `bytes` owned by the calling thread, one per `slot` (0…3), kept until the thread
+/// ends and grown when asked for more: scratch that would otherwise be allocated per call (0: gk_sgemm's pack; 1: an
+/// int8 product's codes; 2: its int32 result; 3: oneDNN's scratchpad). Its contents are not kept for the caller across
+/// another call with the same slot on the same thread. NULL if memory ran out.
+void *gk_thread_scratch(int slot, size_t bytes);
+
+/// Counts one tensor buffer made by allocation (`reused` 0) or taken from TensorStorage's free list (1), for the
+/// process and for the calling thread.
+void gk_count_storage(int reused);
+/// The counts so far: allocations or reuses, of the process or of the calling thread.
+unsigned long long gk_storage_count(int reused, int this_thread);
 
 /// Per row of `x`: lse = log Σ exp(x) (stable) and, when `total` is not NULL, total = Σ x.
 void gk_logsumexp_rows(const float *x, size_t rows, size_t cols, float *lse, float *total);

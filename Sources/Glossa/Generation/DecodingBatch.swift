@@ -54,6 +54,12 @@ public final class DecodingBatch {
     private var nextId = 0
     private let context = ForwardContext()
     private let profile: StepProfile?
+    // Buffers of every step, kept so that a step in steady state allocates nothing for its bookkeeping.
+    private var stepTokens: [Int] = []
+    private var nextRows: [Int] = []
+    private var memoryRows: [Int] = []
+    private var proposals: [Continuation] = []
+    private var candidates = BestContinuations()
 
     /// An empty batch over `decoder`; with a `profile`, the decoder's layers and the search add their time to it.
     public init(decoder: any Decoder, profile: StepProfile? = nil) {
@@ -93,12 +99,12 @@ public final class DecodingBatch {
         group.removeAll { $0.limit <= 0 }
         guard !group.isEmpty else { return ids }
         let fresh = decoder.makeState()
-        let kept = try advance(&group, inputs: inputs, state: fresh, memory: joining)
+        try advance(&group, batch: TokenBatch(inputs, padId: group[0].options.startId), state: fresh, memory: joining)
         guard !group.isEmpty else { return ids }
-        fresh.select(rows: kept.rows, memoryRows: kept.memoryRows)
+        fresh.select(rows: nextRows, memoryRows: memoryRows)
         let joinedMemory = joining.map { memory in
             let needed = fresh.holdsMemory ? memory.maskOnly : memory
-            return kept.memoryRows == Array(0..<memory.states.shape[0]) ? needed : needed.selecting(rows: kept.memoryRows)
+            return memoryRows.elementsEqual(0..<memory.states.shape[0]) ? needed : needed.selecting(rows: memoryRows)
         }
         if let state, !sentences.isEmpty {
             try state.append(rowsOf: fresh)
@@ -121,9 +127,11 @@ public final class DecodingBatch {
     public func step() throws {
         dropCancelled()
         guard let state, !sentences.isEmpty else { return }
-        let inputs = sentences.flatMap { sentence in sentence.live.map { [$0.tokens.last ?? sentence.options.startId] } }
-        let kept = try advance(&sentences, inputs: inputs, state: state, memory: memory)
-        reorder(rows: kept.rows, memoryRows: kept.memoryRows, before: inputs.count)
+        stepTokens.removeAll(keepingCapacity: true)
+        for sentence in sentences { for hypothesis in sentence.live { stepTokens.append(hypothesis.tokens.last ?? sentence.options.startId) } }
+        let rowsBefore = stepTokens.count
+        try advance(&sentences, batch: TokenBatch(oneTokenPerRow: stepTokens), state: state, memory: memory)
+        reorder(rows: nextRows, memoryRows: memoryRows, before: rowsBefore)
     }
 
     /// The outputs of the sequences finished since the last call (best first, `nBest` of them; empty for a sequence
@@ -154,71 +162,105 @@ public final class DecodingBatch {
     private func reorder(rows: [Int], memoryRows: [Int], before: Int) {
         // Greedy search mostly keeps every row in place, and beam search keeps each sentence's rows: then there is
         // nothing to reorder.
-        let unchanged = Array(0..<before)
-        guard rows != unchanged || memoryRows != unchanged else { return }
+        let memoryUnchanged = memoryRows.elementsEqual(0..<before)
+        guard !rows.elementsEqual(0..<before) || !memoryUnchanged else { return }
         state?.select(rows: rows, memoryRows: memoryRows)
-        if memoryRows != unchanged { memory = memory?.selecting(rows: memoryRows) }
+        if !memoryUnchanged { memory = memory?.selecting(rows: memoryRows) }
         if sentences.isEmpty { (state, memory) = (nil, nil) }
     }
 
-    /// One step of `group`, whose live hypotheses are, in order, the rows of `state`: decodes `inputs` (one row per
+    /// One step of `group`, whose live hypotheses are, in order, the rows of `state`: decodes `batch` (one row per
     /// hypothesis; the first step may feed prompts of several tokens, left-aligned) unless every sentence is at its
-    /// limit with EOS forced, lets each sentence's sampler propose, keeps the best `width` continuations, retires
-    /// finished sentences from `group`, and returns the rows to keep and, for each, a row of the same sentence.
-    private func advance(_ group: inout [Sentence], inputs: [[Int]], state: any DecoderState, memory: EncoderMemory?) throws
-        -> (rows: [Int], memoryRows: [Int]) {
-        let forcing = group.map { $0.atLimit && $0.options.forceEOSAtLimit }
+    /// limit with EOS forced, lets each sentence's sampler propose (or, for greedy and beam search, finds their proposals
+    /// from the logits itself), keeps the best `width` continuations, retires finished sentences from `group`, and
+    /// leaves in `nextRows` the rows to keep and in `memoryRows`, for each, a row of the same sentence.
+    private func advance(_ group: inout [Sentence], batch: TokenBatch, state: any DecoderState, memory: EncoderMemory?) throws {
+        nextRows.removeAll(keepingCapacity: true)
+        memoryRows.removeAll(keepingCapacity: true)
         var logProbabilities: Tensor?, logits: Tensor?
-        if forcing.contains(false) {
-            let batch = TokenBatch(inputs, padId: group[0].options.startId)
+        // With only greedy and plain beam searches, the proposals come from the raw logits and each row's log-sum-exp:
+        // no log-softmax over the vocabulary is written out, nor the logits copied.
+        let searchesItself = group.allSatisfy { $0.forcing || $0.sampler.sampler.topContinuations != nil }
+        var rawLogits: Tensor?
+        var vocabulary = 0
+        if group.contains(where: { !$0.forcing }) {
             let logits3 = try withoutGrad { try decoder.decode(batch, memory: memory, state: state, context: context) }
             profile?.steps += 1
             let searchStart = DispatchTime.now().uptimeNanoseconds
             defer { profile?.add(.search, since: searchStart) }
-            let v = logits3.shape[2]
-            // Each row reads the logits at its own last position.
-            let lastPositions = batch.lengths.enumerated().map { $0.offset * batch.length + $0.element - 1 }
-            let rawLogits = logits3.reshaped([-1, v]).indexSelect(axis: 0, lastPositions)
-            let banned = group.flatMap { sentence in Array(repeating: sentence.options.forbidden, count: sentence.live.count) }
-            // Forbidden tokens are removed after the log-softmax, not renormalised (as in transformers).
-            logProbabilities = Generator.forbid(banned, in: rawLogits.logSoftmax())
-            if group.contains(where: { $0.sampler.sampler.readsLogits }) { logits = Generator.forbid(banned, in: rawLogits) }
+            vocabulary = logits3.shape[2]
+            if searchesItself {
+                rawLogits = logits3
+            } else {
+                let v = vocabulary
+                // Each row reads the logits at its own last position.
+                let lastPositions = batch.lengths.enumerated().map { $0.offset * batch.length + $0.element - 1 }
+                let rowLogits = logits3.reshaped([-1, v]).indexSelect(axis: 0, lastPositions)
+                let banned = group.flatMap { sentence in Array(repeating: sentence.options.forbidden, count: sentence.live.count) }
+                // Forbidden tokens are removed after the log-softmax, not renormalised (as in transformers).
+                logProbabilities = Generator.forbid(banned, in: rowLogits.logSoftmax())
+                if group.contains(where: { $0.sampler.sampler.readsLogits }) { logits = Generator.forbid(banned, in: rowLogits) }
+            }
         }
 
         let bookkeepingStart = DispatchTime.now().uptimeNanoseconds
         defer { profile?.add(.search, since: bookkeepingStart) }
         let rowCount = logProbabilities?.shape[0] ?? 0
-        var nextRows: [Int] = [], memoryRows: [Int] = []
-        var survivors: [Sentence] = []
         var row = 0
-        for (index, var sentence) in group.enumerated() {
-            let rows = Array(row..<(row + sentence.live.count))
+        for index in group.indices {
+            let rows = row..<(row + group[index].live.count)
             row += rows.count
-            let proposals: [Continuation]
-            if forcing[index] {
+            proposals.removeAll(keepingCapacity: true)
+            if group[index].forcing {
                 // Forcing EOS leaves it log-probability 0: every live hypothesis ends as it is.
-                proposals = sentence.live.indices.map { Continuation(parent: $0, token: sentence.options.eosId, score: sentence.live[$0].score) }
+                let sentence = group[index]
+                for parent in sentence.live.indices {
+                    proposals.append(Continuation(parent: parent, token: sentence.options.eosId, score: sentence.live[parent].score))
+                }
+            } else if let rawLogits, let top = group[index].sampler.sampler.topContinuations {
+                findProposals(top, sentence: group[index], rows: rows, logits: rawLogits, vocabulary: vocabulary, length: batch.length,
+                              lengths: batch.lengths)
             } else if let logProbabilities {
-                func part(_ x: Tensor) -> Tensor { rows.count == rowCount ? x : x.slice(axis: 0, rows[0]..<(rows[0] + rows.count)) }
+                let sentence = group[index]
+                func part(_ x: Tensor) -> Tensor { rows.count == rowCount ? x : x.slice(axis: 0, rows) }
                 let sentenceLogProbabilities = part(logProbabilities)
                 let readsLogits = sentence.sampler.sampler.readsLogits
                 proposals = sentence.sampler.sampler.step(logits: readsLogits ? part(logits ?? logProbabilities) : sentenceLogProbabilities,
                                                           logProbabilities: sentenceLogProbabilities, live: sentence.live)
-            } else {
-                proposals = []
             }
-            if let kept = try sentence.take(proposals, rows: rows) {
-                survivors.append(sentence)
-                nextRows += kept.map(\.row)
-                // For each new row, a previous row of the same sentence: they share one source, so what depends only
-                // on it (cross-attention caches, the encoder memory) moves only with sentences.
-                memoryRows += kept.indices.map { rows[Swift.min($0, rows.count - 1)] }
-            } else {
+            if try !group[index].take(proposals, rows: rows, nextRows: &nextRows, memoryRows: &memoryRows) {
+                let sentence = group[index]
                 done.append((sentence.id, Array(sentence.finished.best.prefix(Swift.max(1, sentence.options.nBest)))))
             }
         }
-        group = survivors
-        return (nextRows, memoryRows)
+        group.removeAll { $0.over }
+    }
+
+    /// Greedy or beam search's proposals for one sentence, best first, from its rows of `logits` `[B, length, V]` at each
+    /// row's last position: the same continuations, scores and order as `logSoftmax`, forbidding and the sampler's
+    /// `step` give.
+    private func findProposals(_ top: TopContinuations, sentence: Sentence, rows: Range<Int>, logits: Tensor, vocabulary v: Int,
+                               length: Int, lengths: [Int]) {
+        logits.scalars.withUnsafeBufferPointer { all in
+            guard let base = all.baseAddress else { return }
+            func rowLogits(_ r: Int) -> UnsafePointer<Float> { base + (r * length + lengths[r] - 1) * v }
+            switch top {
+            case .argmaxPerRow:
+                candidates.reset(keeping: 1)
+                for (parent, r) in rows.enumerated() {
+                    candidates.merge(logits: rowLogits(r), columns: v, banned: sentence.banned, base: sentence.live[parent].score, row: parent, byScore: false)
+                    proposals.append(Continuation(parent: parent, token: Int(candidates.tokens[0]), score: candidates.scores[0]))
+                }
+            case .best(let count):
+                candidates.reset(keeping: Swift.max(1, count))
+                for (parent, r) in rows.enumerated() {
+                    candidates.merge(logits: rowLogits(r), columns: v, banned: sentence.banned, base: sentence.live[parent].score, row: parent, byScore: true)
+                }
+                for j in 0..<candidates.count {
+                    proposals.append(Continuation(parent: Int(candidates.rows[j]), token: Int(candidates.tokens[j]), score: candidates.scores[j]))
+                }
+            }
+        }
     }
 }
 
@@ -234,6 +276,13 @@ private struct Sentence {
     var finished = FinishedHypotheses()
     /// Steps taken so far.
     var steps = 0
+    /// Whether its search has ended (it leaves the batch).
+    var over = false
+    /// `options.forbidden` ascending without repeats, as the search kernel reads it.
+    let banned: [Int64]
+    // Kept across steps: the proposals kept this step, and the hypotheses' array of the step before.
+    private var kept: [Continuation] = []
+    private var spare: [Hypothesis] = []
 
     init(id: Int, request: DecodingRequest, limit: Int) {
         self.id = id
@@ -242,45 +291,69 @@ private struct Sentence {
         onToken = request.onToken
         self.limit = limit
         live = [Hypothesis(prefix: request.prompt)]
+        banned = Array(Set(request.options.forbidden.filter { $0 >= 0 })).sorted().map { Int64($0) }
     }
 
     var atLimit: Bool { steps == limit - 1 }
+    /// Whether this step only forces EOS (no decoding needed for it).
+    var forcing: Bool { atLimit && options.forceEOSAtLimit }
 
     /// Walks `proposals` (best first) as transformers does: one ending in EOS or at the limit among the first `width`
-    /// finishes a hypothesis, others are kept while fewer than `width` are live. Returns the kept hypotheses' parent
-    /// rows (from `rows`), or nil once the sentence's search is over.
-    mutating func take(_ proposals: [Continuation], rows: [Int]) throws -> [(row: Int, hypothesis: Hypothesis)]? {
+    /// finishes a hypothesis, others are kept while fewer than `width` are live. Appends the kept hypotheses' parent
+    /// rows (of `rows`) to `nextRows` and, for each, a row of this sentence to `memoryRows`; returns false (and sets
+    /// `over`) once the sentence's search is over.
+    mutating func take(_ proposals: [Continuation], rows: Range<Int>, nextRows: inout [Int], memoryRows: inout [Int]) throws -> Bool {
         let width = sampler.sampler.width
         let atLimit = self.atLimit
-        var kept: [(row: Int, hypothesis: Hypothesis)] = []
+        kept.removeAll(keepingCapacity: true)
         var ending: [GeneratedSequence] = []
         var allEnd = true
         for (rank, c) in proposals.enumerated() {
-            let parent = live[c.parent]
             // A proposal ends its hypothesis on EOS or at the length limit; only the best `width` proposals may
             // finish (as in transformers).
             if c.token == options.eosId || atLimit {
-                let tokens = c.token == options.eosId ? parent.tokens : parent.tokens + [c.token]
                 if rank < width {
+                    let parent = live[c.parent]
+                    let tokens = c.token == options.eosId ? parent.tokens : parent.tokens + [c.token]
                     ending.append(GeneratedSequence(tokens: tokens, score: c.score / Foundation.pow(Float(parent.tokens.count + 1), options.lengthPenalty)))
                 }
                 continue
             }
             allEnd = false
             if kept.count < width {
-                kept.append((rows[c.parent], Hypothesis(tokens: parent.tokens + [c.token], score: c.score, prefix: parent.prefix)))
+                kept.append(c)
                 if width == 1 { try onToken?(c.token) }
             }
             if kept.count == width { break }
         }
         let searching = finished.update(
-            adding: ending, bestLive: kept.first?.hypothesis.score, width: width, earlyStopping: options.earlyStopping,
+            adding: ending, bestLive: kept.first?.score, width: width, earlyStopping: options.earlyStopping,
             lengthPenalty: options.lengthPenalty,
             length: options.earlyStopping == .never && options.lengthPenalty > 0 ? options.maxNewTokens : steps + 1)
         steps += 1
-        guard searching && !allEnd && !kept.isEmpty && steps < limit else { return nil }
-        live = kept.map(\.hypothesis)
-        return kept
+        guard searching && !allEnd && !kept.isEmpty && steps < limit else {
+            over = true
+            return false
+        }
+        // The new hypotheses go into last step's array; each parent's tokens move to its last child (greedy search's
+        // only one) and are copied for the others, so a token costs an append, not a copy of the history.
+        spare.removeAll(keepingCapacity: true)
+        for (j, c) in kept.enumerated() {
+            var tokens: [Int] = []
+            if kept[(j + 1)...].contains(where: { $0.parent == c.parent }) {
+                tokens = live[c.parent].tokens
+            } else {
+                swap(&tokens, &live[c.parent].tokens)
+            }
+            tokens.append(c.token)
+            spare.append(Hypothesis(tokens: tokens, score: c.score, prefix: live[c.parent].prefix))
+            nextRows.append(rows.lowerBound + c.parent)
+            // For each new row, a previous row of the same sentence: they share one source, so what depends only on it
+            // (cross-attention caches, the encoder memory) moves only with sentences.
+            memoryRows.append(rows.lowerBound + Swift.min(j, rows.count - 1))
+        }
+        swap(&live, &spare)
+        return true
     }
 }
 

@@ -59,11 +59,26 @@ public protocol Sampler {
     /// Whether `step` reads the raw logits; a sampler that does not spares the search a copy of them
     /// per step. True unless a sampler says otherwise.
     var readsLogits: Bool { get }
+    /// When `step`'s proposals are only the best continuations by log-probability, how: the search then finds them
+    /// itself from each row's logits and log-sum-exp (`gk_best_continuations`), with the same bits, and never writes
+    /// out the log-softmax over the vocabulary nor calls `step`. Nil (the default) for anything else.
+    var topContinuations: TopContinuations? { get }
+}
+
+/// Proposals that are the best continuations by log-probability, which the search can find without a full log-softmax.
+public enum TopContinuations: Sendable, Equatable {
+    /// Each hypothesis' most likely token, the lowest id among equal log-probabilities (greedy search).
+    case argmaxPerRow
+    /// The `count` best continuations over all of a sentence's hypotheses by score (Σ log p), an earlier
+    /// (hypothesis, token) ahead of a later one of equal score (beam search).
+    case best(count: Int)
 }
 
 extension Sampler {
     /// Assumes the raw logits are read.
     public var readsLogits: Bool { true }
+    /// Proposals the search cannot find itself.
+    public var topContinuations: TopContinuations? { nil }
 
     /// Ignores the raw logits.
     public mutating func step(logits: Tensor, logProbabilities: Tensor, live: [Hypothesis]) -> [Continuation] {
@@ -78,6 +93,8 @@ public struct GreedySampler: Sampler {
     public var width: Int { 1 }
     /// Only log-probabilities are read.
     public var readsLogits: Bool { false }
+    /// Each row's arg-max.
+    public var topContinuations: TopContinuations? { .argmaxPerRow }
 
     public mutating func step(logProbabilities: Tensor, live: [Hypothesis]) -> [Continuation] {
         let v = logProbabilities.shape[1]
@@ -106,6 +123,8 @@ public struct BeamSampler: Sampler {
     public var width: Int { beamSize }
     /// Only log-probabilities are read (the processors act on them).
     public var readsLogits: Bool { false }
+    /// The best 2·`beamSize` continuations, unless processors change the scores.
+    public var topContinuations: TopContinuations? { processors.isEmpty ? .best(count: 2 * beamSize) : nil }
 
     public mutating func step(logProbabilities: Tensor, live: [Hypothesis]) -> [Continuation] {
         let v = logProbabilities.shape[1]

@@ -31,6 +31,16 @@ public struct TokenBatch: Sendable, Equatable {
         self.lengths = sequences.map(\.count)
     }
 
+    /// One token per sequence (a decoding step): the same batch as `init(tokens.map { [$0] }, padId:)` without an
+    /// array per row.
+    public init(oneTokenPerRow tokens: [Int]) {
+        ids = tokens
+        mask = [Bool](repeating: true, count: tokens.count)
+        batchSize = tokens.count
+        length = tokens.isEmpty ? 0 : 1
+        lengths = [Int](repeating: 1, count: tokens.count)
+    }
+
     /// The shape `[batchSize, length]`.
     public var shape: [Int] { [batchSize, length] }
 

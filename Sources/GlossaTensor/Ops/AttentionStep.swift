@@ -16,12 +16,20 @@ public enum AttentionStep {
         nonisolated(unsafe) let (q, k, v, o, m, l) = (query, keys, values, output, mask, lengths)
         let maskStride = maskStride ?? positions
         parallelChunks(rows, cost: heads * positions * width * 2) { range in
-            var scratch = [Float](repeating: 0, count: Swift.max(positions, 1))
-            scratch.withUnsafeMutableBufferPointer { s in
+            // The scores of one block: the running thread's scratch (slot 3), kept across steps.
+            let floats = Swift.max(positions, 1)
+            func run(_ scores: UnsafeMutablePointer<Float>) {
                 let first = range.lowerBound * heads
                 gk_attention_step(q + first * width, k + first * stride, v + first * stride, m.map { $0 + range.lowerBound * maskStride },
                                   maskStride, l.map { $0 + range.lowerBound },
-                                  o + first * width, s.baseAddress, range.count * heads, heads, positions, width, stride)
+                                  o + first * width, scores, range.count * heads, heads, positions, width, stride)
+            }
+            if let scratch = gk_thread_scratch(3, 4 * floats) {
+                run(scratch.bindMemory(to: Float.self, capacity: floats))
+            } else {
+                let owned = UnsafeMutablePointer<Float>.allocate(capacity: floats)
+                defer { owned.deallocate() }
+                run(owned)
             }
         }
     }

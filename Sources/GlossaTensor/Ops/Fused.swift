@@ -38,7 +38,12 @@ extension Tensor {
     public func layerNorm(weight: Tensor, bias: Tensor, eps: Float = 1e-5) -> Tensor {
         let (rows, cols) = rowsAndCols
         precondition(weight.shape == [cols] && bias.shape == [cols], "layerNorm weight/bias must be [\(cols)]")
-        var mean = [Float](repeating: 0, count: rows), rstd = [Float](repeating: 0, count: rows)
+        // Every row's statistics are written by the kernel; they stay only when the tape keeps them.
+        var mean = TensorStorage.take(rows), rstd = TensorStorage.take(rows)
+        defer {
+            TensorStorage.recycle(&mean)
+            TensorStorage.recycle(&rstd)
+        }
         let values = scalars.withUnsafeBufferPointer { x in weight.scalars.withUnsafeBufferPointer { w in
             bias.scalars.withUnsafeBufferPointer { b in
                 mean.withUnsafeMutableBufferPointer { mu in rstd.withUnsafeMutableBufferPointer { rs in
@@ -61,7 +66,8 @@ extension Tensor {
     public func rmsNorm(weight: Tensor, eps: Float = 1e-6) -> Tensor {
         let (rows, cols) = rowsAndCols
         precondition(weight.shape == [cols], "rmsNorm weight must be [\(cols)]")
-        var rstd = [Float](repeating: 0, count: rows)
+        var rstd = TensorStorage.take(rows)
+        defer { TensorStorage.recycle(&rstd) }
         let values = scalars.withUnsafeBufferPointer { x in weight.scalars.withUnsafeBufferPointer { w in
             rstd.withUnsafeMutableBufferPointer { rs in
                 makeScalars(count) { y in

@@ -66,54 +66,62 @@ extension QuantizedMatrix {
     func integerProduct(_ q: QuantizedRows, rows m: Int, into out: UnsafeMutablePointer<Float>) throws(OneDNNError) {
         let n = outFeatures, k = inFeatures
         // C is written whole by oneDNN before it is read, and the codes are only read: neither is copied or zeroed
-        // (a zero fill of C cost as much as the product at M = 1536).
-        let cBuffer = UnsafeMutableRawPointer.allocate(byteCount: Swift.max(1, 4 * m * n), alignment: 64)
-        defer { cBuffer.deallocate() }
+        // (a zero fill of C cost as much as the product at M = 1536). C lives in the calling thread's scratch (slot 2),
+        // kept across products, so a decoding step's products allocate no result buffer.
+        let cBytes = Swift.max(1, 4 * m * n)
+        let scratch = gk_thread_scratch(2, cBytes)
+        let owned = scratch == nil ? UnsafeMutableRawPointer.allocate(byteCount: cBytes, alignment: 64) : nil
+        defer { owned?.deallocate() }
+        guard let cBuffer = scratch ?? owned else { return }
         let threads = Threads.count
-        // Parts as in BLAS.gemm: columns (multiples of 64) when N is the longer side and the weights are plain,
-        // rows otherwise.
-        var parts: [(rows: Range<Int>, cols: Range<Int>)] = [(0..<m, 0..<n)]
-        // An int8 product is 5–8× faster than fp32 here, so it pays to split only from 16 M multiply-adds (about
-        // 30 µs on one core); smaller ones run on the calling thread. Not tuned on a quiet machine.
-        if threads > 1 && m * n * k >= Self.splitThreshold {
-            if n >= m && packedPlain != nil {
-                let panels = (n + 63) / 64, count = Swift.min(threads, panels)
-                parts = (0..<count).map { part in
-                    (0..<m, Swift.min(n, panels * part / count * 64)..<Swift.min(n, panels * (part + 1) / count * 64))
-                }
-            } else {
-                let count = Swift.min(threads, m)
-                parts = (0..<count).map { part in (m * part / count..<m * (part + 1) / count, 0..<n) }
-            }
-            parts.removeAll { $0.rows.isEmpty || $0.cols.isEmpty }
-        }
-        // Primitives are made here, on the calling thread, so a refusal surfaces before any work is split.
-        let primitives = try parts.map { part throws(OneDNNError) in try primitive(rows: part.rows.count, lo: part.cols.lowerBound, hi: part.cols.upperBound) }
         var failure: OneDNNError?
         q.codes.withUnsafeBytes { rawA in
             guard let a0 = rawA.baseAddress else { return }
-            // oneDNN takes a mutable pointer for every memory object; it never writes the source.
-            nonisolated(unsafe) let (a, cp, o) = (UnsafeMutableRawPointer(mutating: a0), cBuffer, out)
-            nonisolated(unsafe) var errors = [OneDNNError?](repeating: nil, count: parts.count)
-            let partsCopy = parts
-            parallelChunks(parts.count, cost: .max / parts.count) { range in
-                for index in range {
-                    let part = partsCopy[index]
-                    do throws(OneDNNError) {
-                        let rows = part.rows.count, cols = part.cols.count
-                        let src = try OneDNN.matrix(rows, k, strides: (k, 1), dnnl_u8)
-                        let dst = try OneDNN.matrix(rows, cols, strides: (n, 1), dnnl_s32)
-                        let wei = try weightsDesc(lo: part.cols.lowerBound, hi: part.cols.upperBound)
-                        let cPart = cp + 4 * (part.rows.lowerBound * n + part.cols.lowerBound)
-                        try primitives[index].run(a: a + part.rows.lowerBound * k, src: src,
-                                                  w: packed + weightsOffset(part.cols.lowerBound), weights: wei, c: cPart, dst: dst)
-                        dequantize(cPart.assumingMemoryBound(to: Int32.self), ldc: n, rows: part.rows, cols: part.cols, q, o)
-                    } catch {
-                        errors[index] = error
+            do throws(OneDNNError) {
+                // oneDNN takes a mutable pointer for every memory object; it never writes the source.
+                nonisolated(unsafe) let (a, cp, o) = (UnsafeMutableRawPointer(mutating: a0), cBuffer, out)
+                func run(_ part: (rows: Range<Int>, cols: Range<Int>), _ primitive: OneDNNMatmul) throws(OneDNNError) {
+                    let rows = part.rows.count, cols = part.cols.count
+                    let src = try OneDNN.matrix(rows, k, strides: (k, 1), dnnl_u8)
+                    let dst = try OneDNN.matrix(rows, cols, strides: (n, 1), dnnl_s32)
+                    let wei = try weightsDesc(lo: part.cols.lowerBound, hi: part.cols.upperBound)
+                    let cPart = cp + 4 * (part.rows.lowerBound * n + part.cols.lowerBound)
+                    try primitive.run(a: a + part.rows.lowerBound * k, src: src,
+                                      w: packed + weightsOffset(part.cols.lowerBound), weights: wei, c: cPart, dst: dst)
+                    dequantize(cPart.assumingMemoryBound(to: Int32.self), ldc: n, rows: part.rows, cols: part.cols, q, o)
+                }
+                // An int8 product is 5–8× faster than fp32 here, so it pays to split only from 16 M multiply-adds (about
+                // 30 µs on one core); smaller ones (every decoding step's) run on the calling thread, with no fork-join.
+                guard threads > 1 && m * n * k >= Self.splitThreshold else {
+                    try run((0..<m, 0..<n), try primitive(rows: m, lo: 0, hi: n))
+                    return
+                }
+                // Parts as in BLAS.gemm: columns (multiples of 64) when N is the longer side and the weights are plain,
+                // rows otherwise.
+                var parts: [(rows: Range<Int>, cols: Range<Int>)]
+                if n >= m && packedPlain != nil {
+                    let panels = (n + 63) / 64, count = Swift.min(threads, panels)
+                    parts = (0..<count).map { part in
+                        (0..<m, Swift.min(n, panels * part / count * 64)..<Swift.min(n, panels * (part + 1) / count * 64))
+                    }
+                } else {
+                    let count = Swift.min(threads, m)
+                    parts = (0..<count).map { part in (m * part / count..<m * (part + 1) / count, 0..<n) }
+                }
+                parts.removeAll { $0.rows.isEmpty || $0.cols.isEmpty }
+                // Primitives are made here, on the calling thread, so a refusal surfaces before any work is split.
+                let primitives = try parts.map { part throws(OneDNNError) in try primitive(rows: part.rows.count, lo: part.cols.lowerBound, hi: part.cols.upperBound) }
+                nonisolated(unsafe) var errors = [OneDNNError?](repeating: nil, count: parts.count)
+                let partsCopy = parts
+                parallelChunks(parts.count, cost: .max / parts.count) { range in
+                    for index in range {
+                        do throws(OneDNNError) { try run(partsCopy[index], primitives[index]) } catch { errors[index] = error }
                     }
                 }
+                if let failure = errors.compactMap({ $0 }).first { throw failure }
+            } catch {
+                failure = error
             }
-            failure = errors.compactMap { $0 }.first
         }
         if let failure { throw failure }
     }

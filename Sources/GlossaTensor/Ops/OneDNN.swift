@@ -1,4 +1,5 @@
 import CDNNL
+import CGlossaKernels
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -178,8 +179,11 @@ final class OneDNNMatmul: @unchecked Sendable {
         defer { dnnl_memory_destroy(weiMem) }
         let dstMem = try OneDNN.memory(dst, c)
         defer { dnnl_memory_destroy(dstMem) }
-        let scratch = scratchpadSize > 0 ? UnsafeMutableRawPointer.allocate(byteCount: scratchpadSize, alignment: 64) : nil
-        defer { scratch?.deallocate() }
+        // The running thread's scratch (slot 3), kept across calls; allocated only if that fails.
+        let reused = scratchpadSize > 0 ? gk_thread_scratch(3, scratchpadSize) : nil
+        let owned = scratchpadSize > 0 && reused == nil ? UnsafeMutableRawPointer.allocate(byteCount: scratchpadSize, alignment: 64) : nil
+        defer { owned?.deallocate() }
+        let scratch = reused ?? owned
         var args = [dnnl_exec_arg_t(arg: Int32(CDNNL_ARG_SRC), memory: srcMem),
                     dnnl_exec_arg_t(arg: Int32(CDNNL_ARG_WEIGHTS), memory: weiMem),
                     dnnl_exec_arg_t(arg: Int32(CDNNL_ARG_DST), memory: dstMem)]
