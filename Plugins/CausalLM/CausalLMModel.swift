@@ -71,8 +71,8 @@ final class CausalLMDecoder: HiddenStateDecoder {
     let configuration: CausalLMConfiguration
     /// `[V, C]`; also the output projection when tied.
     let embedTokens: Tensor
-    /// The tied output projection's inference product (int8), when prepared.
-    var outputProduct: QuantizedMatrix?
+    /// The tied output projection's inference product, when prepared.
+    var outputProduct: (any InferenceProduct)?
     /// `[P, C]` learned positions, or nil with rotary ones.
     let positionTable: Tensor?
     let rotary: RotaryEmbedding?

@@ -250,8 +250,8 @@ final class MarianDecoder: Decoder {
     let embedder: MarianEmbedder
     let layers: [TransformerDecoderLayer]
     let output: Tensor
-    /// The output projection's inference product (int8), when prepared.
-    var outputProduct: QuantizedMatrix?
+    /// The output projection's inference product, when prepared.
+    var outputProduct: (any InferenceProduct)?
     let finalLogitsBias: Tensor
     /// Whether `embed_tokens.weight` is this stack's own (separate vocabularies) rather than `model.shared`.
     let ownsTable: Bool

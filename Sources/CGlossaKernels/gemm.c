@@ -181,14 +181,17 @@ AVX2 static void pack_panel(const float *b, size_t bks, size_t bns, size_t K, si
     }
 }
 
+// With `packed`, B's panels were packed once (`gk_sgemm_pack_weights`) and are read where they lie; else each is packed into
+// `pack` here.
 AVX2 static void sgemm_avx2(size_t M, size_t N, size_t K, const float *a, size_t ars, size_t aks, const float *b, size_t bks,
-                            size_t bns, float *c, size_t ldc, float alpha, int accumulate, float *pack) {
+                            size_t bns, const float *packed, float *c, size_t ldc, float alpha, int accumulate, float *pack) {
     __m256 io[2 * MR];
     float tmp[NR];
     const __m256 va = _mm256_set1_ps(alpha);
     for (size_t j0 = 0; j0 < N; j0 += NR) {
         const size_t cols = N - j0 < NR ? N - j0 : NR;
-        pack_panel(b + j0 * bns, bks, bns, K, cols, pack);
+        const float *panel = packed ? packed + j0 * K : pack;
+        if (!packed) pack_panel(b + j0 * bns, bks, bns, K, cols, pack);
         for (size_t i0 = 0; i0 < M; i0 += MR) {
             const size_t rows = M - i0 < MR ? M - i0 : MR;
             float *cc = c + i0 * ldc + j0;
@@ -206,12 +209,12 @@ AVX2 static void sgemm_avx2(size_t M, size_t N, size_t K, const float *a, size_t
             }
             const float *aa = a + i0 * ars;
             switch (rows) {
-            case 6: micro6(K, aa, ars, aks, pack, io); break;
-            case 5: micro5(K, aa, ars, aks, pack, io); break;
-            case 4: micro4(K, aa, ars, aks, pack, io); break;
-            case 3: micro3(K, aa, ars, aks, pack, io); break;
-            case 2: micro2(K, aa, ars, aks, pack, io); break;
-            default: micro1(K, aa, ars, aks, pack, io); break;
+            case 6: micro6(K, aa, ars, aks, panel, io); break;
+            case 5: micro5(K, aa, ars, aks, panel, io); break;
+            case 4: micro4(K, aa, ars, aks, panel, io); break;
+            case 3: micro3(K, aa, ars, aks, panel, io); break;
+            case 2: micro2(K, aa, ars, aks, panel, io); break;
+            default: micro1(K, aa, ars, aks, panel, io); break;
             }
             for (size_t r = 0; r < rows; r++) {
                 __m256 o0 = io[2 * r], o1 = io[2 * r + 1];
@@ -245,6 +248,39 @@ size_t gk_sgemm_pack_floats(size_t k) { return k * NR; }
 
 void gk_sgemm(size_t m, size_t n, size_t k, const float *a, size_t a_row, size_t a_depth, const float *b, size_t b_depth,
               size_t b_column, float *c, size_t ldc, float alpha, int accumulate, float *pack) {
-    if (gk_has_avx2()) sgemm_avx2(m, n, k, a, a_row, a_depth, b, b_depth, b_column, c, ldc, alpha, accumulate, pack);
+    if (gk_has_avx2()) sgemm_avx2(m, n, k, a, a_row, a_depth, b, b_depth, b_column, NULL, c, ldc, alpha, accumulate, pack);
     else sgemm_scalar(m, n, k, a, a_row, a_depth, b, b_depth, b_column, c, ldc, alpha, accumulate);
+}
+
+size_t gk_sgemm_packed_floats(size_t n, size_t k) { return (n + NR - 1) / NR * NR * k; }
+
+void gk_sgemm_pack_weights(size_t n, size_t k, const float *b, size_t b_depth, size_t b_column, float *packed) {
+    for (size_t j0 = 0; j0 < n; j0 += NR) {
+        const size_t cols = n - j0 < NR ? n - j0 : NR;
+        float *panel = packed + j0 * k;
+        if (gk_has_avx2()) {
+            pack_panel(b + j0 * b_column, b_depth, b_column, k, cols, panel);
+        } else {
+            for (size_t kk = 0; kk < k; kk++) {
+                for (size_t j = 0; j < NR; j++) panel[kk * NR + j] = j < cols ? b[kk * b_depth + (j0 + j) * b_column] : 0;
+            }
+        }
+    }
+}
+
+void gk_sgemm_prepacked(size_t m, size_t n, size_t k, const float *a, size_t a_row, size_t a_depth, const float *packed,
+                        float *c, size_t ldc, float alpha, int accumulate) {
+    if (gk_has_avx2()) {
+        sgemm_avx2(m, n, k, a, a_row, a_depth, NULL, 0, 0, packed, c, ldc, alpha, accumulate, NULL);
+        return;
+    }
+    // Column j of B is column j % NR of panel j / NR, whose rows are NR apart: the scalar loop reads it in place.
+    for (size_t i = 0; i < m; i++) {
+        for (size_t j = 0; j < n; j++) {
+            const float *column = packed + (j / NR) * NR * k + j % NR;
+            float acc = accumulate ? c[i * ldc + j] : 0;
+            for (size_t kk = 0; kk < k; kk++) acc = fmaf(a[i * a_row + kk * a_depth], column[kk * NR], acc);
+            c[i * ldc + j] = alpha != 1.0f ? acc * alpha : acc;
+        }
+    }
 }

@@ -13,7 +13,7 @@ struct ComputeOptions: ParsableArguments {
     /// Prepares `model`, loaded from `directory`, for the chosen arithmetic.
     func prepare(_ model: any SavableModel, directory: URL) throws {
         let type = computeType ?? (Int8Checkpoint.isQuantized(directory) ? .int8 : .float32)
-        if type != .float32 { try model.prepareInference(type) }
+        try model.prepareInference(type)
     }
 }
 

@@ -122,9 +122,10 @@ public final class KeyValueCache {
 
     /// `select(rows:)` within the storage there is: each row that changes is copied once from its source row, in
     /// order, and a source that an earlier destination overwrites is copied aside first. Beam search's reorders and
-    /// a batch's departures then cost copies of the moved rows only, and no allocation once the buffers have grown.
+    /// a batch's departures then cost copies of the moved rows only, each of its own positions (in a continuous
+    /// batch most rows hold fewer than the longest), and no allocation once the buffers have grown.
     private func selectInPlace(_ selected: [Int]) {
-        let block = capacity * width, used = length * width, batchBlock = heads * block
+        let block = capacity * width, batchBlock = heads * block
         // Row s must be set aside when some destination i > s reads it and s itself is overwritten (at destination s).
         stashSlot.removeAll(keepingCapacity: true)
         stashSlot.append(contentsOf: repeatElement(-1, count: rows))
@@ -136,15 +137,19 @@ public final class KeyValueCache {
         if stash.count < stashed * batchBlock { stash = [Float](repeating: 0, count: stashed * batchBlock) }
         func move(_ storage: inout [Float]) {
             storage.withUnsafeMutableBufferPointer { o in stash.withUnsafeMutableBufferPointer { t in stashSlot.withUnsafeBufferPointer { slot in
-                guard let op = o.baseAddress else { return }
-                let tp = t.baseAddress ?? op  // the stash is read only when something was set aside
-                for s in 0..<rows where slot[s] >= 0 {
-                    for h in 0..<heads { (tp + slot[s] * batchBlock + h * block).update(from: op + s * batchBlock + h * block, count: used) }
-                }
-                for (i, s) in selected.enumerated() where s != i {
-                    for h in 0..<heads {
-                        let source = slot[s] >= 0 ? UnsafePointer(tp + slot[s] * batchBlock + h * block) : UnsafePointer(op + s * batchBlock + h * block)
-                        (op + i * batchBlock + h * block).update(from: source, count: used)
+                rowLengths.withUnsafeBufferPointer { lengths in
+                    guard let op = o.baseAddress else { return }
+                    let tp = t.baseAddress ?? op  // the stash is read only when something was set aside
+                    for s in 0..<rows where slot[s] >= 0 {
+                        let own = lengths[s] * width
+                        for h in 0..<heads { (tp + slot[s] * batchBlock + h * block).update(from: op + s * batchBlock + h * block, count: own) }
+                    }
+                    for (i, s) in selected.enumerated() where s != i {
+                        let own = lengths[s] * width
+                        for h in 0..<heads {
+                            let source = slot[s] >= 0 ? UnsafePointer(tp + slot[s] * batchBlock + h * block) : UnsafePointer(op + s * batchBlock + h * block)
+                            (op + i * batchBlock + h * block).update(from: source, count: own)
+                        }
                     }
                 }
             } } }

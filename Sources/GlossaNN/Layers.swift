@@ -7,9 +7,9 @@ public final class Linear: Module {
     public let weight: Tensor
     /// `[outFeatures]`, or `nil` without bias.
     public let bias: Tensor?
-    /// The product inference uses instead of `x · weightᵀ + bias` (int8), when one is prepared; training
-    /// always uses the weights themselves.
-    public var inferenceProduct: QuantizedMatrix?
+    /// The product inference uses instead of `x · weightᵀ + bias` (the weight packed once, or int8), when one is
+    /// prepared; training always uses the weights themselves.
+    public var inferenceProduct: (any InferenceProduct)?
 
     /// A layer initialised uniformly in ±1/√in (PyTorch's default) from `generator`.
     public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, generator: inout SeededGenerator) {

@@ -35,7 +35,8 @@ public protocol BatchEngine: AnyObject {
     associatedtype Input
     /// What an item gives.
     associatedtype Output
-    /// Starts `inputs` (each with its request's ticket) and returns a handle for each; may finish some at once.
+    /// Starts `inputs` (each with its request's ticket) and returns a handle for each; may finish some at once. When it
+    /// throws, nothing of `inputs` is left running or finished (the scheduler then starts the requests one by one).
     func admit(_ inputs: [Input], tickets: [WorkTicket]) throws -> [Int]
     /// Advances everything admitted by one step.
     func step() throws
@@ -218,15 +219,31 @@ public final class BatchScheduler<Engine: BatchEngine>: @unchecked Sendable wher
             var refused: [(QueueEntry<Input, Output>, any Error)] = []
             do {
                 try lane.run {
-                    for entry in taken where !entry.ticket.isCancelled {
-                        // A request the engine cannot start fails alone, not the batch it would have joined.
-                        do {
-                            let handles = try engine.admit(entry.inputs, tickets: entry.inputs.map { _ in entry.ticket })
-                            let item = RunningEntry(entry: entry, handles: handles)
-                            for (index, handle) in handles.enumerated() { owner[handle] = (item, index) }
-                            running.append(item)
-                        } catch {
-                            refused.append((entry, error))
+                    func started(_ entry: QueueEntry<Input, Output>, _ handles: ArraySlice<Int>) {
+                        let item = RunningEntry(entry: entry, handles: Array(handles))
+                        for (index, handle) in handles.enumerated() { owner[handle] = (item, index) }
+                        running.append(item)
+                    }
+                    let joining = taken.filter { !$0.ticket.isCancelled }
+                    // The joining requests start together: one encoder pass and one first step for all of them (each
+                    // apart costs a pass over every weight for a few rows). If that fails, each is tried alone, so a
+                    // request the engine cannot start fails alone, not the batch it would have joined.
+                    let together = joining.count > 1
+                        ? try? engine.admit(joining.flatMap(\.inputs), tickets: joining.flatMap { entry in entry.inputs.map { _ in entry.ticket } })
+                        : nil
+                    if let together {
+                        var offset = 0
+                        for entry in joining {
+                            started(entry, together[offset..<(offset + entry.inputs.count)])
+                            offset += entry.inputs.count
+                        }
+                    } else {
+                        for entry in joining {
+                            do {
+                                started(entry, try engine.admit(entry.inputs, tickets: entry.inputs.map { _ in entry.ticket })[...])
+                            } catch {
+                                refused.append((entry, error))
+                            }
                         }
                     }
                     if !engine.isIdle { try engine.step() }

@@ -268,13 +268,20 @@ final class CompletionEngine: BatchEngine {
 
     func admit(_ inputs: [CompletionJob], tickets: [WorkTicket]) throws -> [Int] {
         var handles: [Int] = []
-        for input in inputs {
-            let handle = nextHandle
-            nextHandle += 1
-            handles.append(handle)
-            let job = Job(input)
-            jobs[handle] = job
-            try startSample(of: handle, job)
+        do {
+            for input in inputs {
+                let handle = nextHandle
+                nextHandle += 1
+                handles.append(handle)
+                let job = Job(input)
+                jobs[handle] = job
+                try startSample(of: handle, job)
+            }
+        } catch {
+            // Nothing of a refused admission stays: its started samples leave the batch, its finished jobs are dropped.
+            for handle in handles { abandon(handle) }
+            finished.removeAll { handles.contains($0.handle) }
+            throw error
         }
         return handles
     }

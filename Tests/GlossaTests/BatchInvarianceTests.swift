@@ -75,8 +75,9 @@ import GlossaTensor
     /// The products themselves: every row of an M-row product (rows 1…40, as OpenBLAS's M-tiles would split them)
     /// equals the row computed alone, with and without a bias, over both operand layouts.
     /// Every element is bias + one FMA per k in order (what makes rows batch-invariant), whichever way B is laid out
-    /// and packed: K and N off the kernels' 8- and 16-wide blocks, and on them.
-    @Test(arguments: [(3, 13, 37), (7, 64, 48), (1, 256, 100), (13, 9, 16)])
+    /// and packed (per call, or once as a `PackedMatrix`): K and N off the kernels' 8- and 16-wide blocks, and on them,
+    /// and a product large enough to be split over threads.
+    @Test(arguments: [(3, 13, 37), (7, 64, 48), (1, 256, 100), (13, 9, 16), (70, 256, 260)])
     func matrixProductsAreFusedMultiplyAddsInOrder(shape: (m: Int, k: Int, n: Int)) {
         var generator = SeededGenerator(seed: 5)
         let x = Tensor.normal([shape.m, shape.k], std: 1, using: &generator)
@@ -93,6 +94,8 @@ import GlossaTensor
         withoutGrad {
             #expect(x.matmul(w, transposeOther: true, bias: bias).scalars == expected)
             #expect(x.matmul(w.transposed(), bias: bias).scalars == expected)
+            #expect(PackedMatrix(weight: w, bias: bias).matmul(x).scalars == expected)
+            #expect(PackedMatrix(weight: w, bias: nil).matmul(x).scalars == x.matmul(w, transposeOther: true).scalars)
         }
     }
 

@@ -34,7 +34,8 @@ public protocol SavableModel: Module {
     func extraFiles() throws -> [String: Data]
     /// The parameters as saved, by checkpoint name (tied weights may appear under several names).
     func checkpointTensors() -> [String: Tensor]
-    /// Prepares the matrix products inference runs in `computeType` (float32 restores the weights' own).
+    /// Prepares the matrix products inference runs in `computeType`, from the weights as they are now (a model that
+    /// trains on afterwards must not be prepared: its products would keep the old weights).
     func prepareInference(_ computeType: ComputeType) throws
 }
 

@@ -25,21 +25,26 @@ public enum BLAS {
     /// C = op(A)·op(B) (+ C when `accumulate`) for row-major matrices, split by rows or columns over
     /// `Threads.count` threads when large enough, each part one single-threaded `cblas_sgemm` (or, when
     /// `invariant`, one `gk_sgemm`: then no split changes any element).
+    /// With `packed`, `b` holds B's panels as `gk_sgemm_pack_weights` wrote them (`PackedMatrix`): the invariant product
+    /// without packing B (`transB` must then be true, as for the `[N, K]` weight it was packed from).
     public static func gemm(
         _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
-        m: Int, n: Int, k: Int, transA: Bool, transB: Bool, accumulate: Bool = false, invariant: Bool? = nil
+        m: Int, n: Int, k: Int, transA: Bool, transB: Bool, accumulate: Bool = false, invariant: Bool? = nil, packed: Bool = false
     ) {
-        let invariant = invariant ?? batchInvariant
+        precondition(!packed || (transB && !transA), "a packed B is a weight [N, K] used transposed")
+        let invariant = packed || (invariant ?? batchInvariant)
         let lda = transA ? m : k, ldb = transB ? k : n
         let threads = Threads.count
         // Small products (below 4 M multiply-adds, about 80 µs on one core: most of a decoding step's) stay on the
         // calling thread; splitting them saved less than the wake-ups cost in system time.
         guard threads > 1, m * n * k >= 1 << 22 else {
-            call(a, lda, b, ldb, c, n, m: m, n: n, k: k, transA: transA, transB: transB, accumulate: accumulate, invariant: invariant)
+            call(a, lda, b, ldb, c, n, m: m, n: n, k: k, transA: transA, transB: transB, accumulate: accumulate, invariant: invariant,
+                 packed: packed)
             return
         }
         // Split the longer side: rows re-pack B per part, columns re-pack A, so the smaller operand is
-        // the one copied twice. Column parts are multiples of 64 to keep the kernels' panels whole.
+        // the one copied twice. Column parts are multiples of 64 to keep the kernels' panels whole (a packed B's
+        // columns from `lo` on start at `b + lo·k`, as a transposed one's do).
         if n >= m {
             let panels = (n + 63) / 64, parts = Swift.min(threads, panels)
             parallelChunks(parts, cost: .max / parts) { range in
@@ -47,7 +52,7 @@ public enum BLAS {
                     let lo = Swift.min(n, panels * part / parts * 64), hi = Swift.min(n, panels * (part + 1) / parts * 64)
                     guard lo < hi else { continue }
                     call(a, lda, b + (transB ? lo * k : lo), ldb, c + lo, n, m: m, n: hi - lo, k: k,
-                         transA: transA, transB: transB, accumulate: accumulate, invariant: invariant)
+                         transA: transA, transB: transB, accumulate: accumulate, invariant: invariant, packed: packed)
                 }
             }
         } else {
@@ -57,7 +62,7 @@ public enum BLAS {
                     let lo = m * part / parts, hi = m * (part + 1) / parts
                     guard lo < hi else { continue }
                     call(a + (transA ? lo : lo * k), lda, b, ldb, c + lo * n, n, m: hi - lo, n: n, k: k,
-                         transA: transA, transB: transB, accumulate: accumulate, invariant: invariant)
+                         transA: transA, transB: transB, accumulate: accumulate, invariant: invariant, packed: packed)
                 }
             }
         }
@@ -108,8 +113,13 @@ public enum BLAS {
     /// One `cblas_sgemm` call with explicit leading dimensions, or with `invariant` one `gk_sgemm` (same operands).
     static func call(
         _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
-        m: Int, n: Int, k: Int, transA: Bool, transB: Bool, accumulate: Bool, alpha: Float = 1, invariant: Bool
+        m: Int, n: Int, k: Int, transA: Bool, transB: Bool, accumulate: Bool, alpha: Float = 1, invariant: Bool, packed: Bool = false
     ) {
+        if packed {
+            guard m > 0, n > 0 else { return }
+            gk_sgemm_prepacked(m, n, k, a, lda, 1, b, c, ldc, alpha, accumulate ? 1 : 0)
+            return
+        }
         if invariant {
             guard m > 0, n > 0 else { return }
             // The calling thread's own pack buffer, kept across products (a product per layer per step otherwise allocates).
