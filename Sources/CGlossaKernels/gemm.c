@@ -5,117 +5,39 @@
 // A matrix product whose every element is one fixed computation: c = init, then c = fma(A(i,k), B(k,j), c) for k in
 // order, then c · alpha. No element's arithmetic depends on M, N, its place in a tile or how the product is split over
 // threads, so a row of the result is bitwise the same alone or inside any batch (OpenBLAS's kernels sum a row
-// differently depending on which of its M-tiles holds it). Panels of 16 columns of B are packed per call, as BLAS does;
-// a 6×16 register tile makes it about as fast as OpenBLAS's sgemm from M ≈ 32 on.
+// differently depending on which of its M-tiles holds it). Panels of 16 columns of B are packed per call, as BLAS does,
+// or once for a weight (`gk_sgemm_pack_weights`). Register tiles of 6 rows × 16 columns (AVX2) or 6 × 32 (AVX-512, where
+// the CPU has it: twice the work per instruction) compute the same FMAs in the same order, so both give the same bits.
 
 #define AVX2 __attribute__((target("avx2,fma")))
 #define NR 16
 #define MR 6
 
-AVX2 static void micro1(size_t K, const float *a, size_t ars, size_t aks, const float *p, __m256 *io) {
-    __m256 c00 = io[0], c01 = io[1];
+// R rows of a 16-column panel `p` (two 256-bit halves per row): io[2r], io[2r + 1] accumulate row r, one FMA per k
+// in order. Instantiated for each R below, so the loops over rows unroll and the accumulators stay in registers.
+AVX2 static inline __attribute__((always_inline)) void tile256(const size_t R, size_t K, const float *a, size_t ars, size_t aks,
+                                                               const float *p, __m256 *c) {
     for (size_t k = 0; k < K; k++) {
         const __m256 b0 = _mm256_loadu_ps(p + k * 16), b1 = _mm256_loadu_ps(p + k * 16 + 8);
         const float *ak = a + k * aks;
-        { const __m256 x = _mm256_broadcast_ss(ak + 0 * ars); c00 = _mm256_fmadd_ps(x, b0, c00); c01 = _mm256_fmadd_ps(x, b1, c01); }
+        for (size_t r = 0; r < R; r++) {
+            const __m256 x = _mm256_broadcast_ss(ak + r * ars);
+            c[2 * r] = _mm256_fmadd_ps(x, b0, c[2 * r]);
+            c[2 * r + 1] = _mm256_fmadd_ps(x, b1, c[2 * r + 1]);
+        }
     }
-    io[0] = c00; io[1] = c01;
 }
 
-AVX2 static void micro2(size_t K, const float *a, size_t ars, size_t aks, const float *p, __m256 *io) {
-    __m256 c00 = io[0], c01 = io[1];
-    __m256 c10 = io[2], c11 = io[3];
-    for (size_t k = 0; k < K; k++) {
-        const __m256 b0 = _mm256_loadu_ps(p + k * 16), b1 = _mm256_loadu_ps(p + k * 16 + 8);
-        const float *ak = a + k * aks;
-        { const __m256 x = _mm256_broadcast_ss(ak + 0 * ars); c00 = _mm256_fmadd_ps(x, b0, c00); c01 = _mm256_fmadd_ps(x, b1, c01); }
-        { const __m256 x = _mm256_broadcast_ss(ak + 1 * ars); c10 = _mm256_fmadd_ps(x, b0, c10); c11 = _mm256_fmadd_ps(x, b1, c11); }
+#define TILE256(R)                                                                                                  \
+    AVX2 static void tile256_##R(size_t K, const float *a, size_t ars, size_t aks, const float *p, __m256 *io) {    \
+        __m256 c[2 * R];                                                                                            \
+        for (size_t i = 0; i < 2 * R; i++) c[i] = io[i];                                                            \
+        tile256(R, K, a, ars, aks, p, c);                                                                           \
+        for (size_t i = 0; i < 2 * R; i++) io[i] = c[i];                                                            \
     }
-    io[0] = c00; io[1] = c01;
-    io[2] = c10; io[3] = c11;
-}
-
-AVX2 static void micro3(size_t K, const float *a, size_t ars, size_t aks, const float *p, __m256 *io) {
-    __m256 c00 = io[0], c01 = io[1];
-    __m256 c10 = io[2], c11 = io[3];
-    __m256 c20 = io[4], c21 = io[5];
-    for (size_t k = 0; k < K; k++) {
-        const __m256 b0 = _mm256_loadu_ps(p + k * 16), b1 = _mm256_loadu_ps(p + k * 16 + 8);
-        const float *ak = a + k * aks;
-        { const __m256 x = _mm256_broadcast_ss(ak + 0 * ars); c00 = _mm256_fmadd_ps(x, b0, c00); c01 = _mm256_fmadd_ps(x, b1, c01); }
-        { const __m256 x = _mm256_broadcast_ss(ak + 1 * ars); c10 = _mm256_fmadd_ps(x, b0, c10); c11 = _mm256_fmadd_ps(x, b1, c11); }
-        { const __m256 x = _mm256_broadcast_ss(ak + 2 * ars); c20 = _mm256_fmadd_ps(x, b0, c20); c21 = _mm256_fmadd_ps(x, b1, c21); }
-    }
-    io[0] = c00; io[1] = c01;
-    io[2] = c10; io[3] = c11;
-    io[4] = c20; io[5] = c21;
-}
-
-AVX2 static void micro4(size_t K, const float *a, size_t ars, size_t aks, const float *p, __m256 *io) {
-    __m256 c00 = io[0], c01 = io[1];
-    __m256 c10 = io[2], c11 = io[3];
-    __m256 c20 = io[4], c21 = io[5];
-    __m256 c30 = io[6], c31 = io[7];
-    for (size_t k = 0; k < K; k++) {
-        const __m256 b0 = _mm256_loadu_ps(p + k * 16), b1 = _mm256_loadu_ps(p + k * 16 + 8);
-        const float *ak = a + k * aks;
-        { const __m256 x = _mm256_broadcast_ss(ak + 0 * ars); c00 = _mm256_fmadd_ps(x, b0, c00); c01 = _mm256_fmadd_ps(x, b1, c01); }
-        { const __m256 x = _mm256_broadcast_ss(ak + 1 * ars); c10 = _mm256_fmadd_ps(x, b0, c10); c11 = _mm256_fmadd_ps(x, b1, c11); }
-        { const __m256 x = _mm256_broadcast_ss(ak + 2 * ars); c20 = _mm256_fmadd_ps(x, b0, c20); c21 = _mm256_fmadd_ps(x, b1, c21); }
-        { const __m256 x = _mm256_broadcast_ss(ak + 3 * ars); c30 = _mm256_fmadd_ps(x, b0, c30); c31 = _mm256_fmadd_ps(x, b1, c31); }
-    }
-    io[0] = c00; io[1] = c01;
-    io[2] = c10; io[3] = c11;
-    io[4] = c20; io[5] = c21;
-    io[6] = c30; io[7] = c31;
-}
-
-AVX2 static void micro5(size_t K, const float *a, size_t ars, size_t aks, const float *p, __m256 *io) {
-    __m256 c00 = io[0], c01 = io[1];
-    __m256 c10 = io[2], c11 = io[3];
-    __m256 c20 = io[4], c21 = io[5];
-    __m256 c30 = io[6], c31 = io[7];
-    __m256 c40 = io[8], c41 = io[9];
-    for (size_t k = 0; k < K; k++) {
-        const __m256 b0 = _mm256_loadu_ps(p + k * 16), b1 = _mm256_loadu_ps(p + k * 16 + 8);
-        const float *ak = a + k * aks;
-        { const __m256 x = _mm256_broadcast_ss(ak + 0 * ars); c00 = _mm256_fmadd_ps(x, b0, c00); c01 = _mm256_fmadd_ps(x, b1, c01); }
-        { const __m256 x = _mm256_broadcast_ss(ak + 1 * ars); c10 = _mm256_fmadd_ps(x, b0, c10); c11 = _mm256_fmadd_ps(x, b1, c11); }
-        { const __m256 x = _mm256_broadcast_ss(ak + 2 * ars); c20 = _mm256_fmadd_ps(x, b0, c20); c21 = _mm256_fmadd_ps(x, b1, c21); }
-        { const __m256 x = _mm256_broadcast_ss(ak + 3 * ars); c30 = _mm256_fmadd_ps(x, b0, c30); c31 = _mm256_fmadd_ps(x, b1, c31); }
-        { const __m256 x = _mm256_broadcast_ss(ak + 4 * ars); c40 = _mm256_fmadd_ps(x, b0, c40); c41 = _mm256_fmadd_ps(x, b1, c41); }
-    }
-    io[0] = c00; io[1] = c01;
-    io[2] = c10; io[3] = c11;
-    io[4] = c20; io[5] = c21;
-    io[6] = c30; io[7] = c31;
-    io[8] = c40; io[9] = c41;
-}
-
-AVX2 static void micro6(size_t K, const float *a, size_t ars, size_t aks, const float *p, __m256 *io) {
-    __m256 c00 = io[0], c01 = io[1];
-    __m256 c10 = io[2], c11 = io[3];
-    __m256 c20 = io[4], c21 = io[5];
-    __m256 c30 = io[6], c31 = io[7];
-    __m256 c40 = io[8], c41 = io[9];
-    __m256 c50 = io[10], c51 = io[11];
-    for (size_t k = 0; k < K; k++) {
-        const __m256 b0 = _mm256_loadu_ps(p + k * 16), b1 = _mm256_loadu_ps(p + k * 16 + 8);
-        const float *ak = a + k * aks;
-        { const __m256 x = _mm256_broadcast_ss(ak + 0 * ars); c00 = _mm256_fmadd_ps(x, b0, c00); c01 = _mm256_fmadd_ps(x, b1, c01); }
-        { const __m256 x = _mm256_broadcast_ss(ak + 1 * ars); c10 = _mm256_fmadd_ps(x, b0, c10); c11 = _mm256_fmadd_ps(x, b1, c11); }
-        { const __m256 x = _mm256_broadcast_ss(ak + 2 * ars); c20 = _mm256_fmadd_ps(x, b0, c20); c21 = _mm256_fmadd_ps(x, b1, c21); }
-        { const __m256 x = _mm256_broadcast_ss(ak + 3 * ars); c30 = _mm256_fmadd_ps(x, b0, c30); c31 = _mm256_fmadd_ps(x, b1, c31); }
-        { const __m256 x = _mm256_broadcast_ss(ak + 4 * ars); c40 = _mm256_fmadd_ps(x, b0, c40); c41 = _mm256_fmadd_ps(x, b1, c41); }
-        { const __m256 x = _mm256_broadcast_ss(ak + 5 * ars); c50 = _mm256_fmadd_ps(x, b0, c50); c51 = _mm256_fmadd_ps(x, b1, c51); }
-    }
-    io[0] = c00; io[1] = c01;
-    io[2] = c10; io[3] = c11;
-    io[4] = c20; io[5] = c21;
-    io[6] = c30; io[7] = c31;
-    io[8] = c40; io[9] = c41;
-    io[10] = c50; io[11] = c51;
-}
+TILE256(1) TILE256(2) TILE256(3) TILE256(4) TILE256(5) TILE256(6)
+typedef void (*tile256_fn)(size_t, const float *, size_t, size_t, const float *, __m256 *);
+static const tile256_fn tiles256[MR] = {tile256_1, tile256_2, tile256_3, tile256_4, tile256_5, tile256_6};
 
 // Rows become columns: r[i] holds row i of an 8×8 block on entry and column i on return.
 AVX2 static inline void transpose8(__m256 *r) {
@@ -207,15 +129,7 @@ AVX2 static void sgemm_avx2(size_t M, size_t N, size_t K, const float *a, size_t
                     io[2 * r + 1] = _mm256_loadu_ps(tmp + 8);
                 }
             }
-            const float *aa = a + i0 * ars;
-            switch (rows) {
-            case 6: micro6(K, aa, ars, aks, panel, io); break;
-            case 5: micro5(K, aa, ars, aks, panel, io); break;
-            case 4: micro4(K, aa, ars, aks, panel, io); break;
-            case 3: micro3(K, aa, ars, aks, panel, io); break;
-            case 2: micro2(K, aa, ars, aks, panel, io); break;
-            default: micro1(K, aa, ars, aks, panel, io); break;
-            }
+            tiles256[rows - 1](K, a + i0 * ars, ars, aks, panel, io);
             for (size_t r = 0; r < rows; r++) {
                 __m256 o0 = io[2 * r], o1 = io[2 * r + 1];
                 if (alpha != 1.0f) { o0 = _mm256_mul_ps(o0, va); o1 = _mm256_mul_ps(o1, va); }
@@ -226,6 +140,78 @@ AVX2 static void sgemm_avx2(size_t M, size_t N, size_t K, const float *a, size_t
                     _mm256_storeu_ps(tmp, o0);
                     _mm256_storeu_ps(tmp + 8, o1);
                     for (size_t j = 0; j < cols; j++) cc[r * ldc + j] = tmp[j];
+                }
+            }
+        }
+    }
+}
+
+#define AVX512 __attribute__((target("avx512f,avx2,fma")))
+#define MR512 6
+
+// R rows × P panels of 16 columns: c[r·P + q] accumulates row r of panel q, panel q at p + q·16·K. Each element is
+// the same fixed computation as in the AVX2 tiles (one FMA per k in order), in 512-bit registers.
+AVX512 static inline __attribute__((always_inline)) void tile512(const size_t R, const size_t P, size_t K, const float *a, size_t ars,
+                                                                 size_t aks, const float *p, __m512 *c) {
+    for (size_t k = 0; k < K; k++) {
+        __m512 b[2];
+        for (size_t q = 0; q < P; q++) b[q] = _mm512_loadu_ps(p + q * 16 * K + k * 16);
+        const float *ak = a + k * aks;
+        for (size_t r = 0; r < R; r++) {
+            const __m512 x = _mm512_set1_ps(ak[r * ars]);
+            for (size_t q = 0; q < P; q++) c[r * P + q] = _mm512_fmadd_ps(x, b[q], c[r * P + q]);
+        }
+    }
+}
+
+#define TILE512(R, P)                                                                                                   \
+    AVX512 static void tile512_##R##_##P(size_t K, const float *a, size_t ars, size_t aks, const float *p, __m512 *io) { \
+        __m512 c[R * P];                                                                                                \
+        for (size_t i = 0; i < R * P; i++) c[i] = io[i];                                                                \
+        tile512(R, P, K, a, ars, aks, p, c);                                                                            \
+        for (size_t i = 0; i < R * P; i++) io[i] = c[i];                                                                \
+    }
+TILE512(1, 1) TILE512(2, 1) TILE512(3, 1) TILE512(4, 1) TILE512(5, 1) TILE512(6, 1)
+TILE512(1, 2) TILE512(2, 2) TILE512(3, 2) TILE512(4, 2) TILE512(5, 2) TILE512(6, 2)
+
+typedef void (*tile512_fn)(size_t, const float *, size_t, size_t, const float *, __m512 *);
+static const tile512_fn tiles512[2][MR512] = {
+    {tile512_1_1, tile512_2_1, tile512_3_1, tile512_4_1, tile512_5_1, tile512_6_1},
+    {tile512_1_2, tile512_2_2, tile512_3_2, tile512_4_2, tile512_5_2, tile512_6_2},
+};
+
+AVX512 static void sgemm_avx512(size_t M, size_t N, size_t K, const float *a, size_t ars, size_t aks, const float *b, size_t bks,
+                                size_t bns, const float *packed, float *c, size_t ldc, float alpha, int accumulate, float *pack) {
+    __m512 io[2 * MR512];
+    const __m512 va = _mm512_set1_ps(alpha);
+    for (size_t j0 = 0; j0 < N; j0 += 2 * NR) {
+        const size_t cols = N - j0 < 2 * NR ? N - j0 : 2 * NR, panels = cols > NR ? 2 : 1;
+        const float *panel = packed ? packed + j0 * K : pack;
+        if (!packed) {
+            for (size_t q = 0; q < panels; q++) {
+                const size_t qc = cols - q * NR < NR ? cols - q * NR : NR;
+                pack_panel(b + (j0 + q * NR) * bns, bks, bns, K, qc, pack + q * NR * K);
+            }
+        }
+        __mmask16 masks[2];
+        for (size_t q = 0; q < 2; q++) {
+            const size_t qc = cols > q * NR ? (cols - q * NR < NR ? cols - q * NR : NR) : 0;
+            masks[q] = (__mmask16)((1u << qc) - 1u);
+        }
+        for (size_t i0 = 0; i0 < M; i0 += MR512) {
+            const size_t rows = M - i0 < MR512 ? M - i0 : MR512;
+            float *cc = c + i0 * ldc + j0;
+            for (size_t r = 0; r < rows; r++) {
+                for (size_t q = 0; q < panels; q++) {
+                    io[r * panels + q] = accumulate ? _mm512_maskz_loadu_ps(masks[q], cc + r * ldc + q * NR) : _mm512_setzero_ps();
+                }
+            }
+            tiles512[panels - 1][rows - 1](K, a + i0 * ars, ars, aks, panel, io);
+            for (size_t r = 0; r < rows; r++) {
+                for (size_t q = 0; q < panels; q++) {
+                    __m512 o = io[r * panels + q];
+                    if (alpha != 1.0f) o = _mm512_mul_ps(o, va);
+                    _mm512_mask_storeu_ps(cc + r * ldc + q * NR, masks[q], o);
                 }
             }
         }
@@ -244,11 +230,19 @@ static void sgemm_scalar(size_t M, size_t N, size_t K, const float *a, size_t ar
     }
 }
 
-size_t gk_sgemm_pack_floats(size_t k) { return k * NR; }
+// Two panels: the AVX-512 tiles are 32 columns wide.
+size_t gk_sgemm_pack_floats(size_t k) { return 2 * k * NR; }
+
+static int has_avx512(void) {
+    static int cached = -1;
+    if (cached < 0) cached = gk_has_avx2() && __builtin_cpu_supports("avx512f");
+    return cached;
+}
 
 void gk_sgemm(size_t m, size_t n, size_t k, const float *a, size_t a_row, size_t a_depth, const float *b, size_t b_depth,
               size_t b_column, float *c, size_t ldc, float alpha, int accumulate, float *pack) {
-    if (gk_has_avx2()) sgemm_avx2(m, n, k, a, a_row, a_depth, b, b_depth, b_column, NULL, c, ldc, alpha, accumulate, pack);
+    if (has_avx512()) sgemm_avx512(m, n, k, a, a_row, a_depth, b, b_depth, b_column, NULL, c, ldc, alpha, accumulate, pack);
+    else if (gk_has_avx2()) sgemm_avx2(m, n, k, a, a_row, a_depth, b, b_depth, b_column, NULL, c, ldc, alpha, accumulate, pack);
     else sgemm_scalar(m, n, k, a, a_row, a_depth, b, b_depth, b_column, c, ldc, alpha, accumulate);
 }
 
@@ -270,6 +264,10 @@ void gk_sgemm_pack_weights(size_t n, size_t k, const float *b, size_t b_depth, s
 
 void gk_sgemm_prepacked(size_t m, size_t n, size_t k, const float *a, size_t a_row, size_t a_depth, const float *packed,
                         float *c, size_t ldc, float alpha, int accumulate) {
+    if (has_avx512()) {
+        sgemm_avx512(m, n, k, a, a_row, a_depth, NULL, 0, 0, packed, c, ldc, alpha, accumulate, NULL);
+        return;
+    }
     if (gk_has_avx2()) {
         sgemm_avx2(m, n, k, a, a_row, a_depth, NULL, 0, 0, packed, c, ldc, alpha, accumulate, NULL);
         return;
