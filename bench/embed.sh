@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Side-by-side sentence-embedding throughput and peak memory: `glossa embed` against sentence-transformers
-# (bench/st_embed.py) with its PyTorch backend, its ONNX Runtime backend and its ONNX int8 export, on the same model
-# directory and corpus, batch 32, 2 threads, best of 3 alternating rounds; then the cosine of each side's vectors to the
-# PyTorch fp32 ones (min and mean over the sentences).
+# Side-by-side sentence-embedding throughput and peak memory: `glossa embed` (float32 and `--compute-type int8`) against
+# sentence-transformers (bench/st_embed.py) with its PyTorch backend, its ONNX Runtime backend and its ONNX int8 export,
+# on the same model directory and corpus, batch 32, 2 threads, best of 3 alternating rounds; then the cosine of each
+# side's vectors to the PyTorch fp32 ones, and of Glossa's int8 vectors to its float32 ones (min and mean over the sentences).
 #
 #   bench/embed.sh [MODEL_DIR] [--download DIR] [--corpus FILE] [--threads N] [--batch-size N] [--repeats N]
 #                  [--backends torch,onnx,onnx-int8]
@@ -69,7 +69,7 @@ max() { awk -v a="$1" -v b="$2" 'BEGIN { print (b > a) ? b : a }'; }
 
 # Rounds that alternate the sides (each side once per round, one timed encode after a warm-up), so that a busy
 # moment of a shared machine hits every side alike; each side's figure is its best round.
-best=0 glossa_peak=0
+declare -A best=([float32]=0 [int8]=0) glossa_peak=([float32]=0 [int8]=0)
 for round in $(seq "$REPEATS"); do
     for backend in "${backends[@]}"; do
         python="$PYTHON"; [ "$backend" = torch ] || python="$PYTHON_ONNX"
@@ -81,20 +81,23 @@ for round in $(seq "$REPEATS"); do
         rate[$backend]=$(max "${rate[$backend]}" "$r")
         peak[$backend]=$(max "${peak[$backend]}" "$(peak_mib "$work/st-$backend.time")")
     done
-    echo "round $round: glossa ($GLOSSA)..." >&2
-    /usr/bin/time -v "$GLOSSA" embed --model "$MODEL" --batch-size "$BATCH" --threads "$THREADS" --format npy \
-        --output "$work/glossa.npy" --stats < "$CORPUS" 2> "$work/glossa.time"
-    best=$(max "$best" "$(sed -n 's/.*(\([0-9.]*\) texts\/s).*/\1/p' "$work/glossa.time")")
-    glossa_peak=$(max "$glossa_peak" "$(peak_mib "$work/glossa.time")")
+    for type in float32 int8; do
+        echo "round $round: glossa $type ($GLOSSA)..." >&2
+        /usr/bin/time -v "$GLOSSA" embed --model "$MODEL" --batch-size "$BATCH" --threads "$THREADS" --compute-type "$type" \
+            --format npy --output "$work/glossa-$type.npy" --stats < "$CORPUS" 2> "$work/glossa-$type.time"
+        best[$type]=$(max "${best[$type]}" "$(sed -n 's/.*(\([0-9.]*\) texts\/s).*/\1/p' "$work/glossa-$type.time")")
+        glossa_peak[$type]=$(max "${glossa_peak[$type]}" "$(peak_mib "$work/glossa-$type.time")")
+    done
 done
 
 lines=$(wc -l < "$CORPUS")
-printf '%-36s %12s %13s %14s\n' "" "sentences/s" "peak RSS MiB" "glossa/this"
+printf '%-36s %12s %13s %16s %16s\n' "" "sentences/s" "peak RSS MiB" "glossa fp32/this" "glossa int8/this"
+ratio() { awk -v g="$1" -v s="$2" 'BEGIN { print g / s }'; }
 for backend in "${backends[@]}"; do
-    printf '%-36s %12s %13s %13.2fx\n' "sentence-transformers ($backend)" "${rate[$backend]}" "${peak[$backend]}" \
-        "$(awk -v g="$best" -v s="${rate[$backend]}" 'BEGIN { print g / s }')"
+    printf '%-36s %12s %13s %15.2fx %15.2fx\n' "sentence-transformers ($backend)" "${rate[$backend]}" "${peak[$backend]}" \
+        "$(ratio "${best[float32]}" "${rate[$backend]}")" "$(ratio "${best[int8]}" "${rate[$backend]}")"
 done
-printf '%-36s %12s %13s\n' "glossa embed" "$best" "$glossa_peak"
+for type in float32 int8; do printf '%-36s %12s %13s\n' "glossa embed ($type)" "${best[$type]}" "${glossa_peak[$type]}"; done
 echo "($lines sentences, batch $BATCH, $THREADS threads; sentences/s of the encode call, best of $REPEATS alternating rounds; peak RSS of the whole process)"
 
 # Cosine of each side's vectors to sentence-transformers' PyTorch fp32 ones, sentence by sentence.
@@ -108,9 +111,12 @@ def cosine(a):
     a = a.astype(np.float64)
     return (a * ref).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(ref, axis=1))
 sides = [(f"sentence-transformers ({b})", f"{work}/st-{b}.npy") for b in backends if b != "torch"]
-sides.append(("glossa embed", f"{work}/glossa.npy"))
+sides += [(f"glossa embed ({t})", f"{work}/glossa-{t}.npy") for t in ("float32", "int8")]
 for name, path in sides:
     c = cosine(np.load(path))
     print(f"cosine to sentence-transformers (torch) fp32, {name}: min {c.min():.4f}, mean {c.mean():.4f}")
+ref = np.load(f"{work}/glossa-float32.npy").astype(np.float64)
+c = cosine(np.load(f"{work}/glossa-int8.npy"))
+print(f"cosine of glossa int8 to glossa float32: min {c.min():.4f}, mean {c.mean():.4f}")
 PY
 fi

@@ -104,9 +104,11 @@ AVX2 static void pack_panel(const float *b, size_t bks, size_t bns, size_t K, si
 }
 
 // With `packed`, B's panels were packed once (`gk_sgemm_pack_weights`) and are read where they lie; else each is packed into
-// `pack` here.
+// `pack` here. With `bias` (and no `accumulate`), each element starts from bias[j] instead of 0: the value a C
+// prefilled with the bias would give, without the pass over C.
 AVX2 static void sgemm_avx2(size_t M, size_t N, size_t K, const float *a, size_t ars, size_t aks, const float *b, size_t bks,
-                            size_t bns, const float *packed, float *c, size_t ldc, float alpha, int accumulate, float *pack) {
+                            size_t bns, const float *packed, const float *bias, float *c, size_t ldc, float alpha, int accumulate,
+                            float *pack) {
     __m256 io[2 * MR];
     float tmp[NR];
     const __m256 va = _mm256_set1_ps(alpha);
@@ -118,7 +120,11 @@ AVX2 static void sgemm_avx2(size_t M, size_t N, size_t K, const float *a, size_t
             const size_t rows = M - i0 < MR ? M - i0 : MR;
             float *cc = c + i0 * ldc + j0;
             for (size_t r = 0; r < rows; r++) {
-                if (!accumulate) {
+                if (!accumulate && bias) {
+                    for (size_t j = 0; j < NR; j++) tmp[j] = j < cols ? bias[j0 + j] : 0;
+                    io[2 * r] = _mm256_loadu_ps(tmp);
+                    io[2 * r + 1] = _mm256_loadu_ps(tmp + 8);
+                } else if (!accumulate) {
                     io[2 * r] = io[2 * r + 1] = _mm256_setzero_ps();
                 } else if (cols == NR) {
                     io[2 * r] = _mm256_loadu_ps(cc + r * ldc);
@@ -181,7 +187,8 @@ static const tile512_fn tiles512[2][MR512] = {
 };
 
 AVX512 static void sgemm_avx512(size_t M, size_t N, size_t K, const float *a, size_t ars, size_t aks, const float *b, size_t bks,
-                                size_t bns, const float *packed, float *c, size_t ldc, float alpha, int accumulate, float *pack) {
+                                size_t bns, const float *packed, const float *bias, float *c, size_t ldc, float alpha, int accumulate,
+                                float *pack) {
     __m512 io[2 * MR512];
     const __m512 va = _mm512_set1_ps(alpha);
     for (size_t j0 = 0; j0 < N; j0 += 2 * NR) {
@@ -203,7 +210,8 @@ AVX512 static void sgemm_avx512(size_t M, size_t N, size_t K, const float *a, si
             float *cc = c + i0 * ldc + j0;
             for (size_t r = 0; r < rows; r++) {
                 for (size_t q = 0; q < panels; q++) {
-                    io[r * panels + q] = accumulate ? _mm512_maskz_loadu_ps(masks[q], cc + r * ldc + q * NR) : _mm512_setzero_ps();
+                    io[r * panels + q] = accumulate ? _mm512_maskz_loadu_ps(masks[q], cc + r * ldc + q * NR)
+                                         : bias ? _mm512_maskz_loadu_ps(masks[q], bias + j0 + q * NR) : _mm512_setzero_ps();
                 }
             }
             tiles512[panels - 1][rows - 1](K, a + i0 * ars, ars, aks, panel, io);
@@ -241,8 +249,8 @@ static int has_avx512(void) {
 
 void gk_sgemm(size_t m, size_t n, size_t k, const float *a, size_t a_row, size_t a_depth, const float *b, size_t b_depth,
               size_t b_column, float *c, size_t ldc, float alpha, int accumulate, float *pack) {
-    if (has_avx512()) sgemm_avx512(m, n, k, a, a_row, a_depth, b, b_depth, b_column, NULL, c, ldc, alpha, accumulate, pack);
-    else if (gk_has_avx2()) sgemm_avx2(m, n, k, a, a_row, a_depth, b, b_depth, b_column, NULL, c, ldc, alpha, accumulate, pack);
+    if (has_avx512()) sgemm_avx512(m, n, k, a, a_row, a_depth, b, b_depth, b_column, NULL, NULL, c, ldc, alpha, accumulate, pack);
+    else if (gk_has_avx2()) sgemm_avx2(m, n, k, a, a_row, a_depth, b, b_depth, b_column, NULL, NULL, c, ldc, alpha, accumulate, pack);
     else sgemm_scalar(m, n, k, a, a_row, a_depth, b, b_depth, b_column, c, ldc, alpha, accumulate);
 }
 
@@ -263,20 +271,20 @@ void gk_sgemm_pack_weights(size_t n, size_t k, const float *b, size_t b_depth, s
 }
 
 void gk_sgemm_prepacked(size_t m, size_t n, size_t k, const float *a, size_t a_row, size_t a_depth, const float *packed,
-                        float *c, size_t ldc, float alpha, int accumulate) {
+                        const float *bias, float *c, size_t ldc, float alpha, int accumulate) {
     if (has_avx512()) {
-        sgemm_avx512(m, n, k, a, a_row, a_depth, NULL, 0, 0, packed, c, ldc, alpha, accumulate, NULL);
+        sgemm_avx512(m, n, k, a, a_row, a_depth, NULL, 0, 0, packed, bias, c, ldc, alpha, accumulate, NULL);
         return;
     }
     if (gk_has_avx2()) {
-        sgemm_avx2(m, n, k, a, a_row, a_depth, NULL, 0, 0, packed, c, ldc, alpha, accumulate, NULL);
+        sgemm_avx2(m, n, k, a, a_row, a_depth, NULL, 0, 0, packed, bias, c, ldc, alpha, accumulate, NULL);
         return;
     }
     // Column j of B is column j % NR of panel j / NR, whose rows are NR apart: the scalar loop reads it in place.
     for (size_t i = 0; i < m; i++) {
         for (size_t j = 0; j < n; j++) {
             const float *column = packed + (j / NR) * NR * k + j % NR;
-            float acc = accumulate ? c[i * ldc + j] : 0;
+            float acc = accumulate ? c[i * ldc + j] : bias ? bias[j] : 0;
             for (size_t kk = 0; kk < k; kk++) acc = fmaf(a[i * a_row + kk * a_depth], column[kk * NR], acc);
             c[i * ldc + j] = alpha != 1.0f ? acc * alpha : acc;
         }

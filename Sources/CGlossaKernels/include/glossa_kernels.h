@@ -68,9 +68,11 @@ size_t gk_sgemm_packed_floats(size_t n, size_t k);
 /// call: a weight used by many products is packed once. Columns are padded with zeros to whole panels; the panels of
 /// columns j0… (j0 a multiple of 16) start at `packed + j0·k`.
 void gk_sgemm_pack_weights(size_t n, size_t k, const float *b, size_t b_depth, size_t b_column, float *packed);
-/// `gk_sgemm` with B already packed by `gk_sgemm_pack_weights`: the same arithmetic, so the same results bitwise.
+/// `gk_sgemm` with B already packed by `gk_sgemm_pack_weights`: the same arithmetic, so the same results bitwise. With
+/// `bias` (`n` floats; NULL for none) and no `accumulate`, each element starts from bias[j], as if C had been filled
+/// with the bias and accumulated onto, without that pass over C.
 void gk_sgemm_prepacked(size_t m, size_t n, size_t k, const float *a, size_t a_row, size_t a_depth, const float *packed,
-                        float *c, size_t ldc, float alpha, int accumulate);
+                        const float *bias, float *c, size_t ldc, float alpha, int accumulate);
 
 /// A 64-byte aligned buffer of at least `bytes` owned by the calling thread, one per `slot` (0…3), kept until the thread
 /// ends and grown when asked for more: scratch that would otherwise be allocated per call (0: gk_sgemm's pack; 1: an

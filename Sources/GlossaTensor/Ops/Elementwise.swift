@@ -108,8 +108,25 @@ func kernelMap(_ x: Tensor, _ kernel: (UnsafePointer<Float>, UnsafeMutablePointe
 
 extension Tensor {
     func binary(_ other: Tensor, _ p: Primitive, _ f: (Float, Float) -> Float) -> Tensor {
+        if shape == other.shape, let values = sameShape(other, p) {
+            return Tensor(shape: shape, scalars: values, primitive: p, inputs: [self, other])
+        }
         let (shape, values) = broadcastMap(self, other, f)
         return Tensor(shape: shape, scalars: values, primitive: p, inputs: [self, other])
+    }
+
+    /// Sums, differences and products of equal shapes (residual connections) in loops the compiler vectorizes;
+    /// through `broadcastMap` each element was a closure call. Nil for other primitives.
+    private func sameShape(_ other: Tensor, _ p: Primitive) -> [Float]? {
+        let n = count
+        return scalars.withUnsafeBufferPointer { x in other.scalars.withUnsafeBufferPointer { y in
+            switch p {
+            case .add: makeScalars(n) { out in parallelChunks(n, cost: 1) { r in for i in r { out[i] = x[i] + y[i] } } }
+            case .sub: makeScalars(n) { out in parallelChunks(n, cost: 1) { r in for i in r { out[i] = x[i] - y[i] } } }
+            case .mul: makeScalars(n) { out in parallelChunks(n, cost: 1) { r in for i in r { out[i] = x[i] * y[i] } } }
+            default: nil
+            }
+        } }
     }
 
     /// Elementwise sum with broadcasting.

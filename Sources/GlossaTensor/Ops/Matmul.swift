@@ -26,12 +26,15 @@ public enum BLAS {
     /// `Threads.count` threads when large enough, each part one single-threaded `cblas_sgemm` (or, when
     /// `invariant`, one `gk_sgemm`: then no split changes any element).
     /// With `packed`, `b` holds B's panels as `gk_sgemm_pack_weights` wrote them (`PackedMatrix`): the invariant product
-    /// without packing B (`transB` must then be true, as for the `[N, K]` weight it was packed from).
+    /// without packing B (`transB` must then be true, as for the `[N, K]` weight it was packed from), and `bias` (`n`
+    /// floats) may give each element its starting value in place of a C prefilled with it.
     public static func gemm(
         _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
-        m: Int, n: Int, k: Int, transA: Bool, transB: Bool, accumulate: Bool = false, invariant: Bool? = nil, packed: Bool = false
+        m: Int, n: Int, k: Int, transA: Bool, transB: Bool, accumulate: Bool = false, invariant: Bool? = nil, packed: Bool = false,
+        bias: UnsafePointer<Float>? = nil
     ) {
         precondition(!packed || (transB && !transA), "a packed B is a weight [N, K] used transposed")
+        precondition(bias == nil || (packed && !accumulate), "a bias start is for packed products that do not accumulate")
         let invariant = packed || (invariant ?? batchInvariant)
         let lda = transA ? m : k, ldb = transB ? k : n
         let threads = Threads.count
@@ -39,7 +42,7 @@ public enum BLAS {
         // calling thread; splitting them saved less than the wake-ups cost in system time.
         guard threads > 1, m * n * k >= 1 << 22 else {
             call(a, lda, b, ldb, c, n, m: m, n: n, k: k, transA: transA, transB: transB, accumulate: accumulate, invariant: invariant,
-                 packed: packed)
+                 packed: packed, bias: bias)
             return
         }
         // Split the longer side: rows re-pack B per part, columns re-pack A, so the smaller operand is
@@ -52,7 +55,7 @@ public enum BLAS {
                     let lo = Swift.min(n, panels * part / parts * 64), hi = Swift.min(n, panels * (part + 1) / parts * 64)
                     guard lo < hi else { continue }
                     call(a, lda, b + (transB ? lo * k : lo), ldb, c + lo, n, m: m, n: hi - lo, k: k,
-                         transA: transA, transB: transB, accumulate: accumulate, invariant: invariant, packed: packed)
+                         transA: transA, transB: transB, accumulate: accumulate, invariant: invariant, packed: packed, bias: bias.map { $0 + lo })
                 }
             }
         } else {
@@ -62,7 +65,7 @@ public enum BLAS {
                     let lo = m * part / parts, hi = m * (part + 1) / parts
                     guard lo < hi else { continue }
                     call(a + (transA ? lo : lo * k), lda, b, ldb, c + lo * n, n, m: hi - lo, n: n, k: k,
-                         transA: transA, transB: transB, accumulate: accumulate, invariant: invariant, packed: packed)
+                         transA: transA, transB: transB, accumulate: accumulate, invariant: invariant, packed: packed, bias: bias)
                 }
             }
         }
@@ -113,11 +116,12 @@ public enum BLAS {
     /// One `cblas_sgemm` call with explicit leading dimensions, or with `invariant` one `gk_sgemm` (same operands).
     static func call(
         _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
-        m: Int, n: Int, k: Int, transA: Bool, transB: Bool, accumulate: Bool, alpha: Float = 1, invariant: Bool, packed: Bool = false
+        m: Int, n: Int, k: Int, transA: Bool, transB: Bool, accumulate: Bool, alpha: Float = 1, invariant: Bool, packed: Bool = false,
+        bias: UnsafePointer<Float>? = nil
     ) {
         if packed {
             guard m > 0, n > 0 else { return }
-            gk_sgemm_prepacked(m, n, k, a, lda, 1, b, c, ldc, alpha, accumulate ? 1 : 0)
+            gk_sgemm_prepacked(m, n, k, a, lda, 1, b, bias, c, ldc, alpha, accumulate ? 1 : 0)
             return
         }
         if invariant {

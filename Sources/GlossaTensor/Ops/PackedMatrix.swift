@@ -49,13 +49,14 @@ public final class PackedMatrix: InferenceProduct, @unchecked Sendable {
         let values = x.scalars.withUnsafeBufferPointer { a in
             makeScalars(m * n) { c in
                 guard let pa = a.baseAddress, let pc = c.baseAddress else { return }
+                // The bias is each element's starting value (as `Tensor.matmul`'s prefilled C), read by the kernel.
                 if let bias {
                     bias.withUnsafeBufferPointer { b in
-                        guard let pb = b.baseAddress else { return }
-                        for row in 0..<m { (pc + row * n).update(from: pb, count: n) }
+                        BLAS.gemm(pa, panels, pc, m: m, n: n, k: k, transA: false, transB: true, packed: true, bias: b.baseAddress)
                     }
+                } else {
+                    BLAS.gemm(pa, panels, pc, m: m, n: n, k: k, transA: false, transB: true, packed: true)
                 }
-                BLAS.gemm(pa, panels, pc, m: m, n: n, k: k, transA: false, transB: true, accumulate: bias != nil, packed: true)
             }
         }
         return Tensor(shape: shape, scalars: values)
