@@ -9,6 +9,8 @@
 #   scripts/rlhf-evidence.sh round2    # rankings of the β = 0.04 policy and a reward model on both rounds (12 minutes)
 #   scripts/rlhf-evidence.sh diagnose  # both rewards on GRPO policies' own samples (validation prompts)
 #   scripts/rlhf-evidence.sh iterate   # models/arithmetic-rm trained on, then on the samples of a policy GRPO'd against it
+#   scripts/rlhf-evidence.sh seeds     # the true-reward and the chosen learned-reward run with more seeds (SEEDS="2 3")
+#   scripts/rlhf-evidence.sh ensemble  # GRPO against the mean of models/arithmetic-rm and -rm2, seeds 1 and $SEEDS
 #   scripts/rlhf-evidence.sh plots     # the plots and the numbers of the tables
 set -eu
 G="${GLOSSA:-$(swift build -c release -Xswiftc -enable-testing --show-bin-path)/glossa}"
@@ -125,6 +127,37 @@ iterate)
         "$G" align eval --model "$W/$name" --data data/arithmetic/heldout.jsonl --reward arithmetic --max-new-tokens 12 --json > "$W/eval-$name.heldout.json"
     done
     ;;
+seeds)
+    # The 300-update true-reward run and the chosen learned-reward run (recipes/grpo-arithmetic-learned2.json) with other
+    # values of training.seed (seed 1 is the table's row), each scored on the validation and the held-out prompts.
+    for seed in ${SEEDS:-2 3}; do
+        jq ".training.steps = 300 | .training.seed = $seed | .output = \"$W/true-300-s$seed\"" recipes/grpo-arithmetic.json > "$W/true-300-s$seed.json"
+        jq ".training.seed = $seed | .output = \"$W/learned2-s$seed\"" recipes/grpo-arithmetic-learned2.json > "$W/learned2-s$seed.json"
+        for name in true-300-s$seed learned2-s$seed; do
+            $N "$G" train --recipe "$W/$name.json" --overwrite
+            "$G" align eval --model "$W/$name" --data data/rlhf/prompts.test.jsonl --reward arithmetic --max-new-tokens 12 --json > "$W/eval-$name.test.json"
+            "$G" align eval --model "$W/$name" --data data/arithmetic/heldout.jsonl --reward arithmetic --max-new-tokens 12 --json > "$W/eval-$name.heldout.json"
+        done
+    done
+    for seed in ${SEEDS:-2 3}; do
+        for name in true-300-s$seed learned2-s$seed; do
+            echo "$name: validation $(jq .accuracy "$W/eval-$name.test.json")  held-out $(jq .accuracy "$W/eval-$name.heldout.json")"
+        done
+    done
+    ;;
+ensemble)
+    # The chosen run's settings against an ensemble: the mean of models/arithmetic-rm's and models/arithmetic-rm2's
+    # scores, each standardised on the first batch. Compared with the single model on the validation prompts.
+    for seed in 1 ${SEEDS:-2 3}; do
+        name=ensemble-s$seed
+        jq ".grpo.reward_model = [\"models/arithmetic-rm\", \"models/arithmetic-rm2\"] | .training.seed = $seed | .output = \"$W/$name\"" \
+            recipes/grpo-arithmetic-learned2.json > "$W/$name.json"
+        $N "$G" train --recipe "$W/$name.json" --overwrite
+        "$G" align eval --model "$W/$name" --data data/rlhf/prompts.test.jsonl --reward arithmetic --max-new-tokens 12 --json > "$W/eval-$name.test.json"
+        "$G" align eval --model "$W/$name" --data data/arithmetic/heldout.jsonl --reward arithmetic --max-new-tokens 12 --json > "$W/eval-$name.heldout.json"
+        echo "$name: validation $(jq .accuracy "$W/eval-$name.test.json")  held-out $(jq .accuracy "$W/eval-$name.heldout.json")"
+    done
+    ;;
 plots)
     # (a) pairwise accuracy against the number of rankings: the K = 4 curve, and K = 8 (6660 training rankings after
     # the held-out tenth; 9990 with round 2); all pairs, and same-format right-over-wrong pairs alone.
@@ -190,7 +223,7 @@ plots)
     done
     ;;
 *)
-    echo "usage: $0 rank | reward | grpo | round2 | diagnose | iterate | plots" >&2
+    echo "usage: $0 rank | reward | grpo | round2 | diagnose | iterate | seeds | ensemble | plots" >&2
     exit 2
     ;;
 esac

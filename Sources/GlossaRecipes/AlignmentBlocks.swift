@@ -107,8 +107,8 @@ enum AlignmentBlocks {
         var dev: Generation?
         /// A built-in reward (`arithmetic`, `chrf`).
         var reward: String?
-        /// A reward model directory (`"objective": "reward"`) to optimise against instead.
-        var rewardModel: String?
+        /// Reward model directories (`"objective": "reward"`; one path or a list, an ensemble) to optimise against instead.
+        var rewardModels: [String]
         /// With `reward_model`: a built-in reward computed beside it and logged (`true_reward`), never optimised.
         var monitorReward: String?
         var settings: GRPOSettings
@@ -122,12 +122,19 @@ enum AlignmentBlocks {
             train = try c.decode(String.self, forKey: .train)
             dev = try c.decodeIfPresent(Generation.self, forKey: .dev)
             reward = try c.decodeIfPresent(String.self, forKey: .reward)
-            rewardModel = try c.decodeIfPresent(String.self, forKey: .rewardModel)
-            monitorReward = try c.decodeIfPresent(String.self, forKey: .monitorReward)
-            guard (reward == nil) != (rewardModel == nil) else {
-                throw DecodingError.dataCorruptedError(forKey: .reward, in: c, debugDescription: "give reward (a built-in reward) or reward_model (a directory), one of them")
+            if let one = try? c.decodeIfPresent(String.self, forKey: .rewardModel) {
+                rewardModels = [one]
+            } else {
+                rewardModels = try c.decodeIfPresent([String].self, forKey: .rewardModel) ?? []
+                if c.contains(.rewardModel) && rewardModels.isEmpty {
+                    throw DecodingError.dataCorruptedError(forKey: .rewardModel, in: c, debugDescription: "reward_model must name at least one directory")
+                }
             }
-            if monitorReward != nil && rewardModel == nil {
+            monitorReward = try c.decodeIfPresent(String.self, forKey: .monitorReward)
+            guard (reward == nil) != rewardModels.isEmpty else {
+                throw DecodingError.dataCorruptedError(forKey: .reward, in: c, debugDescription: "give reward (a built-in reward) or reward_model (a directory or a list of them), one of them")
+            }
+            if monitorReward != nil && rewardModels.isEmpty {
                 throw DecodingError.dataCorruptedError(forKey: .monitorReward, in: c, debugDescription: "monitor_reward goes with reward_model")
             }
             reference = try c.decodeIfPresent(String.self, forKey: .reference)

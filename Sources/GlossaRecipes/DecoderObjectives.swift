@@ -106,14 +106,16 @@ func makePolicyObjective(_ inputs: ObjectiveInputs) throws -> any DecoderObjecti
     let train = try JSONLines.read(PromptReference.self, from: block.train)
     let dev = try AlignmentBlocks.check(block.dev, tokenizer: inputs.tokenizer)
     let reward: any Reward
-    if let directory = block.rewardModel {
-        reward = LearnedReward(model: try RewardModel.load(URL(fileURLWithPath: directory), registry: inputs.registry),
-                               monitor: try block.monitorReward.map(Rewards.named))
+    if !block.rewardModels.isEmpty {
+        reward = try LearnedReward(models: try block.rewardModels.map { try RewardModel.load(URL(fileURLWithPath: $0), registry: inputs.registry) },
+                                   monitor: try block.monitorReward.map(Rewards.named))
     } else {
         reward = try Rewards.named(block.reward ?? "")
     }
     inputs.log("data: \(train.count) prompts, \(dev?.examples.count ?? 0) held-out prompts; G = \(block.settings.groupSize), reward "
-               + (block.rewardModel.map { "model \($0)" + (block.monitorReward.map { " (monitoring \($0))" } ?? "") } ?? block.reward ?? ""))
+               + (block.rewardModels.isEmpty ? block.reward ?? ""
+                  : (block.rewardModels.count == 1 ? "model " : "ensemble of ") + block.rewardModels.joined(separator: ", ")
+                    + (block.monitorReward.map { " (monitoring \($0))" } ?? "")))
     return try GroupRelativePolicyObjective(train: train, dev: dev, reference: try AlignmentBlocks.reference(block.reference, inputs: inputs),
                                             reward: reward, tokenizer: inputs.tokenizer, settings: block.settings,
                                             seed: inputs.recipe.training.seed)

@@ -82,6 +82,31 @@ func trainReward(_ model: RewardModel, _ objective: RewardModelObjective, steps:
         #expect(abs(alone[0] - together[0]) < 1e-4 && together[0] > together[1])
     }
 
+    @Test func anEnsembleAveragesScoresStandardisedOnTheFirstBatch() throws {
+        let a = try tinyRewardModel(seed: 1), b = try tinyRewardModel(seed: 2)
+        let ensemble = try LearnedReward(models: [a, b])
+        let first = ["abc", "qrq", "d", "klmno"], second = ["ab", "rrr", "ddd", "e"]
+        let prompts = [String](repeating: "d", count: 4), references = [String](repeating: "", count: 4)
+        let scales = try [a, b].map { model in
+            let s = try model.score(prompts: prompts, responses: first)
+            let mean = s.reduce(0, +) / 4
+            return (mean, (s.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / 4).squareRoot())
+        }
+        func expected(_ outputs: [String]) throws -> [Double] {
+            let raw = try [a, b].map { try $0.score(prompts: prompts, responses: outputs) }
+            return (0..<4).map { i in ((raw[0][i] - scales[0].0) / scales[0].1 + (raw[1][i] - scales[1].0) / scales[1].1) / 2 }
+        }
+        // The second batch is standardised with the first batch's means and deviations, not its own.
+        for outputs in [first, second] {
+            let got = try ensemble.scores(prompts: prompts, outputs: outputs, references: references).map(\.value)
+            #expect(zip(got, try expected(outputs)).allSatisfy { abs($0 - $1) < 1e-9 }, "\(got)")
+        }
+        // One model scores as it is.
+        let one = try LearnedReward(model: a).scores(prompts: prompts, outputs: second, references: references).map(\.value)
+        #expect(one == (try a.score(prompts: prompts, responses: second)))
+        #expect(throws: GlossaError.self) { try LearnedReward(models: []) }
+    }
+
     @Test func grpoAgainstTheLearnedRewardRaisesTheTrueOne() throws {
         let rewardModel = try tinyRewardModel(seed: 5)
         let objective = try RewardModelObjective(train: try TokenizedRanking.tokenize(earlyLetterRankings(count: 300, seed: 6), with: rewardModel),

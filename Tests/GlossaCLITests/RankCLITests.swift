@@ -229,6 +229,13 @@ import Testing
         let both = try runGlossa(["train", "--recipe", try recipe("grpo", block: ["train": prompts, "reward_model": rm, "reward": "arithmetic"],
                                                                   output: dir.appendingPathComponent("grpo2").path, steps: 2, in: dir)])
         #expect(both.status != 0 && both.stderr.contains("one of them"), "\(both.stderr)")
+        let ensemble = try runGlossa(["train", "--recipe", try recipe("grpo", block: ["train": prompts, "reward_model": [rm, rm], "group_size": 4,
+                                                                                      "prompts_per_batch": 2, "max_new_tokens": 8],
+                                                                      output: dir.appendingPathComponent("grpo3").path, steps: 1, in: dir)])
+        #expect(ensemble.status == 0 && ensemble.stderr.contains("reward ensemble of \(rm), \(rm)"), "\(ensemble.stderr)")
+        let none = try runGlossa(["train", "--recipe", try recipe("grpo", block: ["train": prompts, "reward_model": [String]()],
+                                                                  output: dir.appendingPathComponent("grpo4").path, steps: 1, in: dir)])
+        #expect(none.status != 0 && none.stderr.contains("at least one directory"), "\(none.stderr)")
 
         let dpo = try runGlossa(["train", "--recipe", try recipe("dpo", block: ["rankings": rankings],
                                                                  output: dir.appendingPathComponent("dpo").path, steps: 2, in: dir)])

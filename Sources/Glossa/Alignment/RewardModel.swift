@@ -229,28 +229,43 @@ extension RewardModel {
     }
 }
 
-/// A learned reward for GRPO: the reward model's score of each output for its prompt. A `monitor` reward (the true
-/// metric, when there is one) is computed beside it and reported as components (`true_reward` and its parts), never optimised.
+/// A learned reward for GRPO: the reward model's score of each output for its prompt, or with several reward models
+/// (an ensemble), the mean of their standardised scores. A `monitor` reward (the true metric, when there is one) is
+/// computed beside it and reported as components (`true_reward` and its parts), never optimised.
 ///
-/// Unchecked `Sendable`: the model's tensors are only read, by the one training loop that owns the objective.
+/// Unchecked `Sendable`: the models' tensors, and the scales fixed on the first batch, are only read and written by the
+/// one training loop that owns the objective.
 public final class LearnedReward: Reward, @unchecked Sendable {
-    /// The reward model.
-    public let model: RewardModel
+    /// The reward models, at least one.
+    public let models: [RewardModel]
     /// The reward reported beside the learned one, if any.
     public let monitor: (any Reward)?
+    /// Each model's mean and standard deviation over the first batch it scored (an ensemble only).
+    private var scales: [(mean: Double, deviation: Double)]?
 
-    /// A learned reward from `model`, with an optional `monitor`.
-    public init(model: RewardModel, monitor: (any Reward)? = nil) {
-        self.model = model
+    /// A learned reward from one `model`, with an optional `monitor`.
+    public convenience init(model: RewardModel, monitor: (any Reward)? = nil) {
+        self.init(nonEmpty: [model], monitor: monitor)
+    }
+
+    /// A learned reward from `models` (the mean of their standardised scores when there are several), with an optional `monitor`.
+    public convenience init(models: [RewardModel], monitor: (any Reward)? = nil) throws {
+        guard !models.isEmpty else { throw GlossaError.invalidConfiguration("a learned reward needs at least one reward model") }
+        self.init(nonEmpty: models, monitor: monitor)
+    }
+
+    private init(nonEmpty models: [RewardModel], monitor: (any Reward)?) {
+        self.models = models
         self.monitor = monitor
-        model.network.setTrainable(false)
+        for model in models { model.network.setTrainable(false) }
     }
 
     /// "learned".
     public var name: String { "learned" }
 
     public func scores(prompts: [String], outputs: [String], references: [String]) throws -> [RewardScore] {
-        let values = try model.score(prompts: prompts, responses: outputs)
+        let each = try models.map { try $0.score(prompts: prompts, responses: outputs) }
+        let values = combined(each)
         let watched = try monitor?.scores(prompts: prompts, outputs: outputs, references: references)
         return values.indices.map { i in
             var components = ["learned_reward": values[i]]
@@ -259,6 +274,27 @@ public final class LearnedReward: Reward, @unchecked Sendable {
                 components.merge(w.components) { a, _ in a }
             }
             return RewardScore(value: values[i], components: components)
+        }
+    }
+
+    /// One model's scores as they are; several models' as the mean of each one's standardised score. Reward models
+    /// trained apart have their own offsets and scales (Bradley–Terry fixes only differences), so without it the model
+    /// with the widest spread would decide alone. The mean and deviation are each model's over the first batch, the
+    /// reference policy's samples, and then kept: standardising every batch by itself would make the logged reward's
+    /// mean 0 at every update and hide the over-optimisation curve.
+    private func combined(_ each: [[Double]]) -> [Double] {
+        guard each.count > 1, let count = each.first?.count, count > 0 else { return each.first ?? [] }
+        if scales == nil {
+            scales = each.map { values in
+                let mean = values.reduce(0, +) / Double(values.count)
+                let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count)
+                // A model that gave the whole first batch one score has no scale to learn; its differences count as they are.
+                return (mean, variance > 1e-12 ? variance.squareRoot() : 1)
+            }
+        }
+        let scales = self.scales ?? []
+        return (0..<count).map { i in
+            each.indices.reduce(0) { $0 + (each[$1][i] - scales[$1].mean) / scales[$1].deviation } / Double(each.count)
         }
     }
 }
