@@ -70,7 +70,9 @@ import Testing
         var expected = ""
         _ = try language.continuation(of: "Open the", sampler: &sampler, maxNewTokens: 4) { expected += $0 }
         try await withServer({ $0.maxWaitMilliseconds = 0 }) { client in
-            let long = try client.start("/v1/completions", json: ["prompt": "The", "n": 16, "max_tokens": 120])
+            // Long enough (128 samples, one after another) that it is still running, by a wide margin, when the short one
+            // is answered even on a fast machine; closing it at the end abandons the rest.
+            let long = try client.start("/v1/completions", json: ["prompt": "The", "n": 128, "max_tokens": 120])
             defer { close(long) }
             try await client.waitFor("glossa_running_items{model=\"lm\"}", 1)
             let short = try await client.post("/v1/completions", json: ["prompt": "Open the", "max_tokens": 4, "temperature": 0.8, "seed": 7])

@@ -43,7 +43,10 @@ public final class PackedMatrix: InferenceProduct, @unchecked Sendable {
         precondition(x.rank >= 1 && x.shape[x.rank - 1] == inFeatures, "PackedMatrix.matmul needs [..., \(inFeatures)], got \(x.shape)")
         let (n, k) = (outFeatures, inFeatures)
         let m = x.count / k
-        var shape = Array(x.shape.dropLast())
+        // One allocation for the shape (a product per layer per decoding step).
+        var shape: [Int] = []
+        shape.reserveCapacity(x.rank)
+        shape += x.shape.dropLast()
         shape.append(n)
         if Profiler.isEnabled { Profiler.countGemm(m: m, n: n, k: k, transA: false, transB: true) }
         let values = x.scalars.withUnsafeBufferPointer { a in
