@@ -41,8 +41,15 @@ struct MaskedLMBlock: Decodable {
         rule = MaskingRule(probability: try c.decodeIfPresent(Double.self, forKey: .maskProbability) ?? 0.15,
                            maskShare: try c.decodeIfPresent(Double.self, forKey: .maskShare) ?? 0.8,
                            randomShare: try c.decodeIfPresent(Double.self, forKey: .randomShare) ?? 0.1)
-        do { try rule.check() } catch {
-            throw DecodingError.dataCorruptedError(forKey: .maskProbability, in: c, debugDescription: "\(error)")
+        guard rule.probability > 0 && rule.probability <= 1 else {
+            throw DecodingError.dataCorruptedError(forKey: .maskProbability, in: c, debugDescription: "mask_probability must be in (0, 1], not \(rule.probability)")
+        }
+        for (key, share) in [(CodingKeys.maskShare, rule.maskShare), (.randomShare, rule.randomShare)] where !(share >= 0 && share <= 1) {
+            throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "\(key.rawValue) must be in [0, 1], not \(share)")
+        }
+        guard rule.maskShare + rule.randomShare <= 1 + 1e-9 else {
+            throw DecodingError.dataCorruptedError(forKey: .randomShare, in: c, debugDescription:
+                "mask_share + random_share must be at most 1, not \(rule.maskShare + rule.randomShare)")
         }
     }
 
