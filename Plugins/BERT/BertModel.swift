@@ -216,3 +216,21 @@ final class BertLayer: Module {
         return outputNorm(context.residual(a, plus: f, dropout: dropout))
     }
 }
+
+// transformers' BertForMaskedLM: `cls.predictions` transforms each state (dense, hidden_act, LayerNorm) and scores it
+// against the word embeddings (tied) plus a bias, so a masked-LM head on this plugin saves as that class.
+extension BertModel: MaskedLanguageModelLayout {
+    /// "BertForMaskedLM".
+    public var maskedLanguageModelArchitecture: String { "BertForMaskedLM" }
+    /// `embeddings.word_embeddings.weight`.
+    public var wordEmbeddings: Tensor { embeddings.word.weight }
+    /// `hidden_act`.
+    public var maskedLanguageModelActivation: Activation { configuration.hiddenAct }
+    /// `layer_norm_eps`.
+    public var maskedLanguageModelNormEpsilon: Float { configuration.layerNormEps }
+}
+
+extension BertModel {
+    /// Forgets `pooler.dense` (BertForMaskedLM has no pooler).
+    public func removePooler() { pooler = nil }
+}

@@ -37,7 +37,11 @@ struct InitializeFrom: Decodable {
     func apply(to model: any Module, log: (String) -> Void) throws {
         let source = try Safetensors.read(contentsOf: URL(fileURLWithPath: file)).tensors()
         let parameters = Dictionary(model.namedParameters().map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
-        let names = all ? Dictionary(uniqueKeysWithValues: parameters.keys.filter { source[$0] != nil }.map { ($0, $0) }) : tensors
+        // With `all`, a parameter is also found under the plugin's prefix (`bert.`, transformers' base_model_prefix), so a
+        // task model's checkpoint (a masked LM, a classifier) starts a bare encoder.
+        let prefix = (model as? any EncoderModel).map { $0.pluginName + "." } ?? ""
+        func own(_ name: String) -> String? { source[name] != nil ? name : (!prefix.isEmpty && source[prefix + name] != nil ? prefix + name : nil) }
+        let names = all ? Dictionary(uniqueKeysWithValues: parameters.keys.compactMap { name in own(name).map { (name, $0) } }) : tensors
         if all && names.isEmpty { throw GlossaError.invalidConfiguration("initialize_from: \(file) has none of the model's parameters") }
         var copies: [String: Tensor] = [:]
         for (destination, name) in names.sorted(by: { $0.key < $1.key }) {

@@ -56,7 +56,7 @@ public final class RecipeRun {
         case .encoderDecoder: return ["translation": []]
         case .encoder:
             return ["contrastive": ["contrastive", "initialize_from"], "classification": ["classification", "initialize_from"],
-                    "reward": ["reward", "initialize_from"]]
+                    "masked-lm": ["masked_lm", "initialize_from"], "reward": ["reward", "initialize_from"]]
         case .decoderOnly: return decoderObjectives.mapValues { $0.block.map { [$0] } ?? [] }.merging(["reward": ["reward", "initialize_from"]]) { a, _ in a }
         default: return [:]
         }
@@ -101,6 +101,8 @@ public final class RecipeRun {
             return try trainTranslator(make: make, tokenizer: tokenizer, folder: folder, stop: stop, events: events)
         case .encoder(let make) where objectiveName == "classification":
             return try trainClassifier(make: make, tokenizer: tokenizer, folder: folder, stop: stop, events: events)
+        case .encoder(let make) where objectiveName == "masked-lm":
+            return try trainMaskedLanguageModel(make: make, tokenizer: tokenizer, folder: folder, stop: stop, events: events)
         case .encoder(let make):
             return try trainEmbedder(make: make, tokenizer: tokenizer, folder: folder, stop: stop, events: events)
         case .decoderOnly(let make):
