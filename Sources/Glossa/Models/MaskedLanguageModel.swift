@@ -72,15 +72,7 @@ public final class MaskedLanguageModel: SavableModel {
     /// The head from `cls.predictions.*` (a `decoder.weight` or `decoder.bias`, which transformers may write, is the
     /// tied word embeddings or `bias` again, so it is skipped), the encoder from `<prefix>.*`.
     public func loadCheckpoint(_ tensors: [String: Tensor]) throws {
-        var predictions: [String: Tensor] = [:], encoder: [String: Tensor] = [:]
-        let marker = prefix + "."
-        for (name, tensor) in tensors {
-            if name.hasPrefix("cls.predictions.") {
-                predictions[String(name.dropFirst("cls.predictions.".count))] = tensor
-            } else if name.hasPrefix(marker) {
-                encoder[String(name.dropFirst(marker.count))] = tensor
-            }
-        }
+        var (predictions, encoder) = splitHeadCheckpoint(tensors, head: "cls.predictions.", encoder: prefix, bareEncoder: false)
         predictions["decoder.weight"] = nil
         predictions["decoder.bias"] = nil
         try base.loadCheckpoint(encoder)

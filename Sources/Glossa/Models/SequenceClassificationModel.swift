@@ -72,17 +72,7 @@ public final class SequenceClassificationModel: SavableModel {
     /// The head from `classifier.*`; the encoder from the rest, its prefix dropped (a checkpoint without the prefix
     /// is read as the encoder's own layout).
     public func loadCheckpoint(_ tensors: [String: Tensor]) throws {
-        var encoder: [String: Tensor] = [:], classifier: [String: Tensor] = [:]
-        let marker = prefix + "."
-        for (name, tensor) in tensors {
-            if name.hasPrefix("classifier.") {
-                classifier[String(name.dropFirst("classifier.".count))] = tensor
-            } else if name.hasPrefix(marker) {
-                encoder[String(name.dropFirst(marker.count))] = tensor
-            } else if !tensors.keys.contains(where: { $0.hasPrefix(marker) }) {
-                encoder[name] = tensor
-            }
-        }
+        let (classifier, encoder) = splitHeadCheckpoint(tensors, head: "classifier.", encoder: prefix, bareEncoder: true)
         guard classifier["weight"]?.shape == head.weight.shape else {
             throw GlossaError.invalidConfiguration(
                 "the checkpoint has no classifier.weight of shape \(head.weight.shape) (\(labels.count) labels × the pooled width)")
@@ -124,4 +114,24 @@ extension SequenceClassificationModel {
         let probe = TokenBatch([[0]], padId: 0)
         return withoutGrad { pooler.pool(Tensor.zeros([1, 1, base.encoder.hiddenSize]), batch: probe).shape[1] }
     }
+}
+
+/// A head model's checkpoint split into the head's tensors (under `head`, e.g. `classifier.`) and the encoder's (under
+/// `encoder` + "."), each with its prefix dropped; with `bareEncoder`, a checkpoint with nothing under the encoder's
+/// prefix is read as the encoder's own layout. Other tensors are left out.
+func splitHeadCheckpoint(_ tensors: [String: Tensor], head: String, encoder prefix: String, bareEncoder: Bool)
+    -> (head: [String: Tensor], encoder: [String: Tensor]) {
+    let marker = prefix + "."
+    let bare = bareEncoder && !tensors.keys.contains { $0.hasPrefix(marker) }
+    var headTensors: [String: Tensor] = [:], encoder: [String: Tensor] = [:]
+    for (name, tensor) in tensors {
+        if name.hasPrefix(head) {
+            headTensors[String(name.dropFirst(head.count))] = tensor
+        } else if name.hasPrefix(marker) {
+            encoder[String(name.dropFirst(marker.count))] = tensor
+        } else if bare {
+            encoder[name] = tensor
+        }
+    }
+    return (headTensors, encoder)
 }

@@ -53,13 +53,10 @@ public final class PackedMatrix: InferenceProduct, @unchecked Sendable {
             makeScalars(m * n) { c in
                 guard let pa = a.baseAddress, let pc = c.baseAddress else { return }
                 // The bias is each element's starting value (as `Tensor.matmul`'s prefilled C), read by the kernel.
-                if let bias {
-                    bias.withUnsafeBufferPointer { b in
-                        BLAS.gemm(pa, panels, pc, m: m, n: n, k: k, transA: false, transB: true, packed: true, bias: b.baseAddress)
-                    }
-                } else {
-                    BLAS.gemm(pa, panels, pc, m: m, n: n, k: k, transA: false, transB: true, packed: true)
+                func product(_ start: UnsafePointer<Float>?) {
+                    BLAS.gemm(pa, panels, pc, m: m, n: n, k: k, transA: false, transB: true, packed: true, bias: start)
                 }
+                if let bias { bias.withUnsafeBufferPointer { product($0.baseAddress) } } else { product(nil) }
             }
         }
         return Tensor(shape: shape, scalars: values)
